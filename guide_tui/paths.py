@@ -1,0 +1,83 @@
+"""One place for every file location guide-tui uses.
+
+Each location is a function (never computed at import), overridable by an environment variable
+so tests and users can redirect it:
+
+- ``GUIDE_TUI_RECORDINGS``: where sessions are written (default ``./recordings``).
+- ``GUIDE_TUI_CONFIG_DIR``: configuration (default: platformdirs' user config dir).
+- ``GUIDE_TUI_MODELS``: the local Whisper model store (default: platformdirs' user cache dir).
+- ``GUIDE_TUI_GUIDES``: where ``guide-tui run`` without a guide looks (default ``./guides``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "guide-tui"
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else None
+
+
+def recordings_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """Sessions folder: explicit option, then env var, then config, then ``./recordings``."""
+    if override:
+        return Path(override).expanduser()
+    env = _env_path("GUIDE_TUI_RECORDINGS")
+    if env is not None:
+        return env
+    configured = _configured_recordings_dir()
+    if configured is not None:
+        return configured
+    return Path.cwd() / "recordings"
+
+
+def config_dir() -> Path:
+    env = _env_path("GUIDE_TUI_CONFIG_DIR")
+    if env is not None:
+        return env
+    import platformdirs  # deferred: only needed when no override is set
+
+    return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def config_file() -> Path:
+    return config_dir() / "config.toml"
+
+
+def models_dir() -> Path:
+    env = _env_path("GUIDE_TUI_MODELS")
+    if env is not None:
+        return env
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME)) / "models"
+
+
+def guides_dir() -> Path:
+    env = _env_path("GUIDE_TUI_GUIDES")
+    if env is not None:
+        return env
+    return Path.cwd() / "guides"
+
+
+def _configured_recordings_dir() -> Path | None:
+    """``recordings = "..."`` in the config file, if there is one and it is readable."""
+    path = config_file()
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: no config file support, defaults apply
+        return None
+    try:
+        data = tomllib.loads(text.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    value = data.get("recordings")
+    return Path(value).expanduser() if isinstance(value, str) and value else None
