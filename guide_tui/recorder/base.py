@@ -1,0 +1,105 @@
+"""The contract between the interview (TUI, session) and whatever records audio.
+
+The TUI takes a recorder as a constructor argument and only ever talks to it through this
+protocol, so tests plug in fakes and a notes-only session plugs in :class:`NullRecorder`. Every
+method returns quickly: capture and file writing run on the recorder's own threads. The UI polls
+:meth:`Recorder.poll` (about 10 times a second) for a snapshot; nothing calls back into the UI
+thread.
+
+While it records, the recorder is the session clock: ``now()`` is frames written / sample rate,
+so event times line up with the audio exactly; while paused it stands still.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+class RecorderState:
+    IDLE = "idle"  # not started yet
+    RECORDING = "recording"
+    PAUSED = "paused"
+    STOPPED = "stopped"  # stopped cleanly, files closed
+    LOST = "lost"  # the device went away; files closed intact; resume() tries a new file
+    UNAVAILABLE = "unavailable"  # no device / PortAudio missing: notes-only
+
+
+@dataclass(frozen=True)
+class RecorderWarning:
+    """Something the interviewer must be told now (also written to the event log)."""
+
+    kind: str  # silence | clipping | dropped_frames | low_disk | device_lost | device_recovered
+    message: str
+    t: float
+
+
+@dataclass(frozen=True)
+class RecorderStatus:
+    """A snapshot for the UI; cheap to make, safe to read from any thread."""
+
+    state: str
+    t: float = 0.0  # seconds recorded (the session clock)
+    rms_db: float = -120.0  # level of the last ~100 ms, dBFS
+    peak_db: float = -120.0
+    file: str | None = None
+    bytes_written: int = 0
+    device: str | None = None
+    samplerate: int | None = None
+    channels: int | None = None
+    message: str | None = None  # e.g. why recording is unavailable
+    warnings: tuple[RecorderWarning, ...] = field(default_factory=tuple)  # new since last poll
+    disk_minutes_left: float | None = None
+
+
+@runtime_checkable
+class Recorder(Protocol):
+    def now(self) -> float: ...
+
+    def start(self) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def stop(self) -> None:
+        """Stop capture, drain the queue into the file and close it (never drop the last blocks)."""
+        ...
+
+    def poll(self) -> RecorderStatus: ...
+
+
+class NullRecorder:
+    """Notes-only sessions: nothing is recorded; the clock is a monotonic one that pauses too."""
+
+    def __init__(self, reason: str = "Notes only: no audio is being recorded.", offset: float = 0.0):
+        import time
+
+        self._time = time.monotonic
+        self.reason = reason
+        self._offset = offset
+        self._started_at: float | None = None
+        self._state = RecorderState.UNAVAILABLE
+
+    def now(self) -> float:
+        if self._started_at is None:
+            return self._offset
+        return self._offset + (self._time() - self._started_at)
+
+    def start(self) -> None:
+        if self._started_at is None:
+            self._started_at = self._time()
+
+    def pause(self) -> None:
+        if self._started_at is not None:
+            self._offset = self.now()
+            self._started_at = None
+
+    def resume(self) -> None:
+        self.start()
+
+    def stop(self) -> None:
+        self.pause()
+
+    def poll(self) -> RecorderStatus:
+        return RecorderStatus(state=self._state, t=self.now(), message=self.reason)
