@@ -217,6 +217,7 @@ class _Validator:
         self.problems: list[Problem] = []
         self.nodes_seen = 0
         self.group_ids: dict[str, Node] = {}
+        self.last_suggested: set[str] = set()  # keys the last mapping's misspellings meant
 
     # -- reporting ---------------------------------------------------------------------------
     def error(self, node: Node | None, message: str) -> None:
@@ -244,6 +245,7 @@ class _Validator:
             return None
         values: dict[str, Node] = {}
         first_seen: dict[str, Node] = {}
+        suggested: set[str] = set()  # a misspelt key already says what was meant
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode) or key_node.tag == _NULL:
                 self.error(key_node, f"keys in {what} must be plain words")
@@ -257,6 +259,7 @@ class _Validator:
                 continue
             first_seen[key] = key_node
             if key not in allowed:
+                suggested.update(difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6))
                 self.error(
                     key_node,
                     f"unknown key '{key}' in {what}{_suggest(key, allowed)}; "
@@ -264,8 +267,9 @@ class _Validator:
                 )
                 continue
             values[key] = value_node
+        self.last_suggested = suggested
         for key in required:
-            if key not in values and key not in first_seen:
+            if key not in values and key not in first_seen and key not in suggested:
                 self.error(node, f"{what} is missing the required key '{key}'")
         return values
 
@@ -622,7 +626,7 @@ class _Validator:
             return None
         title = self.text(values["title"], "the title of a topic") if "title" in values else None
         what = f"topic '{title}'" if title else "a topic"
-        if "questions" not in values:
+        if "questions" not in values and "questions" not in self.last_suggested:
             self.error(node, f"{what} is missing the required key 'questions'")
         given = self.given_id(values["id"], what, topic_seen) if "id" in values else None
         minutes = (
