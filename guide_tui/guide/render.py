@@ -142,8 +142,8 @@ def to_rich(guide: Guide, group: str | None = None) -> RenderableType:
         parts.append(Text(guide.description + "\n"))
     if guide.consent:
         consent = Text("Consent\n", style="bold underline")
-        for item in guide.consent:
-            consent.append(f"  ☐ {item.text}\n")
+        for consent_item in guide.consent:
+            consent.append(f"  ☐ {consent_item.text}\n")
         parts.append(consent)
     if guide.baseline:
         table = Table(title="Baseline questions", title_justify="left", title_style="bold")

@@ -50,6 +50,54 @@ class RecorderStatus:
     message: str | None = None  # e.g. why recording is unavailable
     warnings: tuple[RecorderWarning, ...] = field(default_factory=tuple)  # new since last poll
     disk_minutes_left: float | None = None
+    # Added by the recorder service (all defaulted, so fakes and NullRecorder need not set them):
+    channel_rms_db: tuple[float, ...] = ()  # per channel (two microphones), same window
+    channel_peak_db: tuple[float, ...] = ()
+    dropped_frames: int = 0  # frames missing against elapsed time, whole recording
+    overflows: int = 0  # blocks PortAudio flagged as overflowed
+    max_queue_depth: int = 0  # worst backlog between capture callback and writer, in blocks
+    files: tuple[AudioFileInfo, ...] = ()  # every file this recorder wrote, the open one last
+
+
+@dataclass(frozen=True)
+class AudioFileInfo:
+    """One audio file of the session, as ``session.json`` lists it.
+
+    ``offset`` is the session clock (``t``) at the file's first frame, so a position ``p`` seconds
+    into the file is ``t = offset + p``. More than one file exists after a lost device (the clock
+    keeps running while no audio is captured, so the next file starts later) or when a file reaches
+    the size limit (the next one continues seamlessly).
+    """
+
+    file: str  # name inside the session folder, e.g. "audio-001.wav"
+    offset: float
+    samplerate: int
+    channels: int
+    subtype: str  # soundfile subtype: PCM_16, PCM_32, FLOAT
+    device: str | None = None
+    frames: int = 0
+    started_wall: str | None = None
+    ended_wall: str | None = None
+    closed_reason: str | None = None  # None while open; stopped | device_lost | size_limit | ...
+    dropped_frames: int = 0
+    overflows: int = 0
+
+    def to_json_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "offset": round(self.offset, 6),
+            "samplerate": self.samplerate,
+            "channels": self.channels,
+            "subtype": self.subtype,
+            "device": self.device,
+            "frames": self.frames,
+            "seconds": round(self.frames / self.samplerate, 3) if self.samplerate else 0.0,
+            "started_wall": self.started_wall,
+            "ended_wall": self.ended_wall,
+            "closed_reason": self.closed_reason,
+            "dropped_frames": self.dropped_frames,
+            "overflows": self.overflows,
+        }
 
 
 @runtime_checkable
