@@ -309,9 +309,9 @@ class _Validator:
         if not isinstance(node, ScalarNode) or node.tag not in (_INT, _FLOAT):
             self.error(node, f"{what} must be a number, not {_describe(node)}")
             return None
-        try:
-            value = float(yaml.SafeLoader("").construct_scalar(node).replace("_", ""))
-        except ValueError:
+        try:  # the safe constructor reads every YAML 1.1 number form (0x1A, 1_000, .inf)
+            value = float(yaml.SafeLoader("").construct_object(node))
+        except (ValueError, TypeError, OverflowError, yaml.YAMLError):
             self.error(node, f"{what} must be a number, not {_describe(node)}")
             return None
         if value != value or value in (float("inf"), float("-inf")):
