@@ -1,0 +1,171 @@
+"""Read a session folder for export and reports, without ever writing to it.
+
+Exports and study reports run on finished (or crashed) sessions, possibly while another process
+still has one open, so this reader is strictly read-only: it does not go through
+``Session.open`` (which may append a ``session_resumed`` event and start a writer thread). A torn
+last line of ``events.jsonl`` is skipped and counted, as the session store does. Every file is
+optional except ``session.json``: an interrupted session may have no ``session_ended``, a
+notes-only session no audio, an untranscribed one no ``transcript.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from guide_tui.errors import ExportError, GuideTuiError
+from guide_tui.export.transcript import Transcript, load_transcript
+from guide_tui.guide.model import Guide
+from guide_tui.session.events import Event, EventType
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """Everything an exporter or report needs from one session folder."""
+
+    folder: Path
+    meta: dict[str, Any]
+    events: tuple[Event, ...] = ()
+    torn_lines: int = 0
+    transcript: Transcript | None = None
+    guide: Guide | None = None
+    guide_problem: str | None = None  # why the frozen guide.yaml could not be used
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The folder name (``2026-11-02_0900_P01``): the stem of every export file."""
+        return self.folder.name
+
+    @property
+    def participant(self) -> str:
+        return str(self.meta.get("participant") or self.folder.name)
+
+    @property
+    def group(self) -> str | None:
+        value = self.meta.get("group")
+        return str(value) if value else None
+
+    @property
+    def guide_info(self) -> dict[str, Any]:
+        info = self.meta.get("guide")
+        return info if isinstance(info, dict) else {}
+
+    @property
+    def ended(self) -> bool:
+        """True when the interview was closed normally (a ``session_ended`` event exists)."""
+        return any(e.type == EventType.SESSION_ENDED for e in self.events)
+
+    @property
+    def audio_files(self) -> list[Path]:
+        """The session's audio files that exist on disk, in recording order."""
+        names = [a.get("file") for a in self.meta.get("audio") or [] if isinstance(a, dict)]
+        if not names:
+            names = sorted(p.name for p in self.folder.glob("audio*.wav"))
+        return [self.folder / n for n in names if n and (self.folder / n).is_file()]
+
+    @property
+    def recorded(self) -> bool:
+        """Audio was recorded (listed in ``session.json`` or present on disk)."""
+        return bool(self.meta.get("audio")) or bool(self.audio_files)
+
+    def duration_s(self) -> float | None:
+        """Interview length: ``duration_s``, else the transcript's, else the last event's ``t``."""
+        value = self.meta.get("duration_s")
+        if isinstance(value, (int, float)) and value > 0:
+            return float(value)
+        if self.transcript is not None and self.transcript.duration:
+            return self.transcript.duration
+        if self.events:
+            return max(e.t for e in self.events)
+        return None
+
+    def topic_title(self, topic_id: str | None) -> str:
+        """A topic's title: from the transcript, else the frozen guide, else its id."""
+        if topic_id is None:
+            return "Before the first topic"
+        if self.transcript is not None and topic_id in self.transcript.topic_titles:
+            return self.transcript.topic_titles[topic_id]
+        if self.guide is not None:
+            try:
+                return self.guide.topic(topic_id).title
+            except KeyError:
+                pass
+        return topic_id
+
+
+def load_guide_file(path: Path) -> tuple[Guide | None, str | None]:
+    """The frozen guide, or why it could not be loaded (reports then fall back to ids)."""
+    if not path.is_file():
+        return None, "no guide.yaml in the session folder"
+    try:
+        from guide_tui.guide.loader import load_guide
+    except ImportError:  # the loader is not part of this build
+        return None, "the guide loader is not available"
+    try:
+        return load_guide(path), None
+    except GuideTuiError as error:
+        first = str(error).splitlines()[0] if str(error) else "invalid guide"
+        return None, first
+
+
+def read_events(path: Path) -> tuple[list[Event], int]:
+    """Parse ``events.jsonl``; lines that cannot be parsed (a torn last line) are counted."""
+    events: list[Event] = []
+    torn = 0
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return events, 0
+    except OSError as error:
+        raise ExportError(f"cannot read {path}: {error.strerror or error}") from None
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line.decode("utf-8"))
+            events.append(Event.from_json_dict(obj))
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+            torn += 1
+    return events, torn
+
+
+def read_session(folder: str | Path, *, with_guide: bool = True) -> SessionData:
+    """Read one session folder; raises :class:`ExportError` when it is not a session at all."""
+    folder = Path(folder)
+    meta_path = folder / "session.json"
+    if not folder.is_dir():
+        raise ExportError(f"{folder}: no such session folder")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExportError(f"{folder}: not a session folder (no session.json)") from None
+    except (OSError, ValueError) as error:
+        raise ExportError(f"{meta_path}: unreadable session metadata ({error})") from None
+    if not isinstance(meta, dict):
+        raise ExportError(f"{meta_path}: session metadata must be a JSON object")
+    events, torn = read_events(folder / "events.jsonl")
+    transcript_path = folder / "transcript.json"
+    transcript = load_transcript(transcript_path) if transcript_path.is_file() else None
+    guide, problem = load_guide_file(folder / "guide.yaml") if with_guide else (None, None)
+    return SessionData(
+        folder=folder,
+        meta=meta,
+        events=tuple(events),
+        torn_lines=torn,
+        transcript=transcript,
+        guide=guide,
+        guide_problem=problem,
+    )
+
+
+def find_sessions(root: str | Path) -> list[Path]:
+    """Session folders directly under ``root`` (or ``root`` itself), in name (= date) order."""
+    root = Path(root)
+    if (root / "session.json").is_file():
+        return [root]
+    if not root.is_dir():
+        raise ExportError(f"{root}: no such folder")
+    return sorted(p for p in root.iterdir() if (p / "session.json").is_file())
