@@ -120,7 +120,9 @@ class Recorder(Protocol):
 class NullRecorder:
     """Notes-only sessions: nothing is recorded; the clock is a monotonic one that pauses too."""
 
-    def __init__(self, reason: str = "Notes only: no audio is being recorded.", offset: float = 0.0):
+    def __init__(
+        self, reason: str = "Notes only: no audio is being recorded.", offset: float = 0.0
+    ):
         import time
 
         self._time = time.monotonic
