@@ -232,8 +232,9 @@ def make_speech(
 ) -> Path:
     """Synthesise a few seconds of speech with espeak-ng and convert it with sox to the sink format.
 
-    Normalised to -3 dBFS peak so that it is loud speech that does not clip. Skips when espeak-ng
-    or sox is missing.
+    Normalised to -3 dBFS peak so that it is loud speech that does not clip, with 0.3 s of digital
+    silence on each side (PulseAudio may soften the first milliseconds a player sends). Skips when
+    espeak-ng or sox is missing.
     """
     require_sox()
     if shutil.which("espeak-ng") is None:
@@ -252,7 +253,20 @@ def make_speech(
         stderr=subprocess.DEVNULL,
     )
     subprocess.run(
-        ["sox", str(raw), *sox_output_args(rate, channels, dtype), str(out), "gain", "-n", "-3"],
+        # -D: no dither, so the silence around the speech is digital zero (easy to check).
+        [
+            "sox",
+            "-D",
+            str(raw),
+            *sox_output_args(rate, channels, dtype),
+            str(out),
+            "gain",
+            "-n",
+            "-3",
+            "pad",
+            "0.3",
+            "0.3",
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -344,3 +358,16 @@ def locate(captured, reference, window: int = 64) -> tuple[int, int, int] | None
         else int((segment == expected).sum())
     )
     return offset, n_equal, len(segment)
+
+
+def isolate_pulse_client() -> None:
+    """Keep libpulse (loaded by PortAudio's ALSA enumeration) out of the developer's ``$HOME``.
+
+    Without ``XDG_RUNTIME_DIR`` libpulse creates ``~/.config/pulse/<machine-id>-runtime`` and
+    ``/tmp/pulse-*`` at ``import sounddevice``. Call at the top of a test module that imports
+    the recorder.
+    """
+    import tempfile
+
+    if not os.environ.get("XDG_RUNTIME_DIR") and not os.environ.get("PULSE_RUNTIME_PATH"):
+        os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="guide-tui-xdg-")

@@ -42,8 +42,9 @@ class RecorderConfig:
     latency: str | float = "high"
     """PortAudio input latency: "high" buffers more, which rides out CPU spikes on a busy laptop."""
 
-    level_interval: float = 0.1
-    """Seconds per level-meter window (the meter updates at 1 / this rate)."""
+    level_interval: float = 0.08
+    """Seconds per level-meter window; a window closes on a block boundary, so 0.08 s gives four
+    1024-frame blocks at 48 kHz: 11.7 updates a second (0.1 would round up to 9.4)."""
 
     silence_db: float = -60.0
     """A window quieter than this (dBFS, loudest channel) counts as silence: even a quiet room is
