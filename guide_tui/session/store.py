@@ -1,0 +1,826 @@
+"""The session folder on disk: ``session.json``, the frozen ``guide.yaml`` and ``events.jsonl``.
+
+Design decisions, each because an interview cannot be repeated:
+
+- **The event log is append-only and never rewritten.** Each event is one line, written with a
+  single ``os.write`` on a descriptor opened ``O_APPEND``, then fsynced. A crash can at worst tear
+  the last line; reopening keeps every complete line, reports the torn one in
+  :attr:`Session.torn_lines`, and leaves its bytes where they are. If the file does not end with a
+  newline, one is written *before* the next event, so the fragment stays its own (ignored) line and
+  the new event is never glued to it.
+- **The UI never waits on disk.** :meth:`Session.post` fixes an event's ``seq``, ``t`` and wall
+  time at once and hands the line to one writer thread per session, which writes in order and
+  fsyncs once per batch. :meth:`Session.append` goes through the same queue and waits for its own
+  fsync, so synchronous and posted events can be mixed and the file is always in ``seq`` order.
+  A write error is kept and raised (as :class:`SessionError`) from the next ``append``, ``post`` or
+  ``flush``: never silent, never in the UI's face from another thread.
+- **``session.json`` is replaced, never edited in place**: temp file in the same folder, fsync,
+  ``os.replace``, fsync of the folder. A reader sees the old or the new file, never half of one.
+- **Owner-only permissions** (0700 folders, 0600 files) are set explicitly after creation, so a
+  permissive umask cannot expose health-service audio and notes.
+- **Listing is cheap**: :func:`list_sessions` reads ``session.json`` and counts event lines without
+  loading the guide, and reports a broken folder instead of failing the whole list.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import copy
+import hashlib
+import json
+import os
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from guide_tui.errors import GuideTuiError, SessionError
+from guide_tui.guide.model import Guide
+from guide_tui.session.clock import Clock, MonotonicClock
+from guide_tui.session.events import Event, EventType
+from guide_tui.session.pseudonym import folder_name, validate_pseudonym
+
+SESSION_SCHEMA_VERSION = 1
+
+SESSION_FILE = "session.json"
+GUIDE_FILE = "guide.yaml"
+EVENTS_FILE = "events.jsonl"
+TRANSCRIPT_FILE = "transcript.json"
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+INTERRUPTED_AFTER_S = 3600.0
+"""An ``in_progress`` session whose log has not been written for this long was interrupted."""
+
+_WRITER_IDLE_S = 5.0  # an idle writer thread ends; the next post starts another
+_MAX_SUFFIX = 999  # "-2" ... "-999": more interviews in one minute than that is a bug
+
+
+# -- small helpers -----------------------------------------------------------------------------
+
+
+def utc_now_iso() -> str:
+    """Wall-clock time as ISO 8601 UTC with milliseconds, e.g. ``2026-11-22T09:14:03.123+00:00``."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _chmod(path: Path, mode: int) -> None:
+    with contextlib.suppress(NotImplementedError):
+        os.chmod(path, mode)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in ``path`` durable (POSIX; a no-op where folders can't open)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _create_file(path: Path, data: bytes) -> None:
+    """Create ``path`` (must not exist) with ``data``, 0600 whatever the umask, fsynced."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE)
+    try:
+        _chmod(path, FILE_MODE)
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Replace ``path`` with ``obj`` as JSON so that a reader never sees a partial file.
+
+    Temp file in the same folder (same file system, so the rename is atomic), fsync, ``os.replace``,
+    fsync of the folder so the rename itself survives a power cut.
+    """
+    data = (json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        _create_file(tmp, data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _mkdir_private(path: Path) -> None:
+    """``mkdir`` with 0700 applied explicitly (the mode argument is filtered by the umask)."""
+    os.mkdir(path, DIR_MODE)
+    _chmod(path, DIR_MODE)
+
+
+def _ensure_root(root: Path) -> None:
+    """Create the recordings folder if needed; only a folder we create is forced to 0700."""
+    if root.is_dir():
+        return
+    if root.exists():
+        raise SessionError(f"The recordings location {root} exists but is not a folder.")
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        _mkdir_private(root)
+    except FileExistsError:
+        pass  # created concurrently: fine
+    except OSError as error:
+        raise SessionError(
+            f"Cannot create the recordings folder {root}: {error.strerror or error}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class TornLine:
+    """A line of ``events.jsonl`` that could not be read as an event (left as it is on disk)."""
+
+    line: int  # 1-based line number in the file
+    reason: str
+    text: str  # the start of the line, for the message
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+def _parse_events(data: bytes) -> tuple[list[Event], list[TornLine], bool]:
+    """Split the log into events and torn lines; also say whether it ends without a newline.
+
+    Lines are split on ``\\n`` only (a JSON string may hold U+2028 and friends). Blank lines are
+    skipped silently: one appears harmlessly when a write fails before anything reached the disk.
+    """
+    events: list[Event] = []
+    torn: list[TornLine] = []
+    if not data:
+        return events, torn, False
+    lines = data.split(b"\n")
+    unterminated = lines[-1] != b""
+    if not unterminated:
+        lines.pop()
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        text = raw[:80].decode("utf-8", "replace")
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            torn.append(TornLine(number, "not UTF-8 text", text))
+            continue
+        except ValueError:
+            reason = (
+                "incomplete line (torn by a crash?)"
+                if (number == len(lines) and unterminated)
+                else "not valid JSON"
+            )
+            torn.append(TornLine(number, reason, text))
+            continue
+        if not isinstance(obj, dict):
+            torn.append(TornLine(number, "not a JSON object", text))
+            continue
+        try:
+            events.append(Event.from_json_dict(obj))
+        except (KeyError, TypeError, ValueError) as error:
+            detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+            torn.append(TornLine(number, f"not an event ({detail})", text))
+    return events, torn, unterminated
+
+
+def _read_meta(folder: Path) -> dict[str, Any]:
+    """``session.json`` as a dict, or :class:`SessionError` saying what is wrong with it."""
+    meta_path = folder / SESSION_FILE
+    try:
+        raw = meta_path.read_bytes()
+    except FileNotFoundError:
+        raise SessionError(f"{folder} is not a session folder (no {SESSION_FILE}).") from None
+    except OSError as error:
+        raise SessionError(f"Cannot read {meta_path}: {error.strerror or error}") from None
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise SessionError(f"{meta_path} is damaged (not valid JSON: {error}).") from None
+    if not isinstance(meta, dict):
+        raise SessionError(f"{meta_path} is damaged (not a JSON object).")
+    schema = meta.get("schema")
+    if not isinstance(schema, int):
+        raise SessionError(f"{meta_path} has no schema version; it is not a guide-tui session.")
+    if schema > SESSION_SCHEMA_VERSION:
+        raise SessionError(
+            f"{meta_path} has schema {schema}, written by a newer guide-tui; please upgrade."
+        )
+    return meta
+
+
+# -- the session -------------------------------------------------------------------------------
+
+_STOP = object()
+_live_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_sessions() -> None:
+    """Posted events reach the disk even if the program ends without ``close()``."""
+    for session in list(_live_sessions):
+        with contextlib.suppress(Exception):
+            session.close()
+
+
+class Session:
+    """One interview's folder: metadata, frozen guide and the append-only event log.
+
+    Build with :meth:`create` or :meth:`open`. Thread-safe: events may be appended or posted
+    from any thread; ``seq`` order, file order and :attr:`events` order are the same.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        meta: dict[str, Any],
+        guide: Guide,
+        events: list[Event],
+        torn_lines: list[TornLine],
+        *,
+        clock: Clock,
+        needs_newline: bool = False,
+    ) -> None:
+        """Internal: use :meth:`create` or :meth:`open`."""
+        self.path = path
+        self.guide = guide
+        self.clock: Clock = clock
+        self.torn_lines: list[TornLine] = list(torn_lines)
+        self._meta = meta
+        self._events = list(events)
+        self._seq = max((e.seq for e in events), default=-1) + 1
+        self._needs_newline = needs_newline
+        # _lock: seq/t assignment, the events list and the queue stay in one order.
+        self._lock = threading.RLock()
+        self._meta_lock = threading.Lock()
+        # _done: writer progress (count of queued items handled), guarded by _cond.
+        self._cond = threading.Condition()
+        self._queued = 0
+        self._done = 0
+        self._failed: set[int] = set()  # queue numbers whose write failed
+        self._error: str | None = None  # first unreported write error
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._fd: int | None = None
+        _live_sessions.add(self)
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        guide: Guide,
+        participant: str,
+        *,
+        group: str | None = None,
+        interviewer: str | None = None,
+        location: str | None = None,
+        root: str | os.PathLike[str] | None = None,
+        clock: Clock | None = None,
+        notes_only: bool = False,
+    ) -> Session:
+        """Create ``<root>/<YYYY-MM-DD>_<HHMM>_<pseudonym>/`` and log ``session_started``.
+
+        The folder name uses local time (what the interviewer sees on the wall); ``created`` in
+        ``session.json`` is UTC. A second session in the same minute gets ``-2``, ``-3``, ...
+        The guide is frozen as the exact bytes of ``guide.path``, so the session can always be
+        read against the guide as it was used, even after the guide is adjusted.
+        """
+        pseudonym = validate_pseudonym(participant)
+        if group is not None and guide.groups and group not in {g.id for g in guide.groups}:
+            known = ", ".join(g.id for g in guide.groups)
+            raise SessionError(
+                f"Unknown participant group {group!r} for guide {guide.id!r}; "
+                f"choose one of: {known}."
+            )
+        guide_bytes = _frozen_guide_bytes(guide)
+        sha256 = hashlib.sha256(guide_bytes).hexdigest()
+
+        from guide_tui import __version__
+        from guide_tui.paths import recordings_dir
+
+        base = recordings_dir(root)
+        _ensure_root(base)
+        stamp = datetime.now().strftime("%Y-%m-%d_%H%M")
+        stem = f"{stamp}_{folder_name(pseudonym)}"
+        folder = _make_unique_folder(base, stem)
+
+        created = utc_now_iso()
+        meta: dict[str, Any] = {
+            "schema": SESSION_SCHEMA_VERSION,
+            "app_version": __version__,
+            "created": created,
+            "participant": pseudonym,
+            "group": group,
+            "interviewer": interviewer,
+            "location": location,
+            "guide": {
+                "id": guide.id,
+                "title": guide.title,
+                "version": guide.version,
+                "sha256": sha256,
+                "language": guide.language,
+                "file": GUIDE_FILE,
+                "source_path": str(Path(guide.path).resolve()) if guide.path else None,
+            },
+            "status": "in_progress",
+            "started": created,
+            "ended": None,
+            "duration_s": None,
+            "notes_only": bool(notes_only),
+            "consent": {},
+            "baseline": {},
+            "audio": [],
+            "pauses": [],
+            "dropped_frames": 0,
+            "coverage": None,
+        }
+        try:
+            _create_file(folder / GUIDE_FILE, guide_bytes)
+            write_json_atomic(folder / SESSION_FILE, meta)
+            _create_file(folder / EVENTS_FILE, b"")
+            _fsync_dir(folder)
+        except OSError as error:
+            raise SessionError(
+                f"Cannot write the session folder {folder}: {error.strerror or error}"
+            ) from None
+        session = cls(folder, meta, guide, [], [], clock=clock or MonotonicClock())
+        session.append(
+            EventType.SESSION_STARTED,
+            guide=guide.id,
+            guide_version=guide.version,
+            participant=pseudonym,
+            group=group,
+            resumed=False,
+        )
+        return session
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        mark_resumed: bool = False,
+    ) -> Session:
+        """Reopen a session folder (also after a crash) without rewriting anything.
+
+        Every complete line of ``events.jsonl`` is kept; unreadable ones are listed in
+        :attr:`torn_lines`. The default clock continues from the last ``t`` so time never goes
+        backwards. ``mark_resumed=True`` appends a ``session_resumed`` event (the interview goes
+        on); readers such as reports leave it False and nothing is written.
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise SessionError(f"No session folder at {folder}.")
+        meta = _read_meta(folder)
+        guide_path = folder / GUIDE_FILE
+        if not guide_path.is_file():
+            raise SessionError(f"{folder} has no {GUIDE_FILE} (the frozen copy of the guide).")
+        from guide_tui.guide import load_guide
+
+        try:
+            guide = load_guide(guide_path)
+        except GuideTuiError as error:
+            raise SessionError(f"The frozen guide of {folder} cannot be read:\n{error}") from None
+        try:
+            data = (folder / EVENTS_FILE).read_bytes()
+        except FileNotFoundError:
+            data = b""
+        except OSError as error:
+            raise SessionError(
+                f"Cannot read {folder / EVENTS_FILE}: {error.strerror or error}"
+            ) from None
+        events, torn, unterminated = _parse_events(data)
+        last_t = max((e.t for e in events), default=0.0)
+        session = cls(
+            folder,
+            meta,
+            guide,
+            events,
+            torn,
+            clock=clock or MonotonicClock(offset=last_t),
+            needs_newline=unterminated,
+        )
+        if mark_resumed:
+            session.append(EventType.SESSION_RESUMED, torn_lines=len(torn))
+        return session
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """A copy of ``session.json``'s content; change it with :meth:`update_meta`."""
+        with self._meta_lock:
+            return copy.deepcopy(self._meta)
+
+    @property
+    def events(self) -> list[Event]:
+        """Every event so far, in ``seq`` order, including posted ones not yet on disk."""
+        with self._lock:
+            return list(self._events)
+
+    @property
+    def seq(self) -> int:
+        """The ``seq`` the next event will get."""
+        with self._lock:
+            return self._seq
+
+    @property
+    def events_path(self) -> Path:
+        return self.path / EVENTS_FILE
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def post(self, type: str, **data: Any) -> Event:
+        """Fix the event now (``seq``, ``t``, wall time) and let the writer thread store it.
+
+        Returns at once; the line reaches the disk shortly after, in order. Raises
+        :class:`SessionError` for data that is not JSON, or for an earlier write that failed.
+        """
+        event, _number = self._enqueue(type, data)
+        return event
+
+    def append(self, type: str, **data: Any) -> Event:
+        """Write the event and return once it is fsynced (after any events posted before it)."""
+        event, number = self._enqueue(type, data)
+        with self._cond:
+            while self._done < number:
+                self._cond.wait()
+            failed = number in self._failed
+            self._failed.discard(number)
+        if failed:
+            self._raise_pending_error()
+        return event
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every posted event is on disk; raise a write error if one happened."""
+        with self._lock:
+            target = self._queued
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._done < target:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise SessionError(
+                        f"Events of {self.path.name} are still being written after {timeout} s."
+                    )
+                self._cond.wait(remaining)
+        self._raise_pending_error()
+
+    def close(self) -> None:
+        """Flush, stop the writer thread and close the log. A later append/post reopens it."""
+        with self._lock:
+            writer = self._writer
+            if writer is not None:
+                self._queue.put(_STOP)
+                writer.join()
+                self._writer = None
+            if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+                self._fd = None
+        self._raise_pending_error()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def update_meta(self, **changes: Any) -> dict[str, Any]:
+        """Merge top-level keys into ``session.json`` and replace the file atomically.
+
+        Returns the new content. Thread-safe; concurrent updates are applied one after another.
+        """
+        with self._meta_lock:
+            new = copy.deepcopy(self._meta)
+            new.update(copy.deepcopy(changes))
+            try:
+                write_json_atomic(self.path / SESSION_FILE, new)
+            except (TypeError, ValueError) as error:
+                raise SessionError(f"Session metadata cannot be stored as JSON: {error}") from None
+            except OSError as error:
+                raise SessionError(
+                    f"Cannot write {self.path / SESSION_FILE}: {error.strerror or error}"
+                ) from None
+            self._meta = new
+            return copy.deepcopy(new)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _enqueue(self, type: str, data: dict[str, Any]) -> tuple[Event, int]:
+        self._raise_pending_error()
+        with self._lock:
+            event = Event(
+                type=type, t=float(self.clock.now()), wall=utc_now_iso(), seq=self._seq, data=data
+            )
+            try:
+                line = (
+                    json.dumps(
+                        event.to_json_dict(),
+                        ensure_ascii=False,
+                        separators=(",", ":"),
+                        allow_nan=False,
+                    ).encode("utf-8")
+                    + b"\n"
+                )
+            except (TypeError, ValueError) as error:
+                raise SessionError(
+                    f"The {type!r} event cannot be stored as JSON: {error}"
+                ) from None
+            self._seq += 1
+            self._events.append(event)
+            self._start_writer()
+            self._queued += 1
+            number = self._queued
+            self._queue.put((number, line))
+        return event, number
+
+    def _start_writer(self) -> None:
+        if self._writer is None:
+            self._writer = threading.Thread(
+                target=self._write_loop, name=f"session-writer:{self.path.name}", daemon=True
+            )
+            self._writer.start()
+
+    def _write_loop(self) -> None:
+        """The one thread that writes ``events.jsonl``; batches what is queued, one fsync each."""
+        while True:
+            try:
+                items = [self._queue.get(timeout=_WRITER_IDLE_S)]
+            except queue.Empty:
+                if self._retire_idle_writer():
+                    return
+                continue
+            while True:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(item is _STOP for item in items)
+            batch = [item for item in items if item is not _STOP]
+            if batch:
+                error = self._write_batch(b"".join(line for _number, line in batch))
+                with self._cond:
+                    if error is not None:
+                        self._failed.update(number for number, _line in batch)
+                        if self._error is None:
+                            self._error = error
+                    self._done = max(self._done, batch[-1][0])
+                    self._cond.notify_all()
+            if stop:
+                return
+
+    def _retire_idle_writer(self) -> bool:
+        """Let an idle writer end, so forgotten sessions do not keep threads (or open files).
+
+        Non-blocking on the lock: ``close()`` may hold it while joining this very thread.
+        """
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if not self._queue.empty():
+                return False
+            self._writer = None
+            if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+                self._fd = None
+            return True
+        finally:
+            self._lock.release()
+
+    def _write_batch(self, data: bytes) -> str | None:
+        """Write and fsync; return a message instead of raising (this runs on the writer)."""
+        try:
+            if self._fd is None:
+                self._fd = os.open(
+                    self.events_path,
+                    os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0),
+                    FILE_MODE,
+                )
+            if self._needs_newline:
+                data = b"\n" + data
+            _write_all(self._fd, data)
+            self._needs_newline = False
+            os.fsync(self._fd)
+        except OSError as error:
+            # Whatever reached the file may end mid-line: start the next write on a new line.
+            self._needs_newline = True
+            return f"{error.strerror or error}"
+        except Exception as error:  # never let the writer die silently
+            self._needs_newline = True
+            return repr(error)
+        return None
+
+    def _raise_pending_error(self) -> None:
+        with self._cond:
+            error, self._error = self._error, None
+            self._failed.clear()
+        if error is not None:
+            raise SessionError(
+                f"Could not write to the event log {self.events_path}: {error}. Events since "
+                "then may be missing on disk; check the disk and keep the interview notes."
+            )
+
+    def __repr__(self) -> str:
+        return f"Session({str(self.path)!r}, seq={self._seq})"
+
+
+def _frozen_guide_bytes(guide: Guide) -> bytes:
+    """The exact bytes of the guide as loaded; refuse if the file is gone or changed since."""
+    if not guide.path:
+        raise SessionError(
+            f"Guide {guide.id!r} was not loaded from a file, so it cannot be frozen into the "
+            "session; load it with guide_tui.guide.load_guide()."
+        )
+    try:
+        data = Path(guide.path).read_bytes()
+    except OSError as error:
+        raise SessionError(
+            f"Cannot read the guide file {guide.path}: {error.strerror or error}"
+        ) from None
+    if guide.sha256 and hashlib.sha256(data).hexdigest() != guide.sha256:
+        raise SessionError(
+            f"The guide file {guide.path} changed after it was loaded; load it again so the "
+            "session records the guide that is actually used."
+        )
+    return data
+
+
+def _make_unique_folder(base: Path, stem: str) -> Path:
+    for n in range(1, _MAX_SUFFIX + 1):
+        folder = base / (stem if n == 1 else f"{stem}-{n}")
+        try:
+            _mkdir_private(folder)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise SessionError(
+                f"Cannot create the session folder {folder}: {error.strerror or error}"
+            ) from None
+        return folder
+    raise SessionError(f"Too many sessions named {stem} in {base}.")
+
+
+# -- listing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One row of ``guide-tui sessions``; read without loading the guide.
+
+    ``status`` is ``in_progress`` or ``ended`` as ``session.json`` says, except that an
+    ``in_progress`` session whose ``events.jsonl`` has not been written for over an hour, or has
+    torn lines, is reported ``interrupted`` (it crashed or was closed without ending; it can be
+    resumed). A folder that cannot be read is ``unreadable`` with the ``reason``.
+    """
+
+    path: Path
+    participant: str | None = None
+    group: str | None = None
+    created: str | None = None
+    guide_id: str | None = None
+    guide_version: str | None = None
+    duration_s: float | None = None
+    events: int = 0
+    status: str = "unreadable"
+    has_audio: bool = False
+    has_transcript: bool = False
+    torn_lines: int = 0
+    reason: str | None = None
+
+
+def summarize_session(folder: Path, *, now: float | None = None) -> SessionSummary:
+    """Summarise one folder; never raises for a broken one (it comes back ``unreadable``)."""
+    try:
+        meta = _read_meta(folder)
+    except SessionError as error:
+        return SessionSummary(path=folder, reason=str(error))
+    events_path = folder / EVENTS_FILE
+    try:
+        data = events_path.read_bytes()
+        mtime: float | None = events_path.stat().st_mtime
+    except FileNotFoundError:
+        data, mtime = b"", None
+    except OSError as error:
+        return SessionSummary(
+            path=folder,
+            participant=_str_or_none(meta.get("participant")),
+            reason=f"Cannot read {EVENTS_FILE}: {error.strerror or error}",
+        )
+    events, torn, _unterminated = _parse_events(data)
+    guide = meta.get("guide") if isinstance(meta.get("guide"), dict) else {}
+    assert isinstance(guide, dict)
+    duration = meta.get("duration_s")
+    if not isinstance(duration, (int, float)) or isinstance(duration, bool):
+        duration = max((e.t for e in events), default=None)
+    status = meta.get("status") if meta.get("status") in ("in_progress", "ended") else "in_progress"
+    if status == "in_progress":
+        current = time.time() if now is None else now
+        stale = mtime is not None and current - mtime > INTERRUPTED_AFTER_S
+        if torn or stale:
+            status = "interrupted"
+    try:
+        has_audio = any(p.is_file() and p.stat().st_size > 0 for p in folder.glob("audio*.wav"))
+        has_transcript = (folder / TRANSCRIPT_FILE).is_file()
+    except OSError:
+        has_audio = has_transcript = False
+    return SessionSummary(
+        path=folder,
+        participant=_str_or_none(meta.get("participant")),
+        group=_str_or_none(meta.get("group")),
+        created=_str_or_none(meta.get("created")),
+        guide_id=_str_or_none(guide.get("id")),
+        guide_version=_str_or_none(guide.get("version")),
+        duration_s=float(duration) if duration is not None else None,
+        events=len(events),
+        status=str(status),
+        has_audio=has_audio,
+        has_transcript=has_transcript,
+        torn_lines=len(torn),
+    )
+
+
+def list_sessions(root: str | os.PathLike[str]) -> list[SessionSummary]:
+    """Every session folder directly under ``root``, by folder name (date first, so by date).
+
+    Hidden folders are skipped; any other folder that is not a readable session is listed as
+    ``unreadable`` with a reason. Raises :class:`SessionError` only if ``root`` itself is missing.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        raise SessionError(f"No sessions folder at {base}.")
+    try:
+        children = sorted(p for p in base.iterdir() if not p.name.startswith("."))
+    except OSError as error:
+        raise SessionError(f"Cannot list {base}: {error.strerror or error}") from None
+    now = time.time()
+    return [summarize_session(p, now=now) for p in _dirs(children)]
+
+
+def _dirs(paths: Iterable[Path]) -> list[Path]:
+    out = []
+    for p in paths:
+        with contextlib.suppress(OSError):
+            if p.is_dir():
+                out.append(p)
+    return out
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def read_events(path: str | os.PathLike[str]) -> tuple[list[Event], list[TornLine]]:
+    """The events and torn lines of a session folder's log, without loading anything else.
+
+    For readers (alignment, reports) that need the log but not a writable :class:`Session`.
+    """
+    folder = Path(path)
+    try:
+        data = (folder / EVENTS_FILE).read_bytes()
+    except FileNotFoundError:
+        return [], []
+    except OSError as error:
+        raise SessionError(
+            f"Cannot read {folder / EVENTS_FILE}: {error.strerror or error}"
+        ) from None
+    events, torn, _unterminated = _parse_events(data)
+    return events, torn
+
+
+__all__ = [
+    "EVENTS_FILE",
+    "GUIDE_FILE",
+    "SESSION_FILE",
+    "Session",
+    "SessionSummary",
+    "TornLine",
+    "list_sessions",
+    "read_events",
+    "summarize_session",
+    "write_json_atomic",
+]
