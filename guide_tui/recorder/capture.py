@@ -450,7 +450,7 @@ class AudioRecorder:
             # A failing disk shows up as a failed write, which stops cleanly.
             with contextlib.suppress(OSError):
                 run.wav.sync()
-        if now - self._last_disk_check >= 2.0:
+        if now - self._last_disk_check >= self.config.disk_check_seconds:
             self._last_disk_check = now
             self._check_disk(run)
         if run.stopping or run.fault is not None:

@@ -79,6 +79,9 @@ class RecorderConfig:
     low_disk_minutes: float = 30.0
     """Warn when free space holds fewer minutes of audio than this (and again at 10 and 2)."""
 
+    disk_check_seconds: float = 2.0
+    """How often free space is looked at (a statvfs call)."""
+
     disk_reserve_bytes: int = 64 * MIB
     """Stop cleanly (file closed, readable) when free space falls below this."""
 

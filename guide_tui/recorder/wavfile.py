@@ -14,6 +14,7 @@ an interview cannot redo.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,17 @@ class CrashSafeWav:
 
     def write(self, block: Any) -> None:
         """Write frames; raises OSError (ENOSPC, EIO) so the caller can stop cleanly."""
-        self._file.write(block)
+        try:
+            self._file.write(block)
+        except (sf.LibsndfileError, RuntimeError) as error:
+            # libsndfile says only "system error" (code 2); free space tells a full disk apart.
+            try:
+                free = os.fstatvfs(self._fd).f_bavail * os.fstatvfs(self._fd).f_frsize
+            except OSError:
+                free = 0
+            if free < block.nbytes + 65536:
+                raise OSError(errno.ENOSPC, "No space left on device") from None
+            raise OSError(errno.EIO, f"libsndfile: {error}") from None
         self.frames += len(block)
         if not self.auto_header:  # libsndfile without the command: keep the header current
             self._file.flush()
@@ -84,6 +95,9 @@ class CrashSafeWav:
             pass
         finally:
             os.close(self._fd)
+        # After a failed write part of a block may be on disk: count what the header now says.
+        with contextlib.suppress(OSError, RuntimeError, sf.LibsndfileError):
+            self.frames = sf.info(str(self.path)).frames
 
 
 def _sample_bytes(subtype: str) -> int:
