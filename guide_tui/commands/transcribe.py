@@ -1,0 +1,254 @@
+"""``guide-tui transcribe`` and ``guide-tui models list|pull``.
+
+Only the standard library at module level (the CLI starts fast); Rich, numpy and the engines are
+imported when a command runs. Rendering the progress is kept apart from the work (after pip's
+``progress_bars.py``): the runner reports :class:`~guide_tui.transcribe.types.Progress` in seconds
+of audio and this module decides how to show it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+ORDER = 40
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    tr = subparsers.add_parser(
+        "transcribe",
+        help="transcribe recorded sessions with local Whisper",
+        description="Transcribe sessions offline into transcript.json and transcript.md, aligned "
+        "with the guide's topics. Sessions are done one after another; an interrupted run "
+        "continues where it stopped when run again.",
+    )
+    tr.add_argument(
+        "sessions",
+        nargs="+",
+        metavar="SESSION",
+        help="session folder (a path, or a folder name under the recordings folder)",
+    )
+    tr.add_argument(
+        "--engine",
+        choices=("faster-whisper", "openai-whisper"),
+        default="faster-whisper",
+        help="default: faster-whisper (measured fastest)",
+    )
+    tr.add_argument(
+        "--model",
+        help="name (tiny.en, base, small, large-v3, ...) or path to a "
+        "CTranslate2 folder / .pt; default: the best local model for the language",
+    )
+    tr.add_argument(
+        "--compute-type",
+        default="default",
+        help="faster-whisper: int8, float32, ... (default: the measured default)",
+    )
+    tr.add_argument("--language", help="ISO 639-1 code or 'auto' (default: the guide's language)")
+    mode = tr.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--verbatim",
+        dest="verbatim",
+        action="store_true",
+        default=True,
+        help="verbatim transcript: pauses, unclear marks, fillers (default)",
+    )
+    mode.add_argument(
+        "--clean",
+        dest="verbatim",
+        action="store_false",
+        help="readable transcript without fillers and marks",
+    )
+    tr.add_argument("--beam-size", type=int, default=5)
+    tr.add_argument(
+        "--window",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="audio per resumable window (default 120)",
+    )
+    tr.add_argument(
+        "--no-vad",
+        dest="vad",
+        action="store_false",
+        help="give the engine long silences too (not recommended)",
+    )
+    tr.add_argument("--threads", type=int, default=0, help="CPU threads (0: engine default)")
+    tr.add_argument("--force", action="store_true", help="transcribe again even if transcribed")
+    tr.set_defaults(func=run_transcribe)
+
+    models = subparsers.add_parser(
+        "models",
+        help="list or download Whisper models",
+        description="Whisper models in the local store.",
+    )
+    sub = models.add_subparsers(dest="models_command", metavar="ACTION")
+    ls = sub.add_parser("list", help="models present on this machine")
+    ls.set_defaults(func=run_models_list)
+    pull = sub.add_parser("pull", help="download a model (the only command that uses the network)")
+    pull.add_argument("name", help="tiny.en, base, small, large-v3, turbo, ...")
+    pull.add_argument(
+        "--engine", choices=("faster-whisper", "openai-whisper"), default="faster-whisper"
+    )
+    pull.set_defaults(func=run_models_pull)
+    models.set_defaults(func=run_models_list)
+
+
+def _session_folder(name: str) -> Path:
+    from guide_tui.errors import TranscriptionError
+    from guide_tui.paths import recordings_dir
+
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    candidate = recordings_dir() / name
+    if candidate.is_dir():
+        return candidate
+    raise TranscriptionError(f"no session folder {name!r} (looked in . and {recordings_dir()})")
+
+
+def run_transcribe(args: argparse.Namespace) -> int:
+    from guide_tui.transcribe.runner import TRANSCRIPT, Transcriber
+    from guide_tui.transcribe.types import TranscribeOptions
+
+    folders = [_session_folder(s) for s in args.sessions]
+    options = TranscribeOptions(
+        engine=args.engine,
+        model=args.model,
+        compute_type=args.compute_type,
+        language=args.language,
+        beam_size=args.beam_size,
+        verbatim=args.verbatim,
+        window_s=args.window,
+        vad_filter=args.vad,
+        threads=args.threads,
+    )
+    todo = [f for f in folders if args.force or not (f / TRANSCRIPT).exists()]
+    for f in folders:
+        if f not in todo:
+            print(f"{f}: already transcribed (use --force to redo)", file=sys.stderr)
+    if not todo:
+        return 0
+    view = _ProgressView(len(todo))
+    transcriber = Transcriber(options, on_progress=view.update)
+    try:
+        with view:
+            for i, folder in enumerate(todo, 1):
+                view.start_session(i, folder)
+                out = transcriber.run(folder)
+                view.finish_session(out, transcriber.last_timings)
+    except KeyboardInterrupt:
+        transcriber.cancel.set()
+        print(
+            "guide-tui: transcription interrupted; finished windows are saved — run the same "
+            "command again to continue",
+            file=sys.stderr,
+        )
+        return 130
+    return 0
+
+
+class _ProgressView:
+    """Rich progress: audio time done / total, speed (× real time), ETA; one line per session."""
+
+    def __init__(self, sessions: int) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+        from rich.text import Text
+
+        class AudioColumn(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                return Text(f"{_mmss(task.completed)}/{_mmss(task.total or 0)}")
+
+        class SpeedColumn(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                speed = task.speed
+                return Text(f"{speed:.1f}× real time" if speed else "", style="progress.data.speed")
+
+        self.console = Console(stderr=True)
+        self.sessions = sessions
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            AudioColumn(),
+            SpeedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.task: Any = None
+        self._resumed = False
+
+    def __enter__(self) -> _ProgressView:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)  # type: ignore[arg-type]
+
+    def start_session(self, index: int, folder: Path) -> None:
+        label = f"[{index}/{self.sessions}] {folder.name}"
+        self.task = self.progress.add_task(label, total=None)
+
+    def update(self, p: Any) -> None:
+        if self.task is None:
+            return
+        if p.stage == "loading":
+            self.progress.update(self.task, total=p.total_s, completed=0)
+            self._resumed = False
+            return
+        if p.resumed_s and not self._resumed:
+            # Audio done by an earlier run counts as done but not into the speed.
+            self.progress.reset(self.task, total=p.total_s, completed=p.resumed_s)
+            self._resumed = True
+        self.progress.update(self.task, completed=max(p.done_s, p.resumed_s))
+
+    def finish_session(self, out: Path, timings: dict[str, Any]) -> None:
+        self.progress.update(self.task, completed=timings.get("audio_s", 0))
+        rtf = timings.get("rtf")
+        extra = f", RTF {rtf}" if rtf is not None else ""
+        self.progress.console.print(f"wrote {out}{extra}")
+
+
+def _mmss(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def run_models_list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from guide_tui.paths import models_dir
+    from guide_tui.transcribe.models import list_models
+
+    entries = list_models()
+    console = Console()
+    if not entries:
+        console.print(
+            f"No models yet in {models_dir()}. Get one with `guide-tui models pull base.en`."
+        )
+        return 0
+    table = Table("model", "engine", "source", "size", "path")
+    for e in entries:
+        table.add_row(e.name, e.engine, e.source, f"{e.size / 1e6:.0f} MB", str(e.path))
+    console.print(table)
+    console.print(f"store: {models_dir()}")
+    return 0
+
+
+def run_models_pull(args: argparse.Namespace) -> int:
+    from guide_tui.transcribe.models import pull
+
+    path = pull(args.name, args.engine)
+    print(f"{args.name} ({args.engine}) is in {path}")
+    return 0

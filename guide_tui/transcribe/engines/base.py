@@ -1,0 +1,59 @@
+"""One interface for both Whisper engines.
+
+An engine is loaded once per run and then handed the 16 kHz float32 audio of one window at a
+time. ``transcribe`` is a generator of our :class:`~guide_tui.transcribe.types.Segment` (times
+relative to the window), so the runner can report progress as segments arrive and stop between
+them. Both adapters are given exactly the same decoding options (beam size, temperature fallback,
+thresholds, prompt, word timestamps); voice-activity filtering is done before, by
+:mod:`guide_tui.transcribe.audio`, so both engines hear the same samples.
+
+``seed`` makes temperature-fallback sampling reproducible per window: a resumed run must produce
+the same text as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol
+
+from guide_tui.errors import TranscriptionError
+from guide_tui.transcribe.types import EngineInfo, Segment, TranscribeOptions
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from guide_tui.transcribe.models import ResolvedModel
+
+
+class Engine(Protocol):
+    info: EngineInfo
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        """``(code, probability)`` from the first 30 s of ``audio``."""
+        ...
+
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, prompt: str | None, seed: int
+    ) -> Iterator[Segment]: ...
+
+
+def offline_environment() -> None:
+    """Make sure nothing an engine imports reaches a model hub at run time."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def load_engine(options: TranscribeOptions, model: ResolvedModel) -> Engine:
+    """Load ``model`` into the engine ``options.engine`` names (seconds for tiny.en)."""
+    if options.engine == "faster-whisper":
+        from guide_tui.transcribe.engines.faster import FasterWhisperEngine
+
+        return FasterWhisperEngine(model, options)
+    if options.engine == "openai-whisper":
+        from guide_tui.transcribe.engines.openai import OpenAIWhisperEngine
+
+        return OpenAIWhisperEngine(model, options)
+    raise TranscriptionError(
+        f"unknown engine {options.engine!r}: use faster-whisper or openai-whisper"
+    )

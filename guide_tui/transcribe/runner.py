@@ -1,0 +1,510 @@
+"""Transcribe one session folder, window by window, resumable.
+
+Why windows: an hour of interview is minutes of CPU work, and the laptop may be closed half-way.
+The audio is planned into windows (:func:`guide_tui.transcribe.audio.plan_windows`) that depend only
+on the audio and the options; each window is transcribed on its own (fresh prompt, sampling seed =
+window index) and its segments are appended to ``transcript.partial.jsonl`` with an fsync as soon as
+it is done. A rerun reads the partial file, skips every window already there (if the fingerprint of
+audio, model and options matches) and continues; because windows are independent and deterministic,
+the final ``transcript.json`` has the same content as an uninterrupted run (only ``created`` and
+``timings`` differ). A torn last line from a kill is ignored.
+
+Everything after the engine (guards, speakers, topics, pauses) runs on the complete list of
+segments at the end, so it is the same whether or not the run was interrupted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from guide_tui.errors import TranscriptionError
+from guide_tui.transcribe import audio as audio_mod
+from guide_tui.transcribe import guards
+from guide_tui.transcribe.align import GuideText, Timeline, read_events
+from guide_tui.transcribe.models import ResolvedModel, default_model, resolve
+from guide_tui.transcribe.transcript import SCHEMA, get_writer, write_atomic
+from guide_tui.transcribe.types import EngineInfo, Progress, Segment, TranscribeOptions
+
+PARTIAL = "transcript.partial.jsonl"
+TRANSCRIPT = "transcript.json"
+MARKDOWN = "transcript.md"
+_PARTIAL_VERSION = 1
+
+
+@dataclass
+class SessionInput:
+    """What transcription needs from a session folder (docs/architecture.md layout)."""
+
+    folder: Path
+    meta: dict[str, Any]
+    audio_paths: list[Path]
+    participant: str | None
+    group: str | None
+    language: str | None  # from the guide; None = auto
+    vocabulary: tuple[str, ...]
+    channel_labels: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, folder: Path) -> SessionInput:
+        folder = Path(folder)
+        meta_path = folder / "session.json"
+        if not folder.is_dir():
+            raise TranscriptionError(f"{folder} is not a folder")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if not isinstance(meta, dict):
+                raise ValueError("not an object")
+        except FileNotFoundError:
+            raise TranscriptionError(
+                f"{folder} is not a session folder (no session.json)"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise TranscriptionError(f"cannot read {meta_path}: {error}") from None
+        paths: list[Path] = []
+        for entry in meta.get("audio") or []:
+            name = entry.get("file") if isinstance(entry, dict) else entry
+            if isinstance(name, str) and name:
+                paths.append(folder / Path(name).name)
+        if not paths:
+            paths = sorted(folder.glob("audio-*.wav"))
+        if not paths:
+            raise TranscriptionError(f"{folder} has no audio to transcribe (a notes-only session?)")
+        missing = [p.name for p in paths if not p.is_file()]
+        if missing:
+            raise TranscriptionError(f"{folder}: audio file(s) missing: {', '.join(missing)}")
+        participant = meta.get("participant")
+        if isinstance(participant, dict):
+            participant = participant.get("pseudonym") or participant.get("id")
+        group = meta.get("group")
+        if isinstance(group, dict):
+            group = group.get("id")
+        language, vocabulary = _guide_language(folder, meta)
+        interviewer = "Interviewer"
+        labels: dict[str, list[str]] = {}
+        for entry in meta.get("audio") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("file"), str):
+                speakers = entry.get("speakers")
+                if isinstance(speakers, list) and all(isinstance(s, str) for s in speakers):
+                    labels[Path(entry["file"]).name] = list(speakers)
+        for p in paths:
+            labels.setdefault(p.name, [interviewer, str(participant or "Participant")])
+        return cls(
+            folder,
+            meta,
+            paths,
+            participant if isinstance(participant, str) else None,
+            group if isinstance(group, str) else None,
+            language,
+            vocabulary,
+            labels,
+        )
+
+
+def _guide_language(folder: Path, meta: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    import yaml
+
+    language: Any = None
+    vocabulary: tuple[str, ...] = ()
+    try:
+        data = yaml.safe_load((folder / "guide.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        data = None
+    if isinstance(data, dict):
+        language = data.get("language")
+        vocab = data.get("vocabulary")
+        if isinstance(vocab, list):
+            vocabulary = tuple(str(v) for v in vocab if isinstance(v, (str, int, float)))
+    guide_meta = meta.get("guide")
+    if language is None and isinstance(guide_meta, dict):
+        language = guide_meta.get("language")
+    if not isinstance(language, str) or language.lower() in ("", "auto"):
+        return None, vocabulary
+    return language.lower(), vocabulary
+
+
+class Transcriber:
+    """Runs sessions one after another, keeping the loaded engine for the next in the queue."""
+
+    def __init__(
+        self,
+        options: TranscribeOptions,
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.options = options
+        self.on_progress = on_progress or (lambda p: None)
+        self.cancel = cancel or threading.Event()
+        self._engines: dict[tuple[str, str, str], Any] = {}
+        self.last_timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ model & engine
+    def _model_for(self, language: str | None) -> ResolvedModel:
+        name = self.options.model or default_model(language)
+        model = resolve(name, self.options.engine)
+        if model.english_only and language not in (None, "en"):
+            raise TranscriptionError(
+                f"model {model.name} is English-only but the guide's language is {language!r}: "
+                f"use a multilingual model (e.g. --model base)"
+            )
+        return model
+
+    def _engine(self, model: ResolvedModel) -> Any:
+        from guide_tui.transcribe.engines import load_engine
+
+        key = (self.options.engine, str(model.path), self.options.compute_type)
+        if key not in self._engines:
+            self._engines.clear()  # one model in memory at a time
+            self._engines[key] = load_engine(self.options, model)
+        return self._engines[key]
+
+    # ------------------------------------------------------------------ one session
+    def run(self, folder: Path) -> Path:
+        """Transcribe ``folder``; returns the path of ``transcript.json``."""
+        t_start = time.perf_counter()
+        session = SessionInput.read(folder)
+        options = self.options
+        language = (options.language if options.language not in (None, "auto") else None) or (
+            session.language if options.language is None else None
+        )
+        model = self._model_for(language)
+        if model.english_only:
+            language = "en"
+        vocabulary = options.vocabulary or session.vocabulary
+        label = session.participant or folder.name
+        files = audio_mod.open_audio(session.audio_paths)
+        total = sum(f.duration for f in files)
+        self.on_progress(Progress(label, 0.0, total, stage="loading"))
+        for f in files:
+            audio_mod.scan(f, cancel=self.cancel.is_set)
+        windows = audio_mod.plan_windows(
+            files,
+            window_s=options.window_s,
+            vad=options.vad_filter,
+            min_silence_s=options.min_silence_s,
+        )
+        t0 = time.perf_counter()
+        engine = self._engine(model)
+        load_s = time.perf_counter() - t0
+        info: EngineInfo = engine.info
+        fingerprint = _fingerprint(options, info, model, files, windows, language, vocabulary)
+        partial = folder / PARTIAL
+        done, detected = _read_partial(partial, fingerprint)
+        if language is None and detected:
+            language = detected
+        writer = _PartialWriter(partial, fingerprint, fresh=not done and detected is None)
+        resumed_s = sum(windows[i].end - windows[i].start for i in done if i < len(windows))
+        prompt = options.initial_prompt or _vocabulary_prompt(vocabulary)
+        t1 = time.perf_counter()
+        worked_s = 0.0
+        try:
+            for w in windows:
+                if w.index in done:
+                    continue
+                if self.cancel.is_set():
+                    raise KeyboardInterrupt
+                samples = w.read16k()
+                if language is None:
+                    language, _ = engine.detect_language(samples)
+                    writer.append({"language": language})
+                segs = self._window(engine, w, samples, language, prompt, label, total, resumed_s)
+                done[w.index] = segs
+                writer.append(
+                    {
+                        "window": w.index,
+                        "key": w.key(),
+                        "segments": [s.to_json_dict() for s in segs],
+                    }
+                )
+                worked_s += w.end - w.start
+        finally:
+            writer.close()
+        transcribe_s = time.perf_counter() - t1
+        self.on_progress(Progress(label, total, total, stage="aligning"))
+        segments = [s for i in sorted(done) if i < len(windows) for s in done[i]]
+        transcript = self._assemble(session, files, segments, info, options, language, vocabulary)
+        transcript["timings"] = {
+            "load_s": round(load_s, 3),
+            "transcribe_s": round(transcribe_s, 3),
+            "total_s": round(time.perf_counter() - t_start, 3),
+            "audio_s": round(total, 3),
+            "rtf": round(transcribe_s / worked_s, 4) if worked_s else None,
+            "resumed_audio_s": round(resumed_s, 3),
+        }
+        self.last_timings = transcript["timings"]
+        out = folder / TRANSCRIPT
+        write_atomic(out, get_writer("json").render(transcript))
+        write_atomic(folder / MARKDOWN, get_writer("md").render(transcript))
+        partial.unlink(missing_ok=True)
+        self.on_progress(Progress(label, total, total, stage="done", segments=len(segments)))
+        return out
+
+    def _window(
+        self,
+        engine: Any,
+        w: audio_mod.Window,
+        samples: Any,
+        language: str | None,
+        prompt: str | None,
+        label: str,
+        total: float,
+        resumed_s: float,
+    ) -> list[Segment]:
+        def run_once(p: str | None) -> list[Segment]:
+            out: list[Segment] = []
+            for s in engine.transcribe(samples, language=language, prompt=p, seed=w.index):
+                if self.cancel.is_set():
+                    raise KeyboardInterrupt
+                out.append(_to_session(w, s))
+                self.on_progress(
+                    Progress(
+                        label,
+                        min(total, out[-1].end),
+                        total,
+                        segments=len(out),
+                        resumed_s=resumed_s,
+                    )
+                )
+            return out
+
+        segments = run_once(prompt)
+        if prompt and _skipped_speech(w, segments):
+            # A prompt can make Whisper skip whole turns (tiny.en dropped five with a filler
+            # prompt): never trade speech for style. Keep whichever version covers more speech.
+            plain = run_once(None)
+            if _coverage(w, plain) > _coverage(w, segments):
+                segments = plain
+        self.on_progress(
+            Progress(label, min(total, w.end), total, segments=len(segments), resumed_s=resumed_s)
+        )
+        return segments
+
+    def _assemble(
+        self,
+        session: SessionInput,
+        files: list[audio_mod.AudioFile],
+        segments: list[Segment],
+        info: EngineInfo,
+        options: TranscribeOptions,
+        language: str | None,
+        vocabulary: tuple[str, ...],
+    ) -> dict[str, Any]:
+        from guide_tui import __version__
+
+        duration = sum(f.duration for f in files)
+        timeline = Timeline(
+            read_events(session.folder / "events.jsonl"), GuideText.read(session.folder)
+        )
+        segments = sorted(segments, key=lambda s: (s.start, s.end))
+        segments = guards.drop_silence(segments, files)
+        segments = guards.guard_repetition(segments)
+        segments = guards.flag_low_confidence(segments)
+        segments = guards.assign_speakers(segments, files, session.channel_labels)
+        segments = guards.split_at_topics(segments, timeline.topic_at)
+        segments = [replace(s, id=i) for i, s in enumerate(segments)]
+        two_channel = any(f.channels >= 2 for f in files)
+        speakers: list[str] = []
+        if two_channel:
+            for f in files:
+                for name in session.channel_labels.get(f.path.name, []):
+                    if name not in speakers:
+                        speakers.append(name)
+        topics = [
+            dict(t, end=t["end"] if t["end"] is not None else round(duration, 3))
+            for t in timeline.topics
+        ]
+        guide_meta = (
+            session.meta.get("guide") if isinstance(session.meta.get("guide"), dict) else {}
+        )
+        seg_dicts = []
+        for s in segments:
+            d = s.to_json_dict()
+            d["text_clean"] = guards.clean_text(s.text)
+            seg_dicts.append(d)
+        return {
+            "schema": SCHEMA,
+            "app_version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "session": {
+                "participant": session.participant,
+                "group": session.group,
+                "guide_id": guide_meta.get("id"),
+                "guide_version": guide_meta.get("version"),
+            },
+            "language": language,
+            "duration": round(duration, 3),
+            "engine": {
+                "name": info.name,
+                "version": info.version,
+                "model": info.model,
+                "model_path": info.model_path,
+                "compute_type": info.compute_type,
+                "device": info.device,
+            },
+            "options": {
+                "beam_size": options.beam_size,
+                "verbatim": options.verbatim,
+                "vad_filter": options.vad_filter,
+                "min_silence_s": options.min_silence_s,
+                "initial_prompt": options.initial_prompt or _vocabulary_prompt(vocabulary),
+                "vocabulary": list(vocabulary),
+                "word_timestamps": options.word_timestamps,
+                "temperature": list(options.temperature),
+                "condition_on_previous_text": options.condition_on_previous_text,
+                "window_s": options.window_s,
+            },
+            "audio": [f.to_json_dict() for f in files],
+            "speakers": speakers,
+            "topics": topics,
+            "segments": seg_dicts,
+            "annotations": timeline.annotations,
+            "pauses": [
+                {"start": round(a, 3), "end": round(b, 3)} for a, b in guards.pauses(segments)
+            ],
+        }
+
+
+def _to_session(w: audio_mod.Window, s: Segment) -> Segment:
+    words = tuple(
+        replace(x, start=w.to_session_time(x.start), end=w.to_session_time(x.end, end=True))
+        for x in s.words
+    )
+    return replace(
+        s, start=w.to_session_time(s.start), end=w.to_session_time(s.end, end=True), words=words
+    )
+
+
+def _vocabulary_prompt(vocabulary: tuple[str, ...]) -> str | None:
+    return f"Glossary: {', '.join(vocabulary)}." if vocabulary else None
+
+
+def _speech_runs(w: audio_mod.Window, min_s: float) -> list[tuple[float, float]]:
+    """Runs of speech frames (session time) inside the window's chunks, at least ``min_s`` long."""
+    f = w.file
+    assert f.frame_db is not None
+    thr = audio_mod.speech_threshold(f.frame_db)
+    runs: list[tuple[float, float]] = []
+    step = audio_mod.FRAME_S
+    for a, b in w.chunks:
+        i0, i1 = int(a / audio_mod.SAMPLE_RATE / step), int(b / audio_mod.SAMPLE_RATE / step)
+        start = None
+        for i in range(i0, min(i1, len(f.frame_db))):
+            if f.frame_db[i] > thr:
+                start = i if start is None else start
+            elif start is not None:
+                if (i - start) * step >= min_s:
+                    runs.append((f.offset + start * step, f.offset + i * step))
+                start = None
+        if start is not None and (i1 - start) * step >= min_s:
+            runs.append((f.offset + start * step, f.offset + i1 * step))
+    return runs
+
+
+def _covered(run: tuple[float, float], segments: list[Segment]) -> bool:
+    spans = [(x.start, x.end) for s in segments for x in s.words] or [
+        (s.start, s.end) for s in segments
+    ]
+    return any(a - 0.5 < run[1] and b + 0.5 > run[0] for a, b in spans)
+
+
+def _skipped_speech(w: audio_mod.Window, segments: list[Segment]) -> bool:
+    return any(not _covered(r, segments) for r in _speech_runs(w, 1.5))
+
+
+def _coverage(w: audio_mod.Window, segments: list[Segment]) -> float:
+    runs = _speech_runs(w, 0.3)
+    return sum(1 for r in runs if _covered(r, segments)) / len(runs) if runs else 1.0
+
+
+def _fingerprint(
+    options: TranscribeOptions,
+    info: EngineInfo,
+    model: ResolvedModel,
+    files: list[audio_mod.AudioFile],
+    windows: list[audio_mod.Window],
+    language: str | None,
+    vocabulary: tuple[str, ...],
+) -> str:
+    data = {
+        "v": _PARTIAL_VERSION,
+        "options": options.fingerprint_dict(),
+        "engine": [info.name, info.version, info.compute_type],
+        "model": [str(model.path), _model_size(model.path)],
+        "audio": [[f.path.name, f.frames, f.samplerate, f.channels] for f in files],
+        "windows": [w.key() for w in windows],
+        "language": language,
+        "vocabulary": list(vocabulary),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _model_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+
+
+def _read_partial(path: Path, fingerprint: str) -> tuple[dict[int, list[Segment]], str | None]:
+    """Completed windows from an interrupted run with the same fingerprint (else nothing)."""
+    done: dict[int, list[Segment]] = {}
+    language = None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return done, None
+    if not lines:
+        return done, None
+    try:
+        header = json.loads(lines[0])
+    except ValueError:
+        return done, None
+    if header.get("fingerprint") != fingerprint:
+        return done, None
+    for line in lines[1:]:
+        try:
+            rec = json.loads(line)
+            if "language" in rec:
+                language = rec["language"]
+            elif "window" in rec:
+                done[int(rec["window"])] = [Segment.from_json_dict(s) for s in rec["segments"]]
+        except (ValueError, KeyError, TypeError):
+            break  # a torn last line: everything before it is good
+    return done, language
+
+
+class _PartialWriter:
+    """Appends one JSON line per completed window, fsynced, so a kill loses one window at most."""
+
+    def __init__(self, path: Path, fingerprint: str, *, fresh: bool) -> None:
+        self.path = path
+        if fresh or not path.exists():
+            write_atomic(
+                path, json.dumps({"partial": _PARTIAL_VERSION, "fingerprint": fingerprint}) + "\n"
+            )
+        else:
+            _truncate_torn_tail(path)
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def append(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _truncate_torn_tail(path: Path) -> None:
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as f:
+            f.truncate(data.rfind(b"\n") + 1)

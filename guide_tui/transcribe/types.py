@@ -1,0 +1,175 @@
+"""The dataclasses that cross every boundary of transcription.
+
+Engines yield :class:`Segment` objects (after faster-whisper's ``Segment`` generator), never the
+engine's own types, so the runner, the guards, alignment and the transcript writer are the same
+whichever engine ran. Times are seconds; an engine yields them relative to the audio it was given
+and the runner moves them onto the session clock with :meth:`Segment.shifted`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+ENGINES = ("faster-whisper", "openai-whisper")
+
+#: Default temperature fallback (Whisper's own): greedy first, sampling only when a window's text
+#: is too repetitive or too improbable.
+DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    word: str  # with its leading space, as Whisper writes it
+    probability: float
+
+    def shifted(self, offset: float) -> Word:
+        return replace(self, start=self.start + offset, end=self.end + offset)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One stretch of transcribed speech.
+
+    The engine fills the first block; the pipeline fills ``speaker``, ``topic`` and ``flags``.
+    """
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 1.0
+    temperature: float = 0.0
+    id: int = 0
+    speaker: str | None = None
+    topic: str | None = None
+    flags: tuple[str, ...] = ()
+
+    def shifted(self, offset: float) -> Segment:
+        return replace(
+            self,
+            start=self.start + offset,
+            end=self.end + offset,
+            words=tuple(w.shifted(offset) for w in self.words),
+        )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "text": self.text,
+            "speaker": self.speaker,
+            "topic": self.topic,
+            "avg_logprob": round(self.avg_logprob, 4),
+            "no_speech_prob": round(self.no_speech_prob, 4),
+            "compression_ratio": round(self.compression_ratio, 4),
+            "temperature": self.temperature,
+            "flags": list(self.flags),
+            "words": [
+                {
+                    "start": round(w.start, 3),
+                    "end": round(w.end, 3),
+                    "word": w.word,
+                    "probability": round(w.probability, 4),
+                }
+                for w in self.words
+            ],
+        }
+
+    @classmethod
+    def from_json_dict(cls, obj: dict[str, Any]) -> Segment:
+        return cls(
+            start=float(obj["start"]),
+            end=float(obj["end"]),
+            text=str(obj["text"]),
+            words=tuple(
+                Word(float(w["start"]), float(w["end"]), str(w["word"]), float(w["probability"]))
+                for w in obj.get("words") or ()
+            ),
+            avg_logprob=float(obj.get("avg_logprob", 0.0)),
+            no_speech_prob=float(obj.get("no_speech_prob", 0.0)),
+            compression_ratio=float(obj.get("compression_ratio", 1.0)),
+            temperature=float(obj.get("temperature", 0.0)),
+            id=int(obj.get("id", 0)),
+            speaker=obj.get("speaker"),
+            topic=obj.get("topic"),
+            flags=tuple(obj.get("flags") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """Everything that decides the text, identical for both engines.
+
+    Every field is recorded in ``transcript.json`` (``options``) and in the resume checkpoint's
+    fingerprint: a checkpoint made with other options is never reused.
+    """
+
+    engine: str = "faster-whisper"
+    """``faster-whisper`` (default, by measurement: docs/transcription.md) or ``openai-whisper``."""
+    model: str | None = None
+    """A name (``tiny.en``, ``base``, ``large-v3``), a CTranslate2 folder or a ``.pt`` checkpoint;
+    ``None`` picks the default for the language
+    (:func:`guide_tui.transcribe.models.default_model`)."""
+    compute_type: str = "default"
+    """faster-whisper: ``int8``, ``float32`` ...; ``default`` means the measured default
+    (:data:`guide_tui.transcribe.models.DEFAULT_COMPUTE_TYPE`). openai-whisper always runs
+    float32 on CPU."""
+    language: str | None = None
+    """ISO 639-1 code; ``None``/``auto``: detected once on the first speech, then fixed for the
+    whole session so the engine cannot switch language mid-interview."""
+    beam_size: int = 5
+    temperature: tuple[float, ...] = DEFAULT_TEMPERATURES
+    vocabulary: tuple[str, ...] = ()
+    """Domain words from the guide; given to the engine as the initial prompt of each window."""
+    initial_prompt: str | None = None
+    """An explicit prompt (overrides the one made from the vocabulary)."""
+    word_timestamps: bool = True
+    vad_filter: bool = True
+    """Leave long silences (≥ ``min_silence_s``) out of what the engine hears: Whisper invents text
+    over silence. Done by our own energy detector so both engines get exactly the same audio."""
+    min_silence_s: float = 2.0
+    verbatim: bool = True
+    """Verbatim (pauses, unclear marks, fillers kept) or clean (readable) rendering."""
+    window_s: float = 120.0
+    """Target length of the windows the audio is transcribed in, each cut at the quietest moment
+    near its end. A window is the unit of checkpointing (resume) and of progress."""
+    condition_on_previous_text: bool = True
+    threads: int = 0
+    """CPU threads for the engine; 0 lets the engine choose."""
+
+    def fingerprint_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["temperature"] = list(self.temperature)
+        data["vocabulary"] = list(self.vocabulary)
+        data.pop("threads")  # does not change the text
+        data.pop("verbatim")  # rendering only: the engine output is the same
+        return data
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress bar needs, reported in seconds of audio (after faster-whisper)."""
+
+    session: str
+    done_s: float
+    total_s: float
+    stage: str = "transcribing"  # loading | transcribing | aligning | done
+    segments: int = 0
+    resumed_s: float = 0.0  # audio already done by an earlier, interrupted run
+
+
+@dataclass
+class EngineInfo:
+    name: str
+    version: str
+    model: str
+    model_path: str
+    compute_type: str
+    device: str = "cpu"
+    extra: dict[str, Any] = field(default_factory=dict)

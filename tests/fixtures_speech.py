@@ -1,0 +1,290 @@
+"""Synthetic interview speech made with espeak-ng, for tests and benchmarks (importable by others).
+
+Real Whisper weights need real-sounding speech with a known text; we make it ourselves instead of
+shipping recordings: two espeak-ng voices (interviewer and participant) take turns, with known turn
+times, written as a session-like WAV at 48 kHz (resampled by sox, not by our own resampler, so the
+fixture does not test the code with itself). Optional: two channels (one microphone per speaker,
+with the other voice bleeding in at ``bleed_db``), leading/trailing silence, low noise.
+
+Results are cached by their parameters under ``GUIDE_TUI_TEST_CACHE`` (or a temp dir), so a test
+session synthesises each fixture once. espeak-ng runs with a throw-away ``HOME``. Everything skips
+cleanly (``pytest.skip``) when espeak-ng or sox is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+INTERVIEWER_VOICE = "en-us"
+PARTICIPANT_VOICE = "en-gb+f3"
+
+#: A short semi-structured interview in two topics (speaker, text, topic id).
+INTERVIEW_TURNS: tuple[tuple[str, str, str], ...] = (
+    (
+        "I",
+        "Thank you for taking part. Could you tell me how tasks are delegated in your practice?",
+        "delegation",
+    ),
+    (
+        "P",
+        "Most routine checks go to the nurses. They measure blood pressure and they renew "
+        "prescriptions for stable patients.",
+        "delegation",
+    ),
+    ("I", "What makes you comfortable handing those tasks over?", "delegation"),
+    (
+        "P",
+        "Trust, mostly. I have worked with the same team for twelve years, and we meet every "
+        "morning to discuss difficult cases.",
+        "delegation",
+    ),
+    ("I", "Let us move on to training. How were the nurses prepared for this work?", "training"),
+    (
+        "P",
+        "They took a course at the regional hospital, and I supervised them for the first "
+        "three months.",
+        "training",
+    ),
+    ("I", "Would you change anything about that training?", "training"),
+    (
+        "P",
+        "I would add more practice with real patients, because the course was mostly theory.",
+        "training",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: str  # "I" (interviewer) or "P" (participant)
+    text: str
+    topic: str
+    start: float  # seconds in the file
+    end: float
+
+
+@dataclass(frozen=True)
+class SpeechFixture:
+    path: Path
+    turns: tuple[Turn, ...]
+    samplerate: int
+    channels: int
+
+    @property
+    def duration(self) -> float:
+        return sf.info(str(self.path)).duration
+
+    @property
+    def reference(self) -> str:
+        return " ".join(t.text for t in self.turns)
+
+
+def have_tools() -> bool:
+    return shutil.which("espeak-ng") is not None and shutil.which("sox") is not None
+
+
+def _require_tools() -> None:
+    if not have_tools():
+        import pytest
+
+        pytest.skip("espeak-ng and sox are needed to synthesise speech fixtures")
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("GUIDE_TUI_TEST_CACHE")
+    path = (
+        Path(root) if root else Path(tempfile.gettempdir()) / f"guide-tui-test-cache-{os.getuid()}"
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def say(text: str, voice: str, samplerate: int, speed: int = 165) -> np.ndarray:
+    """One utterance, float32 mono at ``samplerate`` (espeak-ng 22.05 kHz, resampled by sox)."""
+    _require_tools()
+    with tempfile.TemporaryDirectory() as home:
+        raw, out = Path(home) / "raw.wav", Path(home) / "out.wav"
+        env = {"HOME": home, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        subprocess.run(
+            ["sox", str(raw), "-r", str(samplerate), "-b", "16", str(out)],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        data, _ = sf.read(str(out), dtype="float32")
+    return data
+
+
+def make_interview(
+    turns: tuple[tuple[str, str, str], ...] = INTERVIEW_TURNS,
+    *,
+    samplerate: int = 48000,
+    channels: int = 1,
+    gap_s: float = 0.9,
+    lead_s: float = 1.0,
+    tail_s: float = 1.0,
+    bleed_db: float = -18.0,
+    noise_db: float | None = -70.0,
+    gain: float = 0.5,
+) -> SpeechFixture:
+    """An espeak two-voice interview (cached); see the module docstring."""
+    _require_tools()
+    params = {
+        "turns": turns,
+        "sr": samplerate,
+        "ch": channels,
+        "gap": gap_s,
+        "lead": lead_s,
+        "tail": tail_s,
+        "bleed": bleed_db,
+        "noise": noise_db,
+        "gain": gain,
+        "voices": [INTERVIEWER_VOICE, PARTICIPANT_VOICE],
+        "v": 2,
+    }
+    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    folder = cache_dir() / f"interview-{key}"
+    wav, meta = folder / "audio.wav", folder / "turns.json"
+    if not (wav.is_file() and meta.is_file()):
+        folder.mkdir(parents=True, exist_ok=True)
+        pieces: list[np.ndarray] = [np.zeros((round(lead_s * samplerate), 2), np.float32)]
+        pos = lead_s
+        made: list[dict] = []
+        for speaker, text, topic in turns:
+            voice = INTERVIEWER_VOICE if speaker == "I" else PARTICIPANT_VOICE
+            x = say(text, voice, samplerate)
+            x = x * gain / max(1e-6, float(np.max(np.abs(x))))
+            stereo = np.zeros((len(x), 2), np.float32)
+            own, other = (0, 1) if speaker == "I" else (1, 0)
+            stereo[:, own] = x
+            stereo[:, other] = x * 10 ** (bleed_db / 20)
+            pieces.append(stereo)
+            made.append(
+                {
+                    "speaker": speaker,
+                    "text": text,
+                    "topic": topic,
+                    "start": pos,
+                    "end": pos + len(x) / samplerate,
+                }
+            )
+            pos += len(x) / samplerate + gap_s
+            pieces.append(np.zeros((round(gap_s * samplerate), 2), np.float32))
+        pieces.append(np.zeros((round(tail_s * samplerate), 2), np.float32))
+        audio = np.concatenate(pieces)
+        if noise_db is not None:
+            rng = np.random.default_rng(7)
+            audio += rng.normal(0, 10 ** (noise_db / 20), audio.shape).astype(np.float32)
+        audio = (
+            audio
+            if channels == 2
+            else audio.mean(axis=1, keepdims=True) * 2 / (1 + 10 ** (bleed_db / 20))
+        )
+        tmp = folder / "audio.tmp.wav"
+        sf.write(str(tmp), np.clip(audio, -1, 1), samplerate, subtype="PCM_16")
+        tmp.replace(wav)
+        meta.write_text(json.dumps(made), encoding="utf-8")
+    made = json.loads(meta.read_text(encoding="utf-8"))
+    return SpeechFixture(wav, tuple(Turn(**t) for t in made), samplerate, channels)
+
+
+def make_silence(
+    seconds: float = 30.0, *, samplerate: int = 48000, noise_db: float | None = -75.0
+) -> Path:
+    """A WAV of silence (with faint noise, as a real quiet room has), cached."""
+    folder = cache_dir()
+    path = folder / f"silence-{seconds:g}-{samplerate}-{noise_db}.wav"
+    if not path.is_file():
+        n = round(seconds * samplerate)
+        x = np.zeros(n, np.float32)
+        if noise_db is not None:
+            x += np.random.default_rng(3).normal(0, 10 ** (noise_db / 20), n).astype(np.float32)
+        tmp = path.with_suffix(".tmp.wav")
+        sf.write(str(tmp), x, samplerate, subtype="PCM_16")
+        tmp.replace(path)
+    return path
+
+
+DEMO_GUIDE = """\
+id: test
+title: Delegation in general practice
+version: "1"
+language: en
+duration_minutes: 10
+topics:
+  - id: delegation
+    title: Delegation of tasks
+    questions:
+      - id: how
+        text: How are tasks delegated in your practice?
+  - id: training
+    title: Training
+    questions:
+      - id: prepared
+        text: How were the nurses prepared for this work?
+"""
+
+
+def make_session(
+    folder: Path,
+    audio: list[Path],
+    events: list[tuple[float, str, dict]] = (),  # type: ignore[assignment]
+    *,
+    participant: str = "P07",
+    group: str | None = "gp",
+    guide_yaml: str | None = DEMO_GUIDE,
+) -> Path:
+    """A minimal session folder (session.json, events.jsonl, audio-00N.wav) for transcription tests.
+
+    Written directly rather than through ``Session.create`` so transcription tests depend only on
+    the documented folder layout (docs/architecture.md), not on the recorder or the TUI.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for i, src in enumerate(audio, 1):
+        dst = folder / f"audio-{i:03d}.wav"
+        shutil.copyfile(src, dst)
+        info = sf.info(str(dst))
+        entries.append({"file": dst.name, "samplerate": info.samplerate, "channels": info.channels})
+    meta = {
+        "schema": 1,
+        "participant": participant,
+        "group": group,
+        "guide": {"id": "test", "version": "1"},
+        "audio": entries,
+    }
+    (folder / "session.json").write_text(json.dumps(meta), encoding="utf-8")
+    lines = []
+    for seq, (t, type_, data) in enumerate(events):
+        lines.append(
+            json.dumps(
+                {
+                    "v": 1,
+                    "seq": seq,
+                    "t": t,
+                    "wall": "2026-11-22T09:00:00+00:00",
+                    "type": type_,
+                    "data": data,
+                }
+            )
+        )
+    (folder / "events.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    if guide_yaml is not None:
+        (folder / "guide.yaml").write_text(guide_yaml, encoding="utf-8")
+    return folder
