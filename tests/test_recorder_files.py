@@ -281,7 +281,7 @@ def test_silence_counts_only_while_recording_and_rearms_after_sound() -> None:
 
 
 def test_config_rejects_unknown_and_bad_settings() -> None:
-    with pytest.raises(RecorderError, match="unknown .recording. setting.*silence_secs"):
+    with pytest.raises(RecorderError, match=r"unknown .recording. setting.*silence_secs"):
         RecorderConfig.from_mapping({"silence_secs": 3})
     with pytest.raises(RecorderError, match=r"channels must be 1 or 2"):
         RecorderConfig.from_mapping({"channels": 4})
