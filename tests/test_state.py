@@ -122,7 +122,9 @@ def test_closing_and_end_summary(ev: EventFactory) -> None:
     assert state.phase == Phase.CLOSING
     assert [t.id for t in state.uncovered_topics()] == ["collab", "future"]
     assert [(t.id, q.id) for t, q in state.unasked_questions()] == [
-        ("role", "gp_only"), ("future", "change")]
+        ("role", "gp_only"),
+        ("future", "change"),
+    ]
     state.apply(ev(E.TOPIC_ENTERED, t=60, topic="collab"))  # back from closing
     assert state.phase == Phase.INTERVIEW
     state.apply(ev(CLOSING_STARTED, t=70))
@@ -140,7 +142,11 @@ def test_closing_and_end_summary(ev: EventFactory) -> None:
 
 
 def test_unknown_events_and_keys_are_ignored(ev: EventFactory) -> None:
-    events = [*started(ev), ev("from_the_future", t=1, x=1),
-              ev(E.TOPIC_ENTERED, t=2, topic="nope"), ev(E.QUESTION_ASKED, t=3)]
+    events = [
+        *started(ev),
+        ev("from_the_future", t=1, x=1),
+        ev(E.TOPIC_ENTERED, t=2, topic="nope"),
+        ev(E.QUESTION_ASKED, t=3),
+    ]
     state = InterviewState.from_events(small_guide(), events)
     assert state.current_topic is None and state.last_seq == events[-1].seq

@@ -48,8 +48,10 @@ def small_guide() -> Guide:
                     Question(
                         "describe",
                         "Describe a typical day.",
-                        probes=(Probe("example", "Can you give an example?"),
-                                Probe("feel", "How did that feel?")),
+                        probes=(
+                            Probe("example", "Can you give an example?"),
+                            Probe("feel", "How did that feel?"),
+                        ),
                         variants=(("physio", "Describe a typical day with patients."),),
                     ),
                     Question("gp_only", "How many GPs work here?", groups=("gp",)),
@@ -86,5 +88,6 @@ class EventFactory:
         self._seq = count()
 
     def __call__(self, type: str, t: float = 0.0, **data: Any) -> Event:
-        return Event(type=type, t=t, wall="2026-01-01T00:00:00+00:00", seq=next(self._seq),
-                     data=data)
+        return Event(
+            type=type, t=t, wall="2026-01-01T00:00:00+00:00", seq=next(self._seq), data=data
+        )

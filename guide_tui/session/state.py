@@ -158,9 +158,23 @@ class InterviewState:
         """Back to the empty state (keeping guide, fixed group and the event list)."""
         fresh = InterviewState(guide=self.guide, group=self.group if self._group_fixed else None)
         for name in (
-            "participant", "phase", "consent", "notes_only", "baseline", "participant_confirmed",
-            "current_topic", "entered_at", "notes", "markers", "closing", "recording",
-            "interview_started_t", "ended_t", "last_t", "last_seq", "warnings",
+            "participant",
+            "phase",
+            "consent",
+            "notes_only",
+            "baseline",
+            "participant_confirmed",
+            "current_topic",
+            "entered_at",
+            "notes",
+            "markers",
+            "closing",
+            "recording",
+            "interview_started_t",
+            "ended_t",
+            "last_t",
+            "last_seq",
+            "warnings",
         ):
             setattr(self, name, getattr(fresh, name))
         if not self._group_fixed:
@@ -366,9 +380,7 @@ class InterviewState:
 
     def uncovered_topics(self) -> list[Topic]:
         """Visible topics not marked covered (skipped ones included: they are still open)."""
-        return [
-            t for t in self.visible_topics() if self.topics[t.id].status != TopicStatus.COVERED
-        ]
+        return [t for t in self.visible_topics() if self.topics[t.id].status != TopicStatus.COVERED]
 
     def unasked_questions(self) -> list[tuple[Topic, Question]]:
         """Visible questions of topics not skipped that were never ticked."""
@@ -377,9 +389,7 @@ class InterviewState:
             ts = self.topics[topic.id]
             if ts.status == TopicStatus.SKIPPED:
                 continue
-            result.extend(
-                (topic, q) for q in self.visible_questions(topic) if q.id not in ts.asked
-            )
+            result.extend((topic, q) for q in self.visible_questions(topic) if q.id not in ts.asked)
         return result
 
     def topic_at(self, t: float) -> str | None:
@@ -392,8 +402,7 @@ class InterviewState:
                 continue
             if event.type == EventType.TOPIC_ENTERED and event.data.get("topic") in self.topics:
                 current = event.data["topic"]
-            elif event.type in (CLOSING_STARTED, EventType.CLOSING_PROMPT,
-                                EventType.SESSION_ENDED):
+            elif event.type in (CLOSING_STARTED, EventType.CLOSING_PROMPT, EventType.SESSION_ENDED):
                 current = None
         return current
 
@@ -401,8 +410,13 @@ class InterviewState:
         """The coverage block of ``session.json`` (and of the ``session_ended`` event)."""
         topics: dict[str, Any] = {}
         counts = dict.fromkeys(
-            (TopicStatus.COVERED, TopicStatus.SKIPPED, TopicStatus.IN_PROGRESS,
-             TopicStatus.NOT_STARTED), 0,
+            (
+                TopicStatus.COVERED,
+                TopicStatus.SKIPPED,
+                TopicStatus.IN_PROGRESS,
+                TopicStatus.NOT_STARTED,
+            ),
+            0,
         )
         asked_total = questions_total = 0
         for topic in self.visible_topics():

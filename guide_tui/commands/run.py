@@ -1,0 +1,162 @@
+"""``guide-tui run``: the interview TUI (SPEC §4).
+
+    guide-tui run [GUIDE] --participant ID [--group G] [--interviewer NAME] [--location TEXT]
+    guide-tui run --resume SESSION_DIR
+
+Without GUIDE a picker lists the guides in ``guides/`` (``GUIDE_TUI_GUIDES``). The session folder
+is created before the TUI starts, so a bad pseudonym or group is a plain error message, not a
+half-drawn screen. Textual, the guide loader and the session store are imported inside
+:func:`run`, so ``guide-tui --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from guide_tui.guide.model import Guide
+    from guide_tui.recorder.base import Recorder
+
+ORDER = 20
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run an interview: consent, baseline, the guide's topics, closing",
+        description="Walk through an interview guide live, recording events (and audio) into a "
+        "session folder. Without GUIDE, pick one from the guides folder.",
+    )
+    parser.add_argument("guide", nargs="?", metavar="GUIDE", help="the guide (.yaml)")
+    parser.add_argument(
+        "--participant",
+        "-p",
+        metavar="ID",
+        help="participant pseudonym, e.g. 'GP 03' (becomes part of the folder)",
+    )
+    parser.add_argument(
+        "--group",
+        "-g",
+        metavar="G",
+        help="participant group id (decides which questions are shown)",
+    )
+    parser.add_argument("--interviewer", metavar="NAME", help="who interviews (for COREQ)")
+    parser.add_argument("--location", metavar="TEXT", help="where the interview takes place")
+    parser.add_argument(
+        "--resume", metavar="SESSION_DIR", help="continue an interrupted session where it stopped"
+    )
+    parser.add_argument(
+        "--recordings",
+        metavar="DIR",
+        help="sessions folder (default: ./recordings or GUIDE_TUI_RECORDINGS)",
+    )
+    parser.add_argument("--no-audio", action="store_true", help="notes only: do not record audio")
+    parser.add_argument(
+        "--theme",
+        choices=("dark", "light"),
+        default="dark",
+        help="colour theme (F2 switches while running)",
+    )
+    parser.set_defaults(func=run)
+
+
+def make_recorder_factory(args: argparse.Namespace) -> Callable[[Any], Recorder] | None:
+    """The one place ``run`` decides how audio is recorded.
+
+    Returns a callable the app invokes once, off the UI thread, with the session, or None for a
+    notes-only session. Seam for the recording issue: until it wires the real recorder in here,
+    every session is notes-only (the app falls back to a ``NullRecorder``).
+    """
+    if args.no_audio:
+        return None
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from guide_tui.errors import GuideTuiError, SessionError
+    from guide_tui.session.store import Session
+
+    if args.resume:
+        if args.guide or args.participant:
+            raise GuideTuiError(
+                "--resume takes the session folder only (no GUIDE, no --participant)."
+            )
+        session = Session.open(Path(args.resume), mark_resumed=False)
+        status = session.meta.get("status")
+        if status == "ended":
+            raise SessionError(f"{session.path} has already ended; nothing to resume.")
+        session.append("session_resumed", torn_lines=len(session.torn_lines))
+        guide = session.guide
+        group = session.meta.get("group")
+        resumed = True
+    else:
+        if not args.participant:
+            raise GuideTuiError(
+                "--participant is required: the participant's pseudonym, "
+                "e.g. --participant 'GP 03'."
+            )
+        guide = _choose_guide(args.guide)
+        if guide is None:
+            return 0
+        group = args.group
+        if group is not None and not guide.groups:
+            raise GuideTuiError(f"The guide {guide.id!r} has no participant groups; drop --group.")
+        session = Session.create(
+            guide,
+            args.participant,
+            group=group,
+            interviewer=args.interviewer,
+            location=args.location,
+            root=args.recordings,
+        )
+        resumed = False
+
+    from guide_tui.tui.app import make_app
+
+    app = make_app(
+        session,
+        guide,
+        recorder_factory=make_recorder_factory(args),
+        group=group,
+        resumed=resumed,
+        theme=args.theme,
+    )
+    result = app.run()
+    try:
+        session.close()
+    except GuideTuiError as error:  # a late write error must still be reported
+        print(f"guide-tui: {error}", file=sys.stderr)
+        return error.exit_code
+    if result is not None:
+        print(f"Interview ended. Session saved in {result}")
+    else:
+        print(
+            f"Interview paused; everything so far is saved in {session.path}\n"
+            f"Continue with: guide-tui run --resume '{session.path}'"
+        )
+    return 0
+
+
+def _choose_guide(path: str | None) -> Guide | None:
+    """Load the named guide, or let the interviewer pick one (None: they cancelled)."""
+    from guide_tui.errors import GuideTuiError
+    from guide_tui.guide import load_guide
+
+    if path:
+        return load_guide(path)
+    from guide_tui.paths import guides_dir
+
+    folder = guides_dir()
+    candidates = sorted(p for p in folder.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+    if not candidates:
+        raise GuideTuiError(
+            f"No guide given and no guides in {folder}. Name one: guide-tui run GUIDE.yaml ..."
+        )
+    from guide_tui.tui.picker import GuidePickerApp
+
+    chosen = GuidePickerApp(candidates).run()
+    return load_guide(chosen) if chosen is not None else None

@@ -1,0 +1,53 @@
+"""Pure formatting helpers for the TUI (no Textual), kept apart so they are trivially testable."""
+
+from __future__ import annotations
+
+LEVEL_FLOOR_DB = -60.0  # the meter's left end: quieter is "silence" for speech
+
+
+def clock(seconds: float) -> str:
+    """``m:ss`` under an hour, ``h:mm:ss`` above: short enough to read at a glance."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def overrun_level(seconds: float, planned_minutes: float | None) -> str:
+    """``ok`` within plan, ``amber`` over it, ``red`` more than a quarter over it."""
+    if not planned_minutes:
+        return "ok"
+    planned = planned_minutes * 60
+    if seconds > planned * 1.25:
+        return "red"
+    if seconds > planned:
+        return "amber"
+    return "ok"
+
+
+def level_fraction(db: float) -> float:
+    """dBFS to 0..1 on the meter's scale."""
+    if db <= LEVEL_FLOOR_DB:
+        return 0.0
+    return min(1.0, (db - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB)
+
+
+def level_bar(rms_db: float, peak_db: float, width: int) -> str:
+    """A text meter: ``█`` up to the RMS level, ``│`` at the peak, ``·`` after."""
+    width = max(1, width)
+    filled = round(level_fraction(rms_db) * width)
+    peak = min(width - 1, round(level_fraction(peak_db) * width))
+    cells = ["█" if i < filled else "·" for i in range(width)]
+    if peak_db > LEVEL_FLOOR_DB and peak >= filled:
+        cells[peak] = "│"
+    return "".join(cells)
+
+
+def size(n_bytes: int) -> str:
+    """Human file size: the interviewer wants to see it growing, not the exact count."""
+    value = float(n_bytes)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"

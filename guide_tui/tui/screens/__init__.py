@@ -1,0 +1,1 @@
+"""Screens of the interview TUI: pre-interview wizard, interview, closing, modal dialogs."""

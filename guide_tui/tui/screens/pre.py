@@ -1,0 +1,369 @@
+"""Before the interview: consent, participant, baseline form, microphone check.
+
+A four-step wizard rather than one long form, because at 80×24 one long form scrolls and the
+interviewer is talking to someone. Each consent tick is logged the moment it is made (the
+participant consents item by item); baseline answers are logged when the step is confirmed, so a
+half-typed number never reaches the log. Recording cannot start until every consent item is
+ticked; "declines recording" turns the session into a notes-only one, logged as such.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    ContentSwitcher,
+    Footer,
+    Input,
+    Label,
+    RadioButton,
+    RadioSet,
+    Select,
+    Static,
+)
+
+from guide_tui.guide.model import BaselineField
+from guide_tui.recorder.base import RecorderStatus
+from guide_tui.session.events import EventType
+from guide_tui.session.state import PARTICIPANT_CONFIRMED, Phase, consent_item_is_about_recording
+
+if TYPE_CHECKING:
+    from guide_tui.tui.app import GuideApp
+
+STEPS = (
+    ("step-consent", "Consent"),
+    ("step-participant", "Participant"),
+    ("step-baseline", "Baseline"),
+    ("step-mic", "Microphone"),
+)
+DECLINES_ID = "declines-recording"
+YES_NO = (("Yes", True), ("No", False))
+
+
+class StepBar(Static):
+    """``1 Consent › 2 Participant › …`` with the current step highlighted."""
+
+    def show(self, current: str) -> None:
+        parts = []
+        for number, (step_id, title) in enumerate(STEPS, 1):
+            style = "bold reverse" if step_id == current else "dim"
+            parts.append(f"[{style}] {number} {title} [/]")
+        self.update(" › ".join(parts))
+
+
+class PreInterviewScreen(Screen[None]):
+    """Consent → participant → baseline → microphone check → start the interview."""
+
+    app: GuideApp  # type: ignore[assignment]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="back", tooltip="Previous step"),
+        Binding("ctrl+n", "next", "Continue", id="next", tooltip="Confirm this step"),
+        Binding("down", "app.focus_next", "Next field", show=False, id="field_next"),
+        Binding("up", "app.focus_previous", "Previous field", show=False, id="field_prev"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        state = self.app.state
+        guide = self.app.guide
+        meta = self.app.session.meta
+        yield Static(f"[b]{guide.title}[/b]  [dim]v{guide.version}[/dim]", id="pre-title")
+        yield StepBar(id="steps")
+        with ContentSwitcher(initial=self._initial_step(), id="wizard"):
+            with Vertical(id="step-consent", classes="step"):
+                yield Label("Tick each item as the participant confirms it.", classes="hint")
+                with Vertical(classes="step-body"):
+                    for item in guide.consent:
+                        yield Checkbox(
+                            item.text,
+                            state.consent.get(item.id, False),
+                            id=f"consent-{item.id}",
+                            classes="consent-item",
+                        )
+                    yield Checkbox(
+                        "Participant declines audio recording (notes only)",
+                        state.notes_only,
+                        id=DECLINES_ID,
+                    )
+                yield Label("", id="consent-status", classes="status")
+                with Horizontal(classes="buttons"):
+                    yield Button("Continue", id="consent-next", variant="primary")
+            with Vertical(id="step-participant", classes="step"):
+                yield Label("Confirm who is being interviewed.", classes="hint")
+                with Vertical(classes="step-body"):
+                    yield Static(
+                        f"Pseudonym: [b]{meta.get('participant') or state.participant or '?'}[/b]"
+                        f"\nInterviewer: {meta.get('interviewer') or '—'}"
+                        f"\nLocation: {meta.get('location') or '—'}",
+                        id="participant-facts",
+                    )
+                    if guide.groups:
+                        yield Label("Participant group (decides which questions are shown):")
+                        with RadioSet(id="group"):
+                            for group in guide.groups:
+                                yield RadioButton(
+                                    group.label, group.id == state.group, name=group.id
+                                )
+                with Horizontal(classes="buttons"):
+                    yield Button("Back", id="participant-back")
+                    yield Button("Continue", id="participant-next", variant="primary")
+            with Vertical(id="step-baseline", classes="step"):
+                yield Label("Baseline questions (required ones marked *).", classes="hint")
+                with Vertical(classes="step-body", id="baseline-form"):
+                    for field in guide.baseline:
+                        yield from self._baseline_field(field, state.baseline.get(field.id))
+                    if not guide.baseline:
+                        yield Label("This guide has no baseline questions.")
+                with Horizontal(classes="buttons"):
+                    yield Button("Back", id="baseline-back")
+                    yield Button("Continue", id="baseline-next", variant="primary")
+            with Vertical(id="step-mic", classes="step"):
+                with Vertical(id="mic-check-panel"):
+                    yield Label("[b]Microphone check[/b]")
+                    yield Static("", id="mic-check")
+                with Horizontal(classes="buttons"):
+                    yield Button("Back", id="mic-back")
+                    yield Button("Start interview", id="start-interview", variant="success")
+        yield Footer()
+
+    def _initial_step(self) -> str:
+        state = self.app.state
+        if state.phase == Phase.CONSENT:
+            return "step-consent"
+        if not state.participant_confirmed:
+            return "step-participant"
+        return "step-baseline"
+
+    def _baseline_field(self, field: BaselineField, value: Any) -> ComposeResult:
+        star = " *" if field.required else ""
+        unit = f" ({field.unit})" if field.unit else ""
+        yield Label(f"{field.label}{unit}{star}", classes="field-label")
+        widget_id = f"baseline-{field.id}"
+        if field.type in ("choice", "yes-no"):
+            options = [(o, o) for o in field.options] if field.type == "choice" else list(YES_NO)
+            initial = value if value is not None and value in dict(options).values() else None
+            yield Select(
+                options,
+                prompt="Choose…",
+                id=widget_id,
+                classes="baseline",
+                value=initial if initial is not None else Select.NULL,
+            )
+        else:
+            text = "" if value is None else str(value)
+            yield Input(
+                text,
+                id=widget_id,
+                classes="baseline",
+                type="number" if field.type == "number" else "text",
+                placeholder=field.label,
+            )
+        yield Label("", id=f"error-{field.id}", classes="field-error")
+
+    def on_mount(self) -> None:
+        for widget in self.query(Input):
+            widget.cursor_blink = self.app.cursor_blink
+        # At 24 rows bordered fields would fit three to a screen; borderless ones fit them all.
+        if self.app.size.height < 32:
+            for field in self.query("Input, Select, Button"):
+                field.compact = True  # type: ignore[attr-defined]
+        self._show_step(self.query_one(ContentSwitcher).current or "step-consent")
+        self.refresh_from_state()
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _show_step(self, step_id: str) -> None:
+        self.query_one(ContentSwitcher).current = step_id
+        self.query_one(StepBar).show(step_id)
+        step = self.query_one(f"#{step_id}")
+        focusable = [
+            w for w in step.query("*") if w.focusable and not isinstance(w, ScrollableContainer)
+        ]
+        if step_id == "step-mic":
+            self.query_one("#start-interview").focus()
+        elif focusable:
+            focusable[0].focus()
+
+    def action_back(self) -> None:
+        current = self.query_one(ContentSwitcher).current
+        order = [s for s, _ in STEPS]
+        if current in order and order.index(current) > 0:
+            self._show_step(order[order.index(current) - 1])
+
+    async def action_next(self) -> None:
+        current = self.query_one(ContentSwitcher).current
+        handlers = {
+            "step-consent": self._consent_next,
+            "step-participant": self._participant_next,
+            "step-baseline": self._baseline_next,
+            "step-mic": self.start_interview,
+        }
+        if current in handlers:
+            await handlers[current]()
+
+    @on(Button.Pressed)
+    async def _button(self, event: Button.Pressed) -> None:
+        button = event.button.id or ""
+        if button.endswith("-back"):
+            self.action_back()
+        elif button == "consent-next":
+            await self._consent_next()
+        elif button == "participant-next":
+            await self._participant_next()
+        elif button == "baseline-next":
+            await self._baseline_next()
+        elif button == "start-interview":
+            await self.start_interview()
+
+    # -- consent -------------------------------------------------------------------------------
+
+    @on(Checkbox.Changed)
+    def _consent_changed(self, event: Checkbox.Changed) -> None:
+        state = self.app.state
+        widget_id = event.checkbox.id or ""
+        if widget_id == DECLINES_ID:
+            if event.value != state.notes_only:
+                self.app.record(EventType.CONSENT_DECLINED_RECORDING, declined=event.value)
+        elif widget_id.startswith("consent-"):
+            item = widget_id.removeprefix("consent-")
+            if state.consent.get(item, False) != event.value:
+                self.app.record(EventType.CONSENT, item=item, given=event.value)
+        self.app.update_meta(consent=dict(state.consent), notes_only=state.notes_only)
+
+    async def _consent_next(self) -> None:
+        state = self.app.state
+        if not state.consent_complete:
+            self.app.bell()
+            self.query_one("#consent-status", Label).update(
+                "[b]Every item must be ticked[/b] (or the participant declines recording)."
+            )
+            return
+        self._show_step("step-participant")
+
+    # -- participant ---------------------------------------------------------------------------
+
+    async def _participant_next(self) -> None:
+        state = self.app.state
+        group = state.group
+        if self.app.guide.groups:
+            pressed = self.query_one("#group", RadioSet).pressed_button
+            if pressed is None:
+                self.app.bell()
+                self.notify("Choose the participant's group.", severity="warning")
+                return
+            group = pressed.name
+        if not state.participant_confirmed or group != state.group:
+            self.app.record(PARTICIPANT_CONFIRMED, group=group)
+            self.app.update_meta(group=group)
+        self._show_step("step-baseline")
+
+    # -- baseline ------------------------------------------------------------------------------
+
+    def _read_field(self, field: BaselineField) -> tuple[Any, str | None]:
+        """The typed value of one field and, if it is not acceptable, why."""
+        widget = self.query_one(f"#baseline-{field.id}")
+        if isinstance(widget, Select):
+            value = None if widget.value is Select.NULL else widget.value
+        else:
+            assert isinstance(widget, Input)
+            text = widget.value.strip()
+            value = text or None
+            if value is not None and field.type == "number":
+                try:
+                    number = float(text)
+                except ValueError:
+                    return None, "Enter a number."
+                if field.minimum is not None and number < field.minimum:
+                    return None, f"At least {field.minimum:g}."
+                if field.maximum is not None and number > field.maximum:
+                    return None, f"At most {field.maximum:g}."
+                value = int(number) if number.is_integer() else number
+        if value is None and field.required:
+            return None, "Required."
+        return value, None
+
+    async def _baseline_next(self) -> None:
+        state = self.app.state
+        answers: dict[str, Any] = {}
+        first_bad = None
+        for field in self.app.guide.baseline:
+            value, problem = self._read_field(field)
+            self.query_one(f"#error-{field.id}", Label).update(problem or "")
+            if problem and first_bad is None:
+                first_bad = field
+            answers[field.id] = value
+        if first_bad is not None:
+            self.app.bell()
+            self.query_one(f"#baseline-{first_bad.id}").focus()
+            return
+        for field_id, value in answers.items():
+            if value is not None and state.baseline.get(field_id) != value:
+                self.app.record(EventType.BASELINE_ANSWER, field=field_id, value=value)
+        self.app.update_meta(baseline=dict(state.baseline))
+        self._show_step("step-mic")
+
+    # -- microphone and start ------------------------------------------------------------------
+
+    def tick(self, status: RecorderStatus) -> None:
+        """Called by the app at 10 Hz with the recorder's snapshot."""
+        if self.app.state.notes_only:
+            text = "The participant declined recording: this is a [b]notes-only[/b] session."
+        elif status.message:
+            text = status.message
+        else:
+            text = f"Recorder: {status.state}" + (f" · {status.device}" if status.device else "")
+        text += "\n\n[dim]Press Start interview (Enter) when ready.[/dim]"
+        found = self.query("#mic-check")
+        if not found:
+            return  # not composed yet
+        mic = found.first(Static)
+        if getattr(mic, "_last_text", None) != text:
+            mic._last_text = text  # type: ignore[attr-defined]
+            mic.update(text)
+
+    def refresh_from_state(self) -> None:
+        state = self.app.state
+        found = self.query("#consent-status")
+        if not found:
+            return
+        label = found.first(Label)
+        if state.consent_complete:
+            label.update(
+                "[b]Consent complete.[/b]"
+                + (" Notes only: no audio will be recorded." if state.notes_only else "")
+            )
+        else:
+            missing = [
+                item
+                for item in self.app.guide.consent
+                if not state.consent.get(item.id)
+                and not (state.notes_only and consent_item_is_about_recording(item.text))
+            ]
+            label.update(f"{len(missing)} item(s) still to tick.")
+
+    async def start_interview(self) -> None:
+        app = self.app
+        if not app.state.consent_complete:
+            self._show_step("step-consent")
+            return
+        await app.wait_for_recorder()
+        if app.state.recording_allowed:
+            app.start_recording()
+        else:
+            app.use_notes_only_recorder("The participant declined recording: notes only.")
+            app.recorder.start()
+        app.record(EventType.INTERVIEW_STARTED, notes_only=app.state.notes_only)
+        topics = app.state.visible_topics()
+        if topics and app.state.current_topic is None:
+            app.record(EventType.TOPIC_ENTERED, topic=topics[0].id)
+        app.update_meta(status="interviewing", notes_only=app.state.notes_only)
+        from guide_tui.tui.screens.interview import InterviewScreen
+
+        app.switch_screen(InterviewScreen())

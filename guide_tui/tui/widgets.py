@@ -1,0 +1,181 @@
+"""Display widgets of the interview screen. They render from an
+:class:`~guide_tui.session.state.InterviewState` (and a recorder snapshot) and hold nothing else:
+redrawing is cheap, and each one skips the update when its text did not change, so the 10 Hz
+recorder poll costs almost nothing when nothing moved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.binding import Binding
+from textual.markup import escape
+from textual.widgets import Static
+
+from guide_tui.recorder.base import RecorderState, RecorderStatus
+from guide_tui.session.state import InterviewState, TopicStatus
+from guide_tui.tui.format import clock, level_bar, overrun_level, size
+
+OVERRUN_STYLE = {"ok": "", "amber": "$warning", "red": "$error"}
+STATUS_ICON = {
+    TopicStatus.NOT_STARTED: "[dim]·[/]",
+    TopicStatus.IN_PROGRESS: "[$accent]◐[/]",
+    TopicStatus.COVERED: "[$success]✓[/]",
+    TopicStatus.SKIPPED: "[dim]⤼[/]",
+}
+MARKER_LABEL = {
+    "quotable": "★ quotable",
+    "follow_up": "↻ follow up",
+    "interruption": "⏸ interruption",
+}
+
+
+def timed(seconds: float, planned_minutes: float | None, *, show_plan: bool = True) -> str:
+    """``3:10 / 5:00`` coloured amber/red on overrun."""
+    text = clock(seconds)
+    if planned_minutes and show_plan:
+        text += f" / {clock(planned_minutes * 60)}"
+    style = OVERRUN_STYLE[overrun_level(seconds, planned_minutes)]
+    return f"[{style}]{text}[/]" if style else text
+
+
+class QuietStatic(Static):
+    """A Static that ignores updates to the text it already shows."""
+
+    _shown: Any = None
+
+    def show(self, content: Any) -> None:
+        if content != self._shown:
+            self._shown = content
+            self.update(content)
+
+
+class TopicList(QuietStatic):
+    """Every topic for the participant's group: state icon, number, title, time spent.
+
+    One line per topic (titles are cut with an ellipsis), so the list fits at 80×24 and the
+    times line up on the right where the eye finds them.
+    """
+
+    def render_state(self, state: InterviewState, now: float) -> None:
+        width = self.content_size.width or 28
+        lines = []
+        for number, topic in enumerate(state.visible_topics(), 1):
+            ts = state.topics[topic.id]
+            seconds = state.topic_seconds(topic.id, now)
+            plain_time = clock(seconds) if seconds >= 1 else ""
+            flag = " ⚠" if topic.sensitive else ""
+            room = width - 5 - len(flag) - (len(plain_time) + 1 if plain_time else 0)
+            title = topic.title
+            if len(title) > room:
+                title = title[: max(1, room - 1)] + "…"
+            pad = " " * max(0, room - len(title))
+            title = escape(title)
+            if ts.status == TopicStatus.SKIPPED:
+                title = f"[dim strike]{title}[/]"
+            time_text = ""
+            if plain_time:
+                style = OVERRUN_STYLE[overrun_level(seconds, topic.minutes)] or "dim"
+                time_text = f" [{style}]{plain_time}[/]"
+            flag_text = f"[$warning]{flag}[/]" if flag else ""
+            line = f"{STATUS_ICON[ts.status]} {number:>2} {title}{flag_text}{pad}{time_text}"
+            if topic.id == state.current_topic:
+                line = f"[b reverse]{line}[/]"
+            lines.append(line)
+        self.show("\n".join(lines))
+
+
+class TopBar(QuietStatic):
+    """Participant, overall time against the plan, recording state: the glance line."""
+
+    def render_state(self, state: InterviewState, status: RecorderStatus, now: float) -> None:
+        participant = state.participant or "?"
+        group = ""
+        if state.group:
+            try:
+                group = f" · {state.guide.group(state.group).label}"
+            except KeyError:
+                group = f" · {state.group}"
+        elapsed = timed(state.elapsed(now), state.guide.duration_minutes)
+        self.show(
+            f"[b]{participant}[/b]{group}  [dim]│[/] ⏱ {elapsed}  [dim]│[/] "
+            f"{recording_badge(state, status)}  [dim]│ {state.guide.title}[/]"
+        )
+
+
+def recording_badge(state: InterviewState, status: RecorderStatus) -> str:
+    if state.notes_only or status.state == RecorderState.UNAVAILABLE:
+        return "[dim]○ NOTES ONLY[/]"
+    if status.state == RecorderState.RECORDING:
+        return "[b $error]● REC[/]"
+    if status.state == RecorderState.PAUSED or state.recording == "paused":
+        return "[b $warning]❚❚ PAUSED[/]"
+    if status.state == RecorderState.LOST:
+        return "[b reverse $error] ✕ DEVICE LOST [/]"
+    return f"[dim]{status.state.upper()}[/]"
+
+
+class RecorderPanel(QuietStatic):
+    """State, level meter, recorded time, file size, the latest warnings."""
+
+    def render_state(
+        self, state: InterviewState, status: RecorderStatus, warnings: list[str], width: int
+    ) -> None:
+        lines = [f"{recording_badge(state, status)}  {clock(status.t)}"]
+        if status.state in (RecorderState.RECORDING, RecorderState.PAUSED):
+            bar_width = max(8, width - 12)
+            bar = level_bar(status.rms_db, status.peak_db, bar_width)
+            level_style = "$error" if status.peak_db > -1 else "$success"
+            lines.append(f"[{level_style}]{bar}[/] {status.rms_db:>4.0f} dB")
+            facts = [size(status.bytes_written)]
+            if status.device:
+                facts.append(status.device)
+            if status.disk_minutes_left is not None:
+                facts.append(f"{status.disk_minutes_left:.0f} min disk")
+            lines.append("[dim]" + " · ".join(facts) + "[/]")
+        elif state.notes_only:
+            lines.append("[dim]Participant declined recording.[/]")
+        elif status.message:
+            lines.append(f"[dim]{status.message}[/]")
+        lines.extend(f"[$warning]⚠ {w}[/]" for w in warnings[-2:])
+        self.show("\n".join(lines))
+
+
+class NotesPanel(QuietStatic):
+    """The latest notes and markers, newest last, each at the time it belongs to."""
+
+    def render_state(self, state: InterviewState, limit: int = 4) -> None:
+        titles = {t.id: t.title for t in state.guide.topics}
+        items: list[tuple[float, int, str]] = []
+        for note in state.notes:
+            items.append((note.t, note.seq, escape(note.text)))
+        for marker in state.markers:
+            label = MARKER_LABEL.get(marker.kind, marker.kind)
+            items.append((marker.t, marker.seq, f"[$accent]{label}[/]"))
+        items.sort()
+        if not items:
+            self.show("[dim]No notes yet: n adds one, q/f/i mark the moment.[/]")
+            return
+        lines = []
+        for t, seq, text in items[-limit:]:
+            topic = next(
+                (titles.get(n.topic or "") for n in state.notes if n.seq == seq),
+                next((titles.get(m.topic or "") for m in state.markers if m.seq == seq), None),
+            )
+            where = f" [dim]· {escape(topic)}[/]" if topic else ""
+            lines.append(f"[dim]{clock(t)}[/] {text}{where}")
+        self.show("\n".join(lines))
+
+
+class KeyBar(QuietStatic):
+    """The screen's keys on as many lines as the width needs (a Footer cuts them off at 80
+    columns, and every key here matters)."""
+
+    def render_bindings(self, bindings: list[Binding]) -> None:
+        parts = []
+        for binding in bindings:
+            if not binding.show:
+                continue
+            key = binding.key_display or binding.key.split(",")[0]
+            parts.append(f"[b $accent]{key}[/] {binding.description}")
+        parts.append("[b $accent]^p[/] commands")
+        self.show("  ".join(parts))
