@@ -1,0 +1,183 @@
+"""``list_sessions`` and ``guide-tui sessions``: every folder shown, broken ones explained."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers_session import write_guide
+
+from guide_tui.cli import main
+from guide_tui.errors import SessionError
+from guide_tui.session.clock import FrozenClock
+from guide_tui.session.events import EventType
+from guide_tui.session.store import Session, list_sessions
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    """A recordings folder with one session of each status, and two broken folders."""
+    guide = write_guide(tmp_path)
+    root = tmp_path / "recordings"
+
+    clock = FrozenClock(0.0)
+    with Session.create(guide, "GP 01", group="gp", root=root, clock=clock) as ended:
+        clock.advance(10.0)
+        ended.append(EventType.TOPIC_ENTERED, topic="role")
+        clock.advance(20.0)
+        ended.append(EventType.SESSION_ENDED)
+        ended.update_meta(status="ended", duration_s=125.4)
+    (ended.path / "audio-001.wav").write_bytes(b"RIFF" + b"\0" * 100)
+    (ended.path / "transcript.json").write_text("{}", encoding="utf-8")
+
+    clock = FrozenClock(0.0)
+    with Session.create(guide, "physio 02", group="physio", root=root, clock=clock) as live:
+        clock.advance(65.0)
+        live.append(EventType.NOTE, text="still going")
+
+    with Session.create(guide, "GP 03", root=root, clock=FrozenClock(5.0)) as stale:
+        pass
+    old = time.time() - 2 * 3600
+    os.utime(stale.path / "events.jsonl", (old, old))
+
+    with Session.create(guide, "GP 04", root=root, clock=FrozenClock(7.0)) as torn:
+        pass
+    with open(torn.path / "events.jsonl", "ab") as handle:
+        handle.write(b'{"v":1,"seq":1,"t":8.0,"wa')
+
+    (root / "zz-no-session").mkdir()
+    bad = root / "zz-bad-json"
+    bad.mkdir()
+    (bad / "session.json").write_text("{not json", encoding="utf-8")
+    (root / ".hidden").mkdir()
+    (root / "notes.txt").write_text("not a folder", encoding="utf-8")
+    return root
+
+
+def test_list_sessions(study: Path) -> None:
+    rows = {s.participant or s.path.name: s for s in list_sessions(study)}
+    assert set(rows) == {"GP 01", "physio 02", "GP 03", "GP 04", "zz-no-session", "zz-bad-json"}
+
+    ended = rows["GP 01"]
+    assert (ended.status, ended.group, ended.guide_id, ended.guide_version) == (
+        "ended",
+        "gp",
+        "session-test",
+        "2",
+    )
+    assert ended.duration_s == 125.4  # session.json wins over the last event
+    assert ended.events == 3
+    assert ended.has_audio and ended.has_transcript
+    assert ended.created and ended.created.endswith("+00:00")
+
+    live = rows["physio 02"]
+    assert (live.status, live.duration_s, live.events) == ("in_progress", 65.0, 2)
+    assert not live.has_audio and not live.has_transcript
+
+    assert rows["GP 03"].status == "interrupted"  # not written for two hours
+    assert (rows["GP 04"].status, rows["GP 04"].torn_lines, rows["GP 04"].events) == (
+        "interrupted",
+        1,
+        1,
+    )
+
+    for name, reason in [("zz-no-session", "no session.json"), ("zz-bad-json", "damaged")]:
+        assert rows[name].status == "unreadable"
+        assert reason in (rows[name].reason or "")
+
+
+def test_list_sessions_of_an_empty_or_missing_folder(tmp_path: Path) -> None:
+    assert list_sessions(tmp_path) == []
+    with pytest.raises(SessionError, match="No sessions folder"):
+        list_sessions(tmp_path / "missing")
+
+
+def test_sessions_command(study: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sessions", str(study)]) == 0
+    out = capsys.readouterr().out
+    for text in [
+        "GP 01",
+        "physio 02",
+        "GP 03",
+        "GP 04",
+        "session-test v2",
+        "02:05",
+        "01:05",
+        "ended",
+        "in progress",
+        "interrupted",
+        "1 torn line",
+        "unreadable",
+        "zz-no-session",
+        "zz-bad-json: ",
+        "damaged",
+    ]:
+        assert text in out, text
+    assert "Traceback" not in out
+
+
+def test_sessions_command_default_dir_from_environment(
+    study: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GUIDE_TUI_RECORDINGS", str(study))
+    assert main(["sessions"]) == 0
+    assert "physio 02" in capsys.readouterr().out
+
+
+def test_sessions_command_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sessions", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == f"No sessions yet in {tmp_path}."
+
+
+def test_sessions_command_missing_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sessions", str(tmp_path / "nope")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"guide-tui: No sessions folder at {tmp_path / 'nope'}."
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    assert main(["sessions", str(tmp_path / "file")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_sessions_command_as_a_real_process(study: Path) -> None:
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-m", "guide_tui", "sessions", str(study)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "GP 01" in done.stdout and "interrupted" in done.stdout
+    assert done.stderr == ""
+
+    missing = subprocess.run(
+        [sys.executable, "-m", "guide_tui", "sessions", str(study / "nope")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert missing.returncode == 2
+    assert "Traceback" not in missing.stderr
+    assert missing.stderr.startswith("guide-tui: No sessions folder")
+
+
+def test_summary_json_is_what_the_folder_says(study: Path) -> None:
+    """The summary reads session.json only: a changed status shows without touching events."""
+    [folder] = [p for p in study.iterdir() if p.name.endswith("physio-02")]
+    meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+    meta["status"] = "ended"
+    (folder / "session.json").write_text(json.dumps(meta), encoding="utf-8")
+    [row] = [s for s in list_sessions(study) if s.participant == "physio 02"]
+    assert row.status == "ended"
