@@ -288,3 +288,40 @@ def make_session(
     if guide_yaml is not None:
         (folder / "guide.yaml").write_text(guide_yaml, encoding="utf-8")
     return folder
+
+
+def normalize(text: str) -> str:
+    """openai-whisper's English normaliser when installed (numbers, spelling), else a plain one."""
+    try:
+        from whisper.normalizers import EnglishTextNormalizer
+
+        return EnglishTextNormalizer()(text)
+    except ImportError:
+        import re
+
+        return re.sub(r"\s+", " ", re.sub(r"[^\w' ]", " ", text.lower())).strip()
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(edit distance in words, reference words) after :func:`normalize`."""
+    ref, hyp = normalize(reference).split(), normalize(hypothesis).split()
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1], len(ref)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    errors, n = word_errors(reference, hypothesis)
+    return errors / max(1, n)
+
+
+def models_cache() -> Path:
+    """A persistent model store for tests (``GUIDE_TUI_MODELS``): the converted tiny.en ``.pt`` is
+    built once per machine, not once per test run."""
+    path = cache_dir() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,311 @@
+"""Fast tests of the transcription layer's parts (no model weights)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from guide_tui.errors import TranscriptionError
+from guide_tui.transcribe import audio, guards
+from guide_tui.transcribe.align import Timeline, read_events
+from guide_tui.transcribe.transcript import MarkdownWriter, pause_mark, write_atomic
+from guide_tui.transcribe.types import Segment, TranscribeOptions, Word
+
+# ----------------------------------------------------------------------------- resampling
+
+
+@pytest.mark.parametrize("sr", [8000, 16000, 22050, 44100, 48000])
+def test_resample_keeps_a_tone_and_is_span_exact(sr: int) -> None:
+    t = np.arange(sr * 2) / sr
+    x = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    y = audio.resample(x, sr)
+    assert len(y) == 32000
+    ref = 0.5 * np.sin(2 * np.pi * 440 * np.arange(len(y)) / 16000)
+    assert np.max(np.abs(y[400:-400] - ref[400:-400])) < 1e-3
+    # Any span computed on its own equals the same span of the whole: windows resume exactly.
+    a, b = audio.input_span(sr, 1234, 5678)
+    padded = np.zeros(b - a, np.float32)
+    lo, hi = max(a, 0), min(b, len(x))
+    padded[lo - a : hi - a] = x[lo:hi]
+    assert np.array_equal(audio.resample_span(padded, a, sr, 1234, 5678), y[1234:5678])
+
+
+@pytest.mark.parametrize("sr", [44100, 48000])
+def test_resample_suppresses_aliases(sr: int) -> None:
+    t = np.arange(sr) / sr
+    x = (0.5 * np.sin(2 * np.pi * 9000 * t)).astype(np.float32)  # above the new Nyquist
+    assert np.max(np.abs(audio.resample(x, sr)[400:-400])) < 1e-2
+
+
+# ----------------------------------------------------------------------------- session audio
+
+
+def _wav(path: Path, x: np.ndarray, sr: int = 48000) -> Path:
+    sf.write(str(path), x, sr, subtype="PCM_16")
+    return path
+
+
+def _speechlike(seconds: float, sr: int = 48000, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (0.2 * rng.standard_normal(round(seconds * sr))).astype(np.float32)
+
+
+def test_files_laid_end_to_end_and_windows_skip_long_silence(tmp_path: Path) -> None:
+    sr = 48000
+    a = np.concatenate([_speechlike(3), np.zeros(5 * sr, np.float32), _speechlike(2, seed=1)])
+    f1 = _wav(tmp_path / "audio-001.wav", a)
+    f2 = _wav(tmp_path / "audio-002.wav", _speechlike(4, seed=2), sr=44100)
+    files = audio.open_audio([f1, f2])
+    assert files[1].offset == pytest.approx(10.0)
+    for f in files:
+        audio.scan(f)
+    windows = audio.plan_windows(files, window_s=30, vad=True, min_silence_s=2.0)
+    assert [w.file.path.name for w in windows] == ["audio-001.wav", "audio-002.wav"]
+    w1 = windows[0]
+    assert len(w1.chunks) == 2  # the 5 s silence is left out
+    assert w1.speech_s < 7.0
+    # Time in the concatenated window maps back around the gap.
+    assert w1.to_session_time(1.0) == pytest.approx(1.0, abs=0.01)
+    gap_start = w1.chunks[1][0] / 16000
+    first_len = (w1.chunks[0][1] - w1.chunks[0][0]) / 16000
+    assert w1.to_session_time(first_len + 0.5) == pytest.approx(gap_start + 0.5, abs=0.01)
+    assert windows[1].start == pytest.approx(10.0, abs=0.05)
+    assert len(w1.read16k()) == sum(b - a for a, b in w1.chunks)
+
+
+def test_long_speech_is_cut_into_windows_deterministically(tmp_path: Path) -> None:
+    f = _wav(tmp_path / "a.wav", _speechlike(25))
+    plans = []
+    for _ in range(2):
+        files = audio.open_audio([f])
+        audio.scan(files[0])
+        plans.append(
+            [w.key() for w in audio.plan_windows(files, window_s=10, vad=True, min_silence_s=2)]
+        )
+    assert plans[0] == plans[1] and len(plans[0]) == 3
+
+
+def test_silence_has_no_speech_chunks(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    f = _wav(tmp_path / "s.wav", (10 ** (-75 / 20) * rng.standard_normal(48000 * 30)))
+    files = audio.open_audio([f])
+    audio.scan(files[0])
+    assert audio.plan_windows(files, window_s=120, vad=True, min_silence_s=2) == []
+
+
+def test_unreadable_audio_is_a_transcription_error(tmp_path: Path) -> None:
+    bad = tmp_path / "audio-001.wav"
+    bad.write_bytes(b"not a wav at all")
+    with pytest.raises(TranscriptionError, match="cannot read audio"):
+        audio.open_audio([bad])
+
+
+# ----------------------------------------------------------------------------- alignment
+
+
+def _events(path: Path, items: list[tuple[float, str, dict]], torn: bool = False) -> Path:
+    lines = [
+        json.dumps({"v": 1, "seq": i, "t": t, "wall": "x", "type": k, "data": d})
+        for i, (t, k, d) in enumerate(items)
+    ]
+    text = "".join(line + "\n" for line in lines) + ('{"v": 1, "seq": 99, "t"' if torn else "")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_timeline_topics_undo_closing_and_annotations(tmp_path: Path) -> None:
+    events = read_events(
+        _events(
+            tmp_path / "events.jsonl",
+            [
+                (1.0, "topic_entered", {"topic": "a"}),
+                (5.0, "note", {"text": "hesitates", "started_t": 4.0}),
+                (6.0, "marker", {"kind": "quotable"}),
+                (7.0, "question_asked", {"topic": "a", "question": "q1"}),
+                (8.0, "question_asked", {"topic": "a", "question": "q2"}),
+                (8.5, "undo", {"undoes": 4}),
+                (10.0, "topic_entered", {"topic": "b"}),
+                (20.0, "closing_started", {}),
+            ],
+            torn=True,
+        )
+    )
+    tl = Timeline(events)
+    assert [tl.topic_at(t) for t in (0.5, 1.0, 9.99, 10.0, 19.0, 21.0)] == [
+        None,
+        "a",
+        "a",
+        "b",
+        "b",
+        None,
+    ]
+    assert [a["type"] for a in tl.annotations] == ["note", "marker", "question_asked"]
+    note = tl.annotations[0]
+    assert note["t"] == 4.0 and note["topic"] == "a" and note["text"] == "hesitates"
+    assert [(t["id"], t["start"], t["end"]) for t in tl.topics] == [
+        ("a", 1.0, 10.0),
+        ("b", 10.0, 20.0),
+    ]
+
+
+def test_segment_split_at_topic_change_between_words() -> None:
+    words = tuple(Word(float(i), float(i) + 0.5, f" w{i}", 0.9) for i in range(6))
+    seg = Segment(0.0, 5.5, "w0 w1 w2 w3 w4 w5", words=words)
+    out = guards.split_at_topics([seg], lambda t: "a" if t < 3.0 else "b")
+    assert [(s.topic, s.text) for s in out] == [("a", "w0 w1 w2"), ("b", "w3 w4 w5")]
+    assert out[0].end == 2.5 and out[1].start == 3.0
+
+
+# ----------------------------------------------------------------------------- guards
+
+
+def test_repetition_loops_are_collapsed_and_flagged() -> None:
+    segs = [Segment(float(i), i + 1.0, "Thank you.") for i in range(5)]
+    out = guards.guard_repetition(segs)
+    assert len(out) == 2 and "repetition" in out[-1].flags
+    loop = Segment(0, 3, "I think I think I think I think so", compression_ratio=1.5)
+    assert "repetition" in guards.guard_repetition([loop])[0].flags
+
+
+def test_low_confidence_flag_and_pauses() -> None:
+    words = (Word(0, 0.5, " a", 0.2), Word(2.0, 2.5, " b", 0.3))
+    seg = Segment(0, 2.5, "a b", words=words, avg_logprob=-0.4)
+    assert "low_confidence" in guards.flag_low_confidence([seg])[0].flags
+    assert guards.pauses([seg]) == [(0.5, 2.0)]
+    assert [pause_mark(s) for s in (1.2, 2.5, 4.23)] == ["(.)", "(..)", "(4.2 s)"]
+
+
+def test_clean_text_removes_fillers_only() -> None:
+    assert guards.clean_text("Um, I think, uh, we hum along. Hmm.") == "I think, we hum along."
+    assert guards.clean_text("umbrella") == "Umbrella"
+
+
+def test_markdown_has_topics_notes_speakers_and_unclear_marks() -> None:
+    tr = {
+        "session": {"participant": "P01"},
+        "duration": 20.0,
+        "language": "en",
+        "engine": {"name": "faster-whisper", "model": "tiny.en"},
+        "options": {"verbatim": True},
+        "topics": [{"id": "a", "title": "Alpha", "start": 0, "end": 20}],
+        "segments": [
+            {
+                "start": 1.0,
+                "end": 2.0,
+                "text": "Hello there",
+                "speaker": "Interviewer",
+                "topic": "a",
+                "words": [
+                    {"start": 1.0, "end": 1.5, "word": " Hello", "probability": 0.9},
+                    {"start": 1.5, "end": 2.0, "word": " there", "probability": 0.1},
+                ],
+            },
+            {
+                "start": 5.0,
+                "end": 6.0,
+                "text": "Um, yes.",
+                "speaker": "P01",
+                "topic": "a",
+                "words": [],
+            },
+        ],
+        "annotations": [{"t": 3.0, "type": "note", "topic": "a", "text": "smiles"}],
+        "pauses": [{"start": 2.0, "end": 5.0}],
+    }
+    md = MarkdownWriter().render(tr)
+    assert "## Alpha" in md and "**Interviewer** [00:00:01]: Hello there (unclear 00:00:01)" in md
+    assert "> **Note** [00:00:03]: smiles" in md and "(3.0 s)" in md and "Um, yes." in md
+    clean = MarkdownWriter(verbatim=False).render(tr)
+    assert "unclear" not in clean and "(3.0 s)" not in clean and "**P01** [00:00:05]: Yes." in clean
+
+
+def test_write_atomic_is_owner_only_and_leaves_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "transcript.json"
+    write_atomic(target, "{}")
+    write_atomic(target, '{"a": 1}')
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["transcript.json"]
+
+
+def test_options_fingerprint_ignores_rendering_and_threads() -> None:
+    a = TranscribeOptions(threads=2, verbatim=True).fingerprint_dict()
+    b = TranscribeOptions(threads=4, verbatim=False).fingerprint_dict()
+    assert a == b
+    assert a != TranscribeOptions(beam_size=1).fingerprint_dict()
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def test_missing_model_names_the_pull_command(tmp_path: Path, monkeypatch) -> None:
+    from guide_tui.transcribe.models import resolve
+
+    monkeypatch.setenv("GUIDE_TUI_MODELS", str(tmp_path))
+    with pytest.raises(TranscriptionError, match="guide-tui models pull large-v3 --engine"):
+        resolve("large-v3", "faster-whisper")
+    with pytest.raises(TranscriptionError, match="does not exist"):
+        resolve(str(tmp_path / "nope.pt"), "openai-whisper")
+    pt = tmp_path / "x.pt"
+    pt.write_bytes(b"")
+    with pytest.raises(TranscriptionError, match="CTranslate2"):
+        resolve(str(pt), "faster-whisper")
+
+
+def test_english_only_default_only_for_english(tmp_path: Path, monkeypatch) -> None:
+    from guide_tui.transcribe.models import default_model
+
+    monkeypatch.setenv("GUIDE_TUI_MODELS", str(tmp_path))
+    assert not default_model("da").endswith(".en")
+    assert default_model("en").endswith(".en")
+
+
+# ----------------------------------------------------------------------------- layering & CLI
+
+ENGINE_MODULES = ("torch", "whisper", "faster_whisper", "ctranslate2")
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "guide_tui.transcribe",
+        "guide_tui.transcribe.runner",
+        "guide_tui.transcribe.models",
+        "guide_tui.transcribe.audio",
+        "guide_tui.transcribe.guards",
+        "guide_tui.transcribe.align",
+        "guide_tui.transcribe.transcript",
+        "guide_tui.transcribe.engines",
+        "guide_tui.commands.transcribe",
+    ],
+)
+def test_only_engine_adapters_import_engines(module: str) -> None:
+    code = (
+        "import importlib, json, sys; importlib.import_module(sys.argv[1]); "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, module], capture_output=True, text=True, check=True
+    )
+    assert not set(json.loads(out.stdout)) & set(ENGINE_MODULES)
+
+
+def test_cli_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
+    from guide_tui.cli import main
+
+    not_session = tmp_path / "empty"
+    not_session.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "guide_tui", "transcribe", str(not_session)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and "no session.json" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert main(["models", "list"]) == 0
