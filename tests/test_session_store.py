@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from helpers_session import GUIDE_YAML, event_lines, no_groups_guide, write_guide
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guide_tui.errors import PseudonymError, SessionError
 from guide_tui.guide import Guide
@@ -566,3 +568,32 @@ def test_wall_time_is_utc_with_milliseconds() -> None:
     parsed = datetime.fromisoformat(wall)
     assert parsed.utcoffset() == timezone.utc.utcoffset(None)
     assert wall[19] == "." and len(wall.split(".")[1]) == len("123+00:00")
+
+
+_NASTY_LINES = [
+    b'{"v":1,"seq":1e400,"t":1,"wall":"w","type":"x"}',
+    b'{"v":1,"seq":1,"t":NaN,"wall":"w","type":"x"}',
+    b'{"v":1,"seq":1,"t":Infinity,"wall":"w","type":"x"}',
+    b'{"v":1,"seq":1,"t":[1],"wall":"w","type":"x","data":[]}',
+    b'{"v":"one","seq":1,"t":1,"wall":"w","type":"x"}',
+    b"[" * 100_000,
+    b'{"v":1,"seq":2,"t":1.5,"wall":"w","type":"note","data":{}}',
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=40) | st.sampled_from(_NASTY_LINES), max_size=8))
+def test_any_log_bytes_are_read_without_raising(chunks: list[bytes]) -> None:
+    events, torn, _unterminated = store._parse_events(b"\n".join(chunks))
+    assert all(isinstance(e.t, float) for e in events)
+    assert all(t.line >= 1 for t in torn)
+
+
+def test_non_finite_t_cannot_poison_the_clock(guide: Guide, root: Path) -> None:
+    folder = _session_with_events(guide, root, 1)
+    with open(folder / "events.jsonl", "ab") as handle:
+        handle.write(_NASTY_LINES[1] + b"\n" + _NASTY_LINES[0] + b"\n")
+    with Session.open(folder) as session:
+        assert [t.line for t in session.torn_lines] == [3, 4]
+        assert "finite" in session.torn_lines[0].reason
+        assert session.append(EventType.NOTE, text="fine").t >= 1.0

@@ -29,6 +29,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import math
 import os
 import queue
 import threading
@@ -186,7 +187,7 @@ def _parse_events(data: bytes) -> tuple[list[Event], list[TornLine], bool]:
         except UnicodeDecodeError:
             torn.append(TornLine(number, "not UTF-8 text", text))
             continue
-        except ValueError:
+        except (ValueError, RecursionError):
             reason = (
                 "incomplete line (torn by a crash?)"
                 if (number == len(lines) and unterminated)
@@ -198,10 +199,16 @@ def _parse_events(data: bytes) -> tuple[list[Event], list[TornLine], bool]:
             torn.append(TornLine(number, "not a JSON object", text))
             continue
         try:
-            events.append(Event.from_json_dict(obj))
-        except (KeyError, TypeError, ValueError) as error:
+            event = Event.from_json_dict(obj)
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
             detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
             torn.append(TornLine(number, f"not an event ({detail})", text))
+            continue
+        if not math.isfinite(event.t):
+            # A NaN or infinite t would poison the resumed clock and every later event.
+            torn.append(TornLine(number, "not an event (t is not a finite number)", text))
+            continue
+        events.append(event)
     return events, torn, unterminated
 
 
@@ -216,7 +223,7 @@ def _read_meta(folder: Path) -> dict[str, Any]:
         raise SessionError(f"Cannot read {meta_path}: {error.strerror or error}") from None
     try:
         meta = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise SessionError(f"{meta_path} is damaged (not valid JSON: {error}).") from None
     if not isinstance(meta, dict):
         raise SessionError(f"{meta_path} is damaged (not a JSON object).")
