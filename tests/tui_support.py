@@ -3,7 +3,9 @@ state tests do not depend on the loader or on the shipped guides) and an event f
 
 from __future__ import annotations
 
+import json
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 from guide_tui.guide.model import (
@@ -16,6 +18,7 @@ from guide_tui.guide.model import (
     Question,
     Topic,
 )
+from guide_tui.recorder.base import RecorderState, RecorderStatus, RecorderWarning
 from guide_tui.session.events import Event
 
 
@@ -91,3 +94,114 @@ class EventFactory:
         return Event(
             type=type, t=t, wall="2026-01-01T00:00:00+00:00", seq=next(self._seq), data=data
         )
+
+
+# -- TUI helpers ----------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDES = ROOT / "guides"
+
+GROUP_GUIDE_YAML = """\
+title: Group test guide
+id: group-test
+version: "1"
+language: en
+duration_minutes: 10
+groups:
+  - id: gp
+    label: General practitioner
+  - id: physio
+    label: Physiotherapist
+consent:
+  - id: ok
+    text: Participant agrees.
+topics:
+  - id: role
+    title: Your role
+    minutes: 5
+    questions:
+      - id: describe
+        text: Describe a typical day.
+        variants:
+          physio: Describe a typical day with your patients.
+      - id: gp-only
+        text: How many GPs share the list?
+        groups: [gp]
+      - id: conflict
+        text: Tell me about a disagreement.
+        sensitive: true
+closing:
+  - Anything to add?
+"""
+
+
+class FakeRecorder:
+    """A recorder whose clock the test moves by hand (``advance``) and that never touches audio.
+
+    It behaves like a real one toward the app: idle → recording → paused → stopped, a file
+    name, a device, levels, and warnings handed out once by ``poll``.
+    """
+
+    def __init__(self, t: float = 0.0) -> None:
+        self.t = t
+        self.state = RecorderState.IDLE
+        self.rms_db = -24.0
+        self.peak_db = -9.0
+        self.calls: list[str] = []
+        self._warnings: list[RecorderWarning] = []
+
+    def advance(self, seconds: float) -> None:
+        if self.state == RecorderState.RECORDING:
+            self.t += seconds
+
+    def warn(self, kind: str, message: str) -> None:
+        self._warnings.append(RecorderWarning(kind, message, self.t))
+
+    def now(self) -> float:
+        return self.t
+
+    def start(self) -> None:
+        self.calls.append("start")
+        self.state = RecorderState.RECORDING
+
+    def pause(self) -> None:
+        self.calls.append("pause")
+        self.state = RecorderState.PAUSED
+
+    def resume(self) -> None:
+        self.calls.append("resume")
+        self.state = RecorderState.RECORDING
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+        self.state = RecorderState.STOPPED
+
+    def poll(self) -> RecorderStatus:
+        warnings, self._warnings = tuple(self._warnings), []
+        active = self.state in (RecorderState.RECORDING, RecorderState.PAUSED)
+        return RecorderStatus(
+            state=self.state,
+            t=self.t,
+            rms_db=self.rms_db,
+            peak_db=self.peak_db,
+            file="audio-001.wav" if self.state != RecorderState.IDLE else None,
+            bytes_written=int(self.t * 32000) + 44 if active else 0,
+            device="Fake microphone",
+            samplerate=16000,
+            channels=1,
+            warnings=warnings,
+        )
+
+
+def read_events(folder: Path) -> list[dict[str, Any]]:
+    """``events.jsonl`` as dicts, straight from the disk."""
+    text = (Path(folder) / "events.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    return json.loads((Path(folder) / "session.json").read_text(encoding="utf-8"))
+
+
+def of_type(events: list[dict[str, Any]], type: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["type"] == type]

@@ -363,7 +363,7 @@ class PreInterviewScreen(Screen[None]):
         topics = app.state.visible_topics()
         if topics and app.state.current_topic is None:
             app.record(EventType.TOPIC_ENTERED, topic=topics[0].id)
-        app.update_meta(status="interviewing", notes_only=app.state.notes_only)
+        app.update_meta(notes_only=app.state.notes_only)
         from guide_tui.tui.screens.interview import InterviewScreen
 
         app.switch_screen(InterviewScreen())
