@@ -597,3 +597,9 @@ def test_non_finite_t_cannot_poison_the_clock(guide: Guide, root: Path) -> None:
         assert [t.line for t in session.torn_lines] == [3, 4]
         assert "finite" in session.torn_lines[0].reason
         assert session.append(EventType.NOTE, text="fine").t >= 1.0
+
+
+def test_notes_only_is_recorded(guide: Guide, root: Path) -> None:
+    with Session.create(guide, "#9", root=root, notes_only=True) as session:
+        assert session.meta["notes_only"] is True
+    assert json.loads((session.path / "session.json").read_bytes())["notes_only"] is True
