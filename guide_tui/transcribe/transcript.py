@@ -94,24 +94,24 @@ class MarkdownWriter:
         lines.append("")
         items: list[tuple[float, int, dict[str, Any]]] = []
         for s in tr.get("segments", []):
-            items.append((s["start"], 1, {"kind": "segment", **s}))
+            items.append((s["start"], 1, {**s, "_item": "segment"}))
         for a in tr.get("annotations", []):
             if a.get("type") in ("note", "marker"):
-                items.append((a["t"], 0, {"kind": "annotation", **a}))
+                items.append((a["t"], 0, {**a, "_item": "annotation"}))
         if verbatim:
             for p in tr.get("pauses", []):
-                items.append((p["start"], 2, {"kind": "pause", **p}))
+                items.append((p["start"], 2, {**p, "_item": "pause"}))
         items.sort(key=lambda i: (i[0], i[1]))
         current: object = object()
         last_speaker: object = object()
         for _, _, item in items:
-            topic = item.get("topic", current) if item["kind"] != "pause" else current
+            topic = item.get("topic", current) if item["_item"] != "pause" else current
             if topic != current:
                 current = topic
                 heading = titles.get(topic, topic) if topic else "(before the first topic)"
                 lines += ["", f"## {heading}", ""]
                 last_speaker = object()
-            if item["kind"] == "annotation":
+            if item["_item"] == "annotation":
                 if item["type"] == "note":
                     lines.append(f"> **Note** [{hms(item['t'])}]: {item.get('text', '')}")
                 else:
@@ -119,7 +119,7 @@ class MarkdownWriter:
                     lines.append(f"> **Marker** [{hms(item['t'])}] *{item.get('kind')}*{extra}")
                 lines.append("")
                 last_speaker = object()
-            elif item["kind"] == "pause":
+            elif item["_item"] == "pause":
                 if lines and lines[-1]:
                     lines[-1] += " " + pause_mark(item["end"] - item["start"])
             else:

