@@ -1,0 +1,631 @@
+"""REFI-QDA project export (``.qdpx``): one interview, or a whole study, for NVivo, MAXQDA,
+ATLAS.ti and QualCoder.
+
+What goes in, and why:
+
+- **Codes** are the guide's topics with their questions as child codes, and the interviewer's
+  markers ("quotable", "follow up") under a non-codable "Markers" parent. The transcript arrives
+  **pre-coded**: every topic-aligned stretch with its topic, each question's stretch (from the
+  turn where it was asked up to the next question of the topic) with its question, each marker's
+  turn with the marker. The researcher starts analysis with the interview's own structure.
+- **Sources**: per session a ``TextSource`` (the transcript as plain text; it carries the
+  codings, because text codings are what every importer supports) and an ``AudioSource`` with
+  the recording and a ``Transcript`` with ``SyncPoint`` s at every turn, so the tool can play the
+  audio from the text. The codings are *not* repeated on the audio transcript: doubled codings
+  would double every code count.
+- **Cases** are participants (a repeat interview joins its participant's case) with the group
+  and baseline answers as **variables**; **notes** become memos referenced from the selection
+  they were taken at; the **interviewer** is the project's user.
+
+Format rules that importers enforce (``shared/tools/README.md`` §6 and the schema): the folder in
+the zip is lowercase ``sources/``; source paths are ``internal://<guid>.<ext>``; a transcript
+uses ``plainTextPath`` and never also ``PlainTextContent``; times are integer milliseconds and
+positions character offsets (end exclusive) into the text; elements follow the schema's sequence
+order and booleans are spelled out (ATLAS.ti rejects anything else). GUIDs are UUID 5 of stable
+keys, so re-exporting gives the same project (and the golden test stays meaningful) while every
+GUID stays distinct.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+import wave
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+
+from guide_tui import __version__
+from guide_tui.errors import ExportError
+from guide_tui.export import timecodes
+from guide_tui.export.files import atomic_path
+from guide_tui.export.session_data import SessionData
+from guide_tui.export.transcript import TopicHeading, Turn, build_turns
+from guide_tui.export.writers import (
+    Writer,
+    group_label,
+    heading_text,
+    marker_label,
+    session_facts,
+)
+from guide_tui.guide.model import BaselineField, Guide
+
+NS = "urn:QDA-XML:project:1.0"
+GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://guide-tui.invalid/refi-qda")
+#: Colours for topic codes, in guide order (distinct on light and dark backgrounds).
+PALETTE = ("#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2",
+           "#7F7F7F", "#BCBD22", "#17BECF")
+MARKER_COLOUR = "#FFD700"
+MAX_CODE_NAME = 120
+
+
+def guid(*key: object) -> str:
+    """A GUID derived from a stable key: the same input always gives the same project."""
+    return str(uuid.uuid5(GUID_NAMESPACE, "/".join(str(k) for k in key)))
+
+
+def _el(parent: ET.Element, tag: str, attrs: dict[str, Any] | None = None,
+        text: str | None = None) -> ET.Element:
+    """A child element; ``None`` attributes are left out, booleans spelled ``true``/``false``."""
+    element = ET.SubElement(parent, f"{{{NS}}}{tag}")
+    for key, value in (attrs or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        element.set(key, str(value))
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _utc(value: Any, plus_seconds: float = 0.0) -> str | None:
+    """An ISO date-time from ``session.json`` as ``xsd:dateTime`` in UTC (``...Z``)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(timezone.utc) + timedelta(seconds=plus_seconds)
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def _code_name(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_CODE_NAME else text[: MAX_CODE_NAME - 1].rstrip() + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# the transcript as plain text, with the character offsets the codings need
+
+
+@dataclass
+class TextLayout:
+    """The plain text of one transcript and where each turn lies in it."""
+
+    text: str
+    turns: list[Turn]
+    spans: list[tuple[int, int]]  # per turn: (start, end) character offsets, end exclusive
+
+
+def layout_transcript(data: SessionData) -> TextLayout:
+    """``[hh:mm:ss] Speaker: text`` paragraphs under ``[Topic: ...]`` lines."""
+    assert data.transcript is not None
+    parts: list[str] = []
+    offset = 0
+    spans: list[tuple[int, int]] = []
+    turns = build_turns(data.transcript)
+    current: object = object()
+    seen: set[str | None] = set()
+
+    def add(paragraph: str) -> tuple[int, int]:
+        nonlocal offset
+        if parts:
+            parts.append("\n\n")
+            offset += 2
+        start = offset
+        parts.append(paragraph)
+        offset += len(paragraph)
+        return start, offset
+
+    for turn in turns:
+        if turn.topic != current:
+            heading = TopicHeading(turn.topic, turn.start, revisit=turn.topic in seen)
+            add(f"[Topic: {heading_text(data, heading)}]")
+            seen.add(turn.topic)
+            current = turn.topic
+        who = f"{turn.speaker}: " if turn.speaker else ""
+        spans.append(add(f"[{timecodes.hms(turn.start)}] {who}{turn.text}"))
+    return TextLayout("".join(parts) + "\n", turns, spans)
+
+
+def _turn_at(turns: list[Turn], t: float) -> int | None:
+    """The turn being spoken at ``t``, else the last one that started before it."""
+    best = None
+    for index, turn in enumerate(turns):
+        if turn.start <= t:
+            best = index
+            if t <= turn.end:
+                return index
+        else:
+            break
+    return best if best is not None else (0 if turns else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# the project
+
+
+@dataclass
+class _CodeBook:
+    topics: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
+    questions: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    markers: list[str] = field(default_factory=list)
+
+
+def _guides_newest_first(sessions: list[SessionData]) -> list[Guide]:
+    def key(data: SessionData) -> str:
+        return str(data.meta.get("started") or data.name)
+
+    return [d.guide for d in sorted(sessions, key=key, reverse=True) if d.guide is not None]
+
+
+def _codebook(sessions: list[SessionData]) -> _CodeBook:
+    """Topics and questions of every guide version used (newest wording wins), plus markers."""
+    book = _CodeBook()
+    known: set[str] = set()
+    for guide in _guides_newest_first(sessions):
+        for topic in guide.topics:
+            if topic.id not in known:
+                known.add(topic.id)
+                book.topics.append((topic.id, topic.title, topic.research_questions))
+            questions = book.questions.setdefault(topic.id, [])
+            ids = {q for q, _ in questions}
+            questions.extend((q.id, q.text) for q in topic.questions if q.id not in ids)
+    for data in sessions:  # topics only the transcript knows (a guide that no longer loads)
+        if data.transcript is None:
+            continue
+        for seg in data.transcript.segments:
+            if seg.topic and seg.topic not in known:
+                known.add(seg.topic)
+                book.topics.append((seg.topic, data.topic_title(seg.topic), ()))
+    kinds = {a.kind or "marker" for d in sessions if d.transcript
+             for a in d.transcript.annotations if a.type == "marker"}
+    book.markers = sorted(kinds)
+    return book
+
+
+def _variables(sessions: list[SessionData]) -> list[tuple[str, str, str, str | None]]:
+    """(key, name, typeOfVariable, description) for the group and every baseline field."""
+    fields: dict[str, BaselineField] = {}
+    for guide in _guides_newest_first(sessions):
+        for baseline_field in guide.baseline:
+            fields.setdefault(baseline_field.id, baseline_field)
+    answered = {k for d in sessions for k in (d.meta.get("baseline") or {})}
+    result = [("group", "Group", "Text", "Participant group")]
+    for field_id in list(fields) + sorted(answered - set(fields)):
+        spec = fields.get(field_id)
+        values = [(d.meta.get("baseline") or {}).get(field_id) for d in sessions]
+        values = [v for v in values if v is not None and v != ""]
+        kind = "Text"
+        if spec is not None and spec.type == "yes-no" and all(
+                _as_bool(v) is not None for v in values):
+            kind = "Boolean"
+        elif spec is not None and spec.type == "number" and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            kind = "Integer" if all(float(v).is_integer() for v in values) else "Float"
+        name = spec.label if spec is not None else field_id
+        result.append((field_id, name, kind, f"Baseline question `{field_id}`"))
+    return result
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("yes", "true", "ja", "1", "y"):
+        return True
+    if text in ("no", "false", "nej", "0", "n"):
+        return False
+    return None
+
+
+def _variable_value(parent: ET.Element, variable_guid: str, kind: str, value: Any) -> None:
+    holder = _el(parent, "VariableValue")
+    _el(holder, "VariableRef", {"targetGUID": variable_guid})
+    if kind == "Boolean":
+        _el(holder, "BooleanValue", text="true" if _as_bool(value) else "false")
+    elif kind == "Integer":
+        _el(holder, "IntegerValue", text=str(int(value)))
+    elif kind == "Float":
+        _el(holder, "FloatValue", text=repr(float(value)))
+    else:
+        _el(holder, "TextValue", text=str(value))
+
+
+@dataclass
+class Member:
+    """A file that goes into ``sources/``: copied from disk or made from bytes."""
+
+    arcname: str
+    data: bytes | None = None
+    files: tuple[Path, ...] = ()  # one file: copied; several WAVs: concatenated
+
+
+@dataclass
+class Project:
+    qde: bytes
+    members: list[Member]
+
+
+def _audio_groups(files: list[Path]) -> list[list[Path]]:
+    """WAV files that can be laid end to end into one (same format); else one group each."""
+    groups: list[list[Path]] = []
+    last_params: tuple[int, int, int] | None = None
+    for path in files:
+        try:
+            with wave.open(str(path), "rb") as handle:
+                params = (handle.getnchannels(), handle.getsampwidth(), handle.getframerate())
+        except (OSError, wave.Error, EOFError):
+            groups.append([path])
+            last_params = None
+            continue
+        if groups and params == last_params:
+            groups[-1].append(path)
+        else:
+            groups.append([path])
+        last_params = params
+    return groups
+
+
+def build_project(sessions: list[SessionData], *, include_audio: bool = True,
+                  name: str | None = None) -> Project:
+    """The ``project.qde`` document and the files that go with it."""
+    if not sessions:
+        raise ExportError("nothing to export: no sessions")
+    sessions = sorted(sessions, key=lambda d: (str(d.meta.get("started") or ""), d.name))
+    ET.register_namespace("", NS)
+    first = sessions[0]
+    created = _utc(first.meta.get("started"))
+    interviewers = sorted({str(d.meta["interviewer"]) for d in sessions
+                           if d.meta.get("interviewer")}) or ["guide-tui"]
+    user_guid = {n: guid("user", n) for n in interviewers}
+
+    def user_of(data: SessionData) -> str:
+        return user_guid[str(data.meta.get("interviewer") or interviewers[0])]
+
+    if name is None:
+        title = first.guide_info.get("title") or first.guide_info.get("id") or "Interviews"
+        name = (f"{first.participant} — {title}" if len(sessions) == 1
+                else f"{title} ({len(sessions)} interviews)")
+    root = ET.Element(f"{{{NS}}}Project", {
+        "name": name,
+        "origin": f"guide-tui {__version__}",
+        "creatingUserGUID": user_guid[interviewers[0]],
+        **({"creationDateTime": created} if created else {}),
+    })
+
+    # Users ----------------------------------------------------------------------------------
+    users = _el(root, "Users")
+    for person in interviewers:
+        _el(users, "User", {"guid": user_guid[person], "name": person})
+
+    # CodeBook --------------------------------------------------------------------------------
+    book = _codebook(sessions)
+    codes = ET.Element(f"{{{NS}}}Codes")
+    topic_code: dict[str, str] = {}
+    question_code: dict[tuple[str, str], str] = {}
+    marker_code: dict[str, str] = {}
+    for index, (topic_id, title, research_questions) in enumerate(book.topics):
+        topic_code[topic_id] = guid("code", "topic", topic_id)
+        code = _el(codes, "Code", {"guid": topic_code[topic_id], "name": _code_name(title),
+                                   "isCodable": True, "color": PALETTE[index % len(PALETTE)]})
+        description = f"Interview guide topic `{topic_id}`."
+        if research_questions:
+            description += " Research questions: " + " ".join(research_questions)
+        _el(code, "Description", text=description)
+        for question_id, text in book.questions.get(topic_id, []):
+            question_code[(topic_id, question_id)] = guid("code", "question", topic_id,
+                                                          question_id)
+            child = _el(code, "Code", {"guid": question_code[(topic_id, question_id)],
+                                       "name": _code_name(text), "isCodable": True})
+            _el(child, "Description", text=f"Interview question `{question_id}`: {text}")
+    if book.markers:
+        parent = _el(codes, "Code", {"guid": guid("code", "markers"), "name": "Markers",
+                                     "isCodable": False, "color": MARKER_COLOUR})
+        _el(parent, "Description", text="Moments the interviewer marked during the interview.")
+        for kind in book.markers:
+            marker_code[kind] = guid("code", "marker", kind)
+            _el(parent, "Code", {"guid": marker_code[kind], "name": marker_label(kind),
+                                 "isCodable": True})
+    if len(codes):
+        _el(root, "CodeBook").append(codes)
+
+    # Variables --------------------------------------------------------------------------------
+    variables = _variables(sessions)
+    variables_el = _el(root, "Variables")
+    for key, var_name, kind, description in variables:
+        var = _el(variables_el, "Variable", {"guid": guid("variable", key), "name": var_name,
+                                             "typeOfVariable": kind})
+        if description:
+            _el(var, "Description", text=description)
+
+    # Sources, built first so that Cases can refer to them -----------------------------------
+    sources_el = ET.Element(f"{{{NS}}}Sources")
+    notes_el = ET.Element(f"{{{NS}}}Notes")
+    members: list[Member] = []
+    sources_of: dict[str, list[str]] = {}
+    for data in sessions:
+        sources_of.setdefault(data.participant, []).extend(
+            _add_session(data, sources_el, notes_el, members, user_of(data), topic_code,
+                         question_code, marker_code, include_audio))
+
+    # Cases ------------------------------------------------------------------------------------
+    cases_el = _el(root, "Cases")
+    latest: dict[str, SessionData] = {}
+    for data in sessions:  # a repeat interview: the latest baseline answers describe the case
+        latest[data.participant] = data
+    for participant, data in latest.items():
+        case = _el(cases_el, "Case", {"guid": guid("case", participant), "name": participant})
+        answers = dict(data.meta.get("baseline") or {})
+        if data.group:
+            answers["group"] = group_label(data)
+        for key, _var_name, kind, _description in variables:
+            value = answers.get(key)
+            if value is not None and value != "":
+                _variable_value(case, guid("variable", key), kind, value)
+        for source_guid in sources_of.get(participant, []):
+            _el(case, "SourceRef", {"targetGUID": source_guid})
+
+    if len(sources_el):
+        root.append(sources_el)
+    if len(notes_el):
+        root.append(notes_el)
+    count = len(sessions)
+    _el(root, "Description", text=(
+        f"Exported by guide-tui {__version__} from {count} interview session"
+        f"{'s' if count != 1 else ''}: " + ", ".join(d.name for d in sessions) + "."))
+    ET.indent(root, space=" ")
+    xml = ET.tostring(root, encoding="unicode", xml_declaration=False)
+    qde = ('<?xml version="1.0" encoding="UTF-8"?>\n' + xml + "\n").encode("utf-8")
+    return Project(qde, members)
+
+
+def _add_session(data: SessionData, sources_el: ET.Element, notes_el: ET.Element,
+                 members: list[Member], user: str, topic_code: dict[str, str],
+                 question_code: dict[tuple[str, str], str], marker_code: dict[str, str],
+                 include_audio: bool) -> list[str]:
+    """Add one session's sources and memos; returns the GUIDs of its sources."""
+    key = data.name
+    created = _utc(data.meta.get("started"))
+    stamp = {"creatingUser": user, "creationDateTime": created}
+    source_guids: list[str] = []
+
+    # a memo with the session's facts, and one per note
+    facts_guid = guid(key, "memo", "facts")
+    facts = _el(notes_el, "Note", {"guid": facts_guid, "name": f"Interview {data.participant}: "
+                                   f"session facts", **stamp})
+    lines = [f"{k}: {v}" for k, v in session_facts(data)]
+    lines.append(f"Session folder: {data.name}")
+    _el(facts, "PlainTextContent", text="\n".join(lines))
+
+    layout = layout_transcript(data) if data.transcript is not None else None
+    if layout is not None:
+        text_guid = guid(key, "source", "text")
+        source_guids.append(text_guid)
+        members.append(Member(f"sources/{text_guid}.txt", layout.text.encode("utf-8")))
+        source = _el(sources_el, "TextSource", {
+            "guid": text_guid, "name": f"{data.participant} {data.name[:10]} transcript",
+            "plainTextPath": f"internal://{text_guid}.txt", **stamp})
+        _el(source, "Description", text=f"Verbatim transcript of session {data.name}.")
+        for n, (start, end, code_guids, note_guids, label) in enumerate(
+                _selections(data, layout, topic_code, question_code, marker_code, notes_el,
+                            stamp)):
+            selection = _el(source, "PlainTextSelection", {
+                "guid": guid(key, "selection", n), "name": label,
+                "startPosition": start, "endPosition": end, **stamp})
+            for m, code_guid in enumerate(code_guids):
+                coding = _el(selection, "Coding", {"guid": guid(key, "coding", n, m), **stamp})
+                _el(coding, "CodeRef", {"targetGUID": code_guid})
+            for note_guid in note_guids:
+                _el(selection, "NoteRef", {"targetGUID": note_guid})
+        _el(source, "NoteRef", {"targetGUID": facts_guid})
+
+    audio = data.audio_files if include_audio else []
+    for index, group in enumerate(_audio_groups(audio)):
+        audio_guid = guid(key, "source", "audio", index)
+        source_guids.append(audio_guid)
+        members.append(Member(f"sources/{audio_guid}.wav", files=tuple(group)))
+        source = _el(sources_el, "AudioSource", {
+            "guid": audio_guid, "name": f"{data.participant} {data.name[:10]} audio"
+            + (f" {index + 1}" if index else ""),
+            "path": f"internal://{audio_guid}.wav", **stamp})
+        _el(source, "Description", text="Recording: " + ", ".join(p.name for p in group))
+        if index == 0 and layout is not None:
+            transcript_guid = guid(key, "transcript")
+            members.append(Member(f"sources/{transcript_guid}.txt", layout.text.encode("utf-8")))
+            transcript = _el(source, "Transcript", {
+                "guid": transcript_guid, "name": f"{data.participant} transcript",
+                "plainTextPath": f"internal://{transcript_guid}.txt", **stamp})
+            for n, (turn, (start, end)) in enumerate(zip(layout.turns, layout.spans,
+                                                         strict=True)):
+                _el(transcript, "SyncPoint", {"guid": guid(key, "sync", n, "start"),
+                                              "timeStamp": timecodes.milliseconds(turn.start),
+                                              "position": start})
+                _el(transcript, "SyncPoint", {"guid": guid(key, "sync", n, "end"),
+                                              "timeStamp": timecodes.milliseconds(turn.end),
+                                              "position": end})
+        _el(source, "NoteRef", {"targetGUID": facts_guid})
+    return source_guids
+
+
+def _selections(data: SessionData, layout: TextLayout, topic_code: dict[str, str],
+                question_code: dict[tuple[str, str], str], marker_code: dict[str, str],
+                notes_el: ET.Element, stamp: dict[str, Any]
+                ) -> Iterator[tuple[int, int, list[str], list[str], str]]:
+    """(start, end, code GUIDs, note GUIDs, name) for every pre-coded or annotated stretch."""
+    assert data.transcript is not None
+    turns, spans = layout.turns, layout.spans
+    # topic stretches: maximal runs of turns with the same topic
+    run_start = 0
+    for index in range(1, len(turns) + 1):
+        if index == len(turns) or turns[index].topic != turns[run_start].topic:
+            topic = turns[run_start].topic
+            if topic in topic_code:
+                yield (spans[run_start][0], spans[index - 1][1], [topic_code[topic]], [],
+                       data.topic_title(topic))
+            run_start = index
+    # question stretches: from the turn where it was asked to before the next tick or topic
+    ticks = [a for a in data.transcript.annotations
+             if a.type in ("question_asked", "probe_used", "summary_given") and a.topic]
+    for number, tick in enumerate(ticks):
+        if tick.type != "question_asked" or (tick.topic, tick.question) not in question_code:
+            continue
+        first = _turn_at(turns, tick.t)
+        if first is None:
+            continue
+        last = first
+        next_t = next((a.t for a in ticks[number + 1:] if a.type == "question_asked"
+                       or a.topic != tick.topic), None)
+        while (last + 1 < len(turns) and turns[last + 1].topic == turns[first].topic
+               and (next_t is None or turns[last + 1].start < next_t)):
+            last += 1
+        assert tick.topic is not None and tick.question is not None
+        yield (spans[first][0], spans[last][1], [question_code[(tick.topic, tick.question)]],
+               [], f"Question {tick.question}")
+    # markers and notes: the turn they were taken in
+    for number, ann in enumerate(data.transcript.annotations):
+        if ann.type not in ("marker", "note"):
+            continue
+        index = _turn_at(turns, ann.t)
+        if index is None:
+            continue
+        start, end = spans[index]
+        if ann.type == "marker":
+            kind = ann.kind or "marker"
+            if kind in marker_code:
+                yield start, end, [marker_code[kind]], [], f"Marker {marker_label(kind)}"
+            continue
+        note_guid = guid(data.name, "memo", "note", number)
+        note = _el(notes_el, "Note", {
+            "guid": note_guid,
+            "name": f"Note {data.participant} {timecodes.hms(ann.t)}",
+            "creatingUser": stamp["creatingUser"],
+            "creationDateTime": _utc(data.meta.get("started"), ann.t)})
+        _el(note, "PlainTextContent", text=ann.text or "")
+        yield start, end, [], [note_guid], f"Note at {timecodes.hms(ann.t)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# writing the zip
+
+
+def _zip_time(sessions: Iterable[SessionData]) -> tuple[int, int, int, int, int, int]:
+    """A fixed timestamp for zip entries (the first session's start) so exports are stable."""
+    for data in sessions:
+        started = data.meta.get("started")
+        if isinstance(started, str):
+            try:
+                moment = datetime.fromisoformat(started)
+                if moment.year >= 1980:
+                    return (moment.year, moment.month, moment.day, moment.hour, moment.minute,
+                            moment.second)
+            except ValueError:
+                pass
+    return (1980, 1, 1, 0, 0, 0)
+
+
+def _write_wav(files: tuple[Path, ...], out: Any) -> None:
+    """Concatenate WAVs of one format into ``out`` (a write-only stream), header first."""
+    with contextlib.ExitStack() as stack:
+        readers = [stack.enter_context(wave.open(str(p), "rb")) for p in files]
+        channels, width, rate = (readers[0].getnchannels(), readers[0].getsampwidth(),
+                                 readers[0].getframerate())
+        frames = sum(r.getnframes() for r in readers)
+        size = frames * channels * width
+        header = b"".join((
+            b"RIFF", (36 + size).to_bytes(4, "little"), b"WAVE",
+            b"fmt ", (16).to_bytes(4, "little"), (1).to_bytes(2, "little"),
+            channels.to_bytes(2, "little"), rate.to_bytes(4, "little"),
+            (rate * channels * width).to_bytes(4, "little"),
+            (channels * width).to_bytes(2, "little"), (8 * width).to_bytes(2, "little"),
+            b"data", size.to_bytes(4, "little"),
+        ))
+        out.write(header)
+        for reader in readers:
+            while chunk := reader.readframes(65536):
+                out.write(chunk)
+
+
+def write_project(project: Project, path: Path, sessions: list[SessionData]) -> Path:
+    """Write the ``.qdpx`` zip atomically: ``project.qde`` at the top, files in ``sources/``."""
+    date_time = _zip_time(sessions)
+    with atomic_path(path) as tmp:
+        try:
+            with zipfile.ZipFile(tmp, "w") as archive:
+                info = zipfile.ZipInfo("project.qde", date_time)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, project.qde)
+                for member in project.members:
+                    info = zipfile.ZipInfo(member.arcname, date_time)
+                    info.external_attr = 0o600 << 16
+                    if member.data is not None:
+                        info.compress_type = zipfile.ZIP_DEFLATED
+                        archive.writestr(info, member.data)
+                        continue
+                    info.compress_type = zipfile.ZIP_STORED  # audio does not compress
+                    with archive.open(info, "w", force_zip64=True) as out:
+                        if len(member.files) == 1:
+                            with open(member.files[0], "rb") as source:
+                                while chunk := source.read(1 << 20):
+                                    out.write(chunk)
+                        else:
+                            _write_wav(member.files, out)
+        except (wave.Error, EOFError) as error:
+            raise ExportError(f"cannot read the session audio: {error}") from None
+    return path
+
+
+class QdpxWriter(Writer):
+    """One session as a REFI-QDA project."""
+
+    name = "qdpx"
+    extension = ".qdpx"
+    description = "REFI-QDA project (NVivo, MAXQDA, ATLAS.ti, QualCoder): audio, transcript, " \
+                  "topics as codes, pre-coded, case with baseline variables, notes as memos"
+    needs_transcript = False
+    include_audio: ClassVar[bool] = True
+
+    def write(self, data: SessionData, path: Path) -> Path:
+        return write_study_qdpx([data], path, include_audio=self.include_audio)
+
+
+def write_study_qdpx(sessions: list[SessionData], path: Path, *, include_audio: bool = True,
+                     name: str | None = None) -> Path:
+    """Every session of a study in one project (shared codes, one case per participant)."""
+    project = build_project(sessions, include_audio=include_audio, name=name)
+    return write_project(project, path, sessions)
+
+
+def schema_path() -> Path:
+    """The REFI-QDA ``Project.xsd`` shipped with guide-tui (MIT licence, header kept)."""
+    return Path(__file__).with_name("schema") / "Project.xsd"
+
+
+def validate_qde(qde: bytes) -> list[str]:
+    """Schema problems of a ``project.qde`` (empty when valid). Needs ``xmlschema``."""
+    try:
+        import xmlschema  # deferred: ~0.3 s to import, and only checks need it
+    except ImportError:
+        raise ExportError("validating needs the xmlschema package (pip install xmlschema)") \
+            from None
+    schema = xmlschema.XMLSchema(str(schema_path()))
+    return [str(error.reason or error) + f" (at {error.path})"
+            for error in schema.iter_errors(qde.decode("utf-8"))]
