@@ -1,0 +1,220 @@
+"""The TUI in a real terminal: tmux runs ``guide-tui run``, keys are sent, the pane is read.
+
+Pilot tests drive the app in-process; these prove the installed command works in a terminal
+(keys through a pty, the first screen drawn, files written), and that a session killed with
+SIGKILL mid-interview reopens with ``--resume`` showing exactly what it showed before.
+Each test uses its own tmux server (``-S socket``), so nothing else running tmux is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tui_support import ROOT, of_type, read_events, read_meta
+
+from guide_tui.guide import load_guide
+from guide_tui.session.events import Event
+from guide_tui.session.state import InterviewState
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+TIMES = re.compile(r"\d+:\d\d(:\d\d)?")
+
+
+def guide_tui_command() -> list[str]:
+    script = Path(sys.executable).with_name("guide-tui")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "guide_tui"]
+
+
+class Tmux:
+    """One private tmux server with one session of a fixed size."""
+
+    def __init__(self, folder: Path, width: int = 120, height: int = 40) -> None:
+        self.socket = str(folder / "tmux.sock")
+        self.width, self.height = width, height
+        self.name = "t"
+
+    def tmux(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, timeout=10
+        )
+        return result.stdout
+
+    def start(self, command: str) -> None:
+        self.tmux(
+            "new-session", "-d", "-s", self.name, "-x", str(self.width), "-y", str(self.height),
+            command,
+        )  # fmt: skip
+
+    def keys(self, *keys: str, pause: float = 0.15) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", self.name, key)
+            time.sleep(pause)
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", self.name, "-l", text)
+        time.sleep(0.2)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-t", self.name, "-p")
+
+    def pane_pid(self) -> int:
+        return int(self.tmux("display-message", "-t", self.name, "-p", "#{pane_pid}").strip())
+
+    def wait_for(self, text: str, timeout: float = 20) -> str:
+        return wait(lambda: text in self.screen(), timeout, f"{text!r} never appeared", self)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True)
+
+
+def wait(condition: Callable[[], bool], timeout: float, message: str, tmux: Tmux) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return tmux.screen()
+        time.sleep(0.1)
+    raise AssertionError(f"{message}; the screen shows:\n{tmux.screen()}")
+
+
+@pytest.fixture
+def tmux(tmp_path: Path):
+    session = Tmux(tmp_path)
+    yield session
+    session.close()
+
+
+def launcher(folder: Path, args: list[str], recordings: Path, *, keep_open: bool) -> str:
+    """A script for tmux to run: waits for the pane to have its final size (a resize that
+    arrives while Python is still importing is lost, leaving the app at 80×24), sets the
+    environment, then runs the app (``exec``: the pane's pid is the app's, for SIGKILL)."""
+    script = folder / f"launch-{len(list(folder.glob('launch-*')))}.sh"
+    command = " ".join(shlex.quote(a) for a in args)
+    run = f"{command}; echo EXIT=$?; sleep 120" if keep_open else f"exec {command}"
+    script.write_text(
+        "#!/bin/sh\n"
+        'until [ "$(stty size)" = "40 120" ]; do sleep 0.05; done\n'
+        f"cd {shlex.quote(str(ROOT))}\n"
+        "unset COLUMNS LINES\n"
+        f"export GUIDE_TUI_RECORDINGS={shlex.quote(str(recordings))} TERM=xterm-256color\n"
+        f"{run}\n"
+    )
+    script.chmod(0o700)
+    return str(script)
+
+
+def through_pre_interview(tmux: Tmux) -> None:
+    """Consent (both items), participant, baseline (choice, number, yes/no), start."""
+    tmux.wait_for("Tick each item")
+    tmux.keys("Space", "Down", "Space", "C-n")
+    tmux.wait_for("Confirm who is being interviewed")
+    tmux.keys("C-n")
+    tmux.wait_for("Baseline questions")
+    tmux.keys("Enter", "Down", "Enter", "Tab")  # a choice from the drop-down
+    tmux.type("7")
+    tmux.keys("Tab", "Enter", "Down", "Enter", "C-n")  # yes/no
+    tmux.wait_for("Microphone check")
+    tmux.keys("Enter")
+    tmux.wait_for("1/3  A typical working day")
+
+
+def session_folder(recordings: Path) -> Path:
+    (folder,) = [p for p in recordings.iterdir() if p.is_dir()]
+    return folder
+
+
+def state_from_disk(folder: Path) -> InterviewState:
+    events = [Event.from_json_dict(e) for e in read_events(folder)]
+    return InterviewState.from_events(load_guide(folder / "guide.yaml"), events)
+
+
+def test_interview_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
+    recordings = tmp_path / "recordings"
+    args = [*guide_tui_command(), "run", "guides/demo.yaml", "--participant", "T01", "--no-audio"]
+    tmux.start(launcher(tmp_path, args, recordings, keep_open=True))
+    through_pre_interview(tmux)
+    screen = tmux.screen()
+    assert "T01" in screen and "NOTES ONLY" in screen
+    assert "Could you walk me through a typical working day" in screen
+    assert "n note" in screen and "e end" in screen  # keys are on screen
+
+    tmux.keys("Space", "3", "Space", "n")
+    tmux.wait_for("Note at")
+    tmux.type("said it twice")
+    tmux.keys("Enter", "q")
+    screen = tmux.wait_for("★ quotable")
+    assert "said it twice" in screen
+    assert "☑ Who do you work with most closely?" in screen
+
+    tmux.keys("e")
+    tmux.wait_for("Closing prompts")
+    tmux.keys("Space", "e")
+    tmux.wait_for("End the interview?")
+    tmux.keys("y")
+    screen = tmux.wait_for("EXIT=0")
+    assert "Interview ended. Session saved in" in screen
+
+    folder = session_folder(recordings)
+    events = read_events(folder)
+    types = [e["type"] for e in events]
+    assert types[0] == "session_started" and types[-1] == "session_ended"
+    assert [e["data"]["question"] for e in of_type(events, "question_asked")] == [
+        "typical-day",
+        "who-with",
+    ]
+    assert of_type(events, "note")[0]["data"]["text"] == "said it twice"
+    assert of_type(events, "baseline_answer")[1]["data"] == {"field": "years-in-job", "value": 7}
+    meta = read_meta(folder)
+    assert meta["status"] == "ended" and meta["participant"] == "T01"
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+
+
+def test_resume_after_sigkill_shows_the_same_interview(tmux: Tmux, tmp_path: Path) -> None:
+    recordings = tmp_path / "recordings"
+    args = [*guide_tui_command(), "run", "guides/demo.yaml", "--participant", "K01", "--no-audio"]
+    tmux.start(launcher(tmp_path, args, recordings, keep_open=False))
+    through_pre_interview(tmux)
+    tmux.keys("2", "Space", "Down", "Space", "s", "c", "3", "Space", "n")
+    tmux.wait_for("Note at")
+    tmux.type("before the crash")
+    tmux.keys("Enter", "f")
+    tmux.wait_for("↻ follow up")
+    folder = session_folder(recordings)
+    wait(
+        lambda: any(e["type"] == "marker" for e in read_events(folder)),
+        10,
+        "the marker never reached the disk",
+        tmux,
+    )
+    before_screen = tmux.screen()
+    before = state_from_disk(folder)
+
+    os.kill(tmux.pane_pid(), signal.SIGKILL)
+    wait(lambda: tmux.tmux("ls") == "", 10, "the killed app's pane is still there", tmux)
+
+    resume = [*guide_tui_command(), "run", "--resume", str(folder), "--no-audio"]
+    tmux.start(launcher(tmp_path, resume, recordings, keep_open=False))
+    after_screen = tmux.wait_for("3/3  Working with others")
+    after = state_from_disk(folder)
+
+    assert after.snapshot() == before.snapshot()
+    assert before.snapshot()["topics"]["tools"]["status"] == "covered"
+    assert of_type(read_events(folder), "session_resumed")
+
+    def normalised(screen: str) -> list[str]:
+        return [TIMES.sub("T", line).rstrip() for line in screen.splitlines()]
+
+    assert normalised(after_screen) == normalised(before_screen)
