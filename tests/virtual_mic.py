@@ -338,17 +338,18 @@ def locate(captured, reference, window: int = 64) -> tuple[int, int, int] | None
     reference's first sample lies in the capture.
     """
     import numpy as np
-    from numpy.lib.stride_tricks import sliding_window_view
 
     cap = captured if captured.ndim == 1 else captured[:, 0]
     ref = reference if reference.ndim == 1 else reference[:, 0]
     loud = 0.03 if ref.dtype.kind == "f" else int(0.03 * np.iinfo(ref.dtype).max)
     start = int(np.flatnonzero(np.abs(ref) > loud)[0])
     anchor = ref[start : start + window]
-    hits = np.flatnonzero((sliding_window_view(cap, window) == anchor).all(axis=1))
-    if not len(hits):
+    # Candidates by the first sample, then the whole anchor: memory stays O(len(captured)).
+    candidates = np.flatnonzero(cap[: len(cap) - window + 1] == anchor[0])
+    hits = [int(i) for i in candidates if np.array_equal(cap[i : i + window], anchor)]
+    if not hits:
         return None
-    offset = int(hits[0]) - start
+    offset = hits[0] - start
     r0 = max(0, -offset)
     segment = captured[max(offset, 0) : offset + len(reference)]
     expected = reference[r0 : r0 + len(segment)]

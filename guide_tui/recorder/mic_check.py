@@ -1,0 +1,229 @@
+"""Microphone check: listen for a few seconds, then judge the levels in plain words.
+
+Used by ``guide-tui mic-check`` and by the pre-interview screen (live meter while it listens).
+Nothing is written to disk: the check must be possible before consent to recording is given.
+
+The verdict rules, loudest problem first:
+
+- *silent*: the loudest 50 ms window is below the silence threshold (-60 dBFS): muted, unplugged
+  or switched off;
+- *clipping*: samples at full scale: too close or gain too high;
+- *quiet*: speech (the 90th percentile of window levels) below -40 dBFS: move it closer;
+- *noisy*: the noise floor (10th percentile) above -45 dBFS: fans, traffic, a hum;
+- *ok* otherwise.
+
+The percentiles need someone speaking during the check; the advice says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from guide_tui.errors import RecorderError
+from guide_tui.recorder.config import RecorderConfig
+from guide_tui.recorder.monitor import FLOOR_DB, DropDetector, LevelMonitor, to_db
+from guide_tui.recorder.sources import DeviceSource, Source
+
+QUIET_SPEECH_DB = -40.0
+NOISY_FLOOR_DB = -45.0
+_FULL_SCALE = {"int16": 32768.0, "int32": 2147483648.0, "float32": 1.0}
+
+
+@dataclass(frozen=True)
+class MicCheckResult:
+    device: str
+    samplerate: int
+    channels: int
+    seconds: float  # audio actually heard
+    rms_db: float
+    peak_db: float
+    noise_floor_db: float
+    speech_db: float
+    clipped_samples: int
+    dropped_frames: int
+    verdict: str  # ok | silent | clipping | quiet | noisy
+    advice: str
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "ok"
+
+
+class MicCheck:
+    """Listens in the background; ``levels()`` for a live meter, ``result()`` when done."""
+
+    def __init__(
+        self,
+        config: RecorderConfig | None = None,
+        seconds: float = 5.0,
+        source_factory: Callable[[], Source] | None = None,
+    ) -> None:
+        self.config = config or RecorderConfig()
+        self.seconds = seconds
+        self._source_factory = source_factory or (lambda: DeviceSource(self.config))
+        self._queue: queue.SimpleQueue[tuple[np.ndarray, float, int] | None] = queue.SimpleQueue()
+        self._done = threading.Event()
+        self._result: MicCheckResult | None = None
+        self._error: str | None = None
+        self._monitor: LevelMonitor | None = None
+        self._thread: threading.Thread | None = None
+        self._source: Source | None = None
+
+    def start(self) -> None:
+        """Open the device and start listening; raises RecorderError if it cannot be opened."""
+        source = self._source_factory()
+        self._source = source
+        self._monitor = LevelMonitor(self.config, source.samplerate, source.channels)
+        received = [0]
+
+        def on_block(block: np.ndarray, overflow: bool) -> None:
+            received[0] += len(block)
+            self._queue.put((block, time.monotonic(), received[0]))
+
+        def on_finished(reason: str) -> None:
+            self._queue.put(None)
+
+        self._thread = threading.Thread(target=self._listen, args=(source,), daemon=True,
+                                        name="guide-tui-mic-check")  # fmt: skip
+        self._thread.start()
+        source.start(on_block, on_finished)
+
+    def _listen(self, source: Source) -> None:
+        assert self._monitor is not None
+        rate, scale = source.samplerate, _FULL_SCALE[self.config.dtype]
+        drops = DropDetector(self.config, rate)
+        blocks: list[np.ndarray] = []
+        frames, clipped = 0, 0
+        first: float | None = None
+        deadline = time.monotonic() + self.seconds + self.config.start_timeout_seconds
+        while frames < self.seconds * rate and time.monotonic() < deadline:
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is None:
+                break
+            block, arrived, received = item
+            first = first or arrived
+            self._monitor.feed(block, arrived, recording=True)
+            drops.observe(arrived, received)
+            clipped += int(np.count_nonzero(np.abs(block) >= self.config.clip_level * scale))
+            blocks.append(block)
+            frames += len(block)
+        with contextlib.suppress(Exception):
+            source.stop()
+        if not frames:
+            self._error = (f"no audio arrived from {source.name} in "
+                           f"{self.config.start_timeout_seconds:.0f} s")  # fmt: skip
+        else:
+            audio = np.concatenate(blocks).astype(np.float64) / scale
+            self._result = judge(source, audio, clipped, drops.dropped, self.config)
+        self._done.set()
+
+    def levels(self) -> tuple[float, float]:
+        """(rms_db, peak_db) of the latest window, loudest channel."""
+        if self._monitor is None:
+            return FLOOR_DB, FLOOR_DB
+        levels = self._monitor.levels
+        return max(levels.rms_db), max(levels.peak_db)
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def result(self, timeout: float | None = None) -> MicCheckResult:
+        """Wait for the verdict; raises RecorderError when nothing could be heard at all."""
+        if not self._done.wait(timeout):
+            raise RecorderError("the microphone check did not finish")
+        if self._result is None:
+            raise RecorderError(self._error or "the microphone check failed")
+        return self._result
+
+    def cancel(self) -> None:
+        if self._source is not None:
+            self._queue.put(None)
+
+
+def judge(
+    source: Source, audio: np.ndarray, clipped: int, dropped: int, config: RecorderConfig
+) -> MicCheckResult:
+    """The verdict on (frames, channels) float audio in [-1, 1]; see the module docstring."""
+    rate = source.samplerate
+    window = max(1, rate // 20)  # 50 ms
+    mono = np.abs(audio).max(axis=1)
+    n = len(mono) // window
+    if n:
+        power = (audio[: n * window] ** 2).mean(axis=1).reshape(n, window).mean(axis=1)
+        windows_db = np.array([to_db(float(np.sqrt(p))) for p in power])
+    else:
+        windows_db = np.array([FLOOR_DB])
+    rms_db = to_db(float(np.sqrt((audio**2).mean())))
+    peak_db = to_db(float(mono.max()))
+    floor_db = float(np.percentile(windows_db, 10))
+    speech_db = float(np.percentile(windows_db, 90))
+    if windows_db.max() < config.silence_db:
+        verdict, advice = (
+            "silent",
+            (
+                "No sound at all: the microphone seems muted, unplugged or switched off. Check its "
+                "switch and cable, and the input chosen with --device."
+            ),
+        )
+    elif clipped >= config.clip_min_samples:
+        verdict, advice = (
+            "clipping",
+            (
+                f"Too loud: {clipped} samples hit full scale. Move the microphone further away or "
+                "lower the input gain."
+            ),
+        )
+    elif speech_db < QUIET_SPEECH_DB:
+        verdict, advice = (
+            "quiet",
+            (
+                f"Very quiet (speech about {speech_db:.0f} dBFS): move the microphone closer "
+                "or raise the input gain, and speak during the check."
+            ),
+        )
+    elif floor_db > NOISY_FLOOR_DB:
+        verdict, advice = (
+            "noisy",
+            (
+                f"Background noise is high ({floor_db:.0f} dBFS between words): look for a quieter "
+                "spot or switch off fans."
+            ),
+        )
+    else:
+        verdict, advice = (
+            "ok",
+            (
+                f"Good: speech about {speech_db:.0f} dBFS, background {floor_db:.0f} dBFS, "
+                "no clipping."
+            ),
+        )
+    if dropped:
+        advice += f" Note: {dropped / rate:.2f} s of audio was lost during the check."
+    return MicCheckResult(
+        device=source.name, samplerate=rate, channels=source.channels,
+        seconds=round(len(audio) / rate, 2), rms_db=round(rms_db, 1), peak_db=round(peak_db, 1),
+        noise_floor_db=round(floor_db, 1), speech_db=round(speech_db, 1),
+        clipped_samples=clipped, dropped_frames=dropped, verdict=verdict, advice=advice,
+    )  # fmt: skip
+
+
+def run_mic_check(
+    config: RecorderConfig | None = None,
+    seconds: float = 5.0,
+    source_factory: Callable[[], Source] | None = None,
+) -> MicCheckResult:
+    """Listen for ``seconds`` and return the verdict (blocking; for the CLI)."""
+    check = MicCheck(config, seconds, source_factory)
+    check.start()
+    return check.result(timeout=seconds + check.config.start_timeout_seconds + 10)
