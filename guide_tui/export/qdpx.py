@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from guide_tui import __version__
 from guide_tui.errors import ExportError
@@ -601,7 +601,7 @@ class QdpxWriter(Writer):
     description = "REFI-QDA project (NVivo, MAXQDA, ATLAS.ti, QualCoder): audio, transcript, " \
                   "topics as codes, pre-coded, case with baseline variables, notes as memos"
     needs_transcript = False
-    include_audio: ClassVar[bool] = True
+    include_audio: bool = True  # set per export; audio is what makes a project large
 
     def write(self, data: SessionData, path: Path) -> Path:
         return write_study_qdpx([data], path, include_audio=self.include_audio)

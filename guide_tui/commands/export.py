@@ -1,0 +1,201 @@
+"""``guide-tui export``, ``guide-tui study`` and ``guide-tui anonymise``: getting interviews out
+of guide-tui and into a QDA tool, a methods section, or a colleague's hands.
+
+One command after each interview (``export SESSION``), one at the end of the study
+(``study`` and ``export --study``). Only the standard library is imported here; exporters are
+imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+ORDER = 60
+FORMAT_NAMES = ("md", "txt", "nvivo", "srt", "vtt", "docx", "qdpx", "json")
+
+
+def _formats(values: list[str] | None) -> list[str] | None:
+    """``--format md --format srt`` or ``--format md,srt``; ``None`` means every format."""
+    if not values:
+        return None
+    result: list[str] = []
+    for value in values:
+        result.extend(v.strip().lower() for v in value.split(",") if v.strip())
+    return list(dict.fromkeys(result))
+
+
+def register(subparsers: Any) -> None:
+    export = subparsers.add_parser(
+        "export",
+        help="export sessions for reading and for NVivo, MAXQDA, ATLAS.ti, QualCoder",
+        description="Write a session's transcript as Markdown, MAXQDA/f4 text, an NVivo "
+        "transcript table, SRT, VTT, DOCX, JSON and a REFI-QDA project (.qdpx) with the guide's "
+        "topics as codes, the transcript pre-coded, the participant as a case. By default every "
+        "format goes into the session's exports/ folder.",
+    )
+    export.add_argument("sessions", nargs="*", metavar="SESSION",
+                        help="session folder (or its name under the recordings folder)")
+    export.add_argument("-f", "--format", action="append", metavar="FORMAT",
+                        help=f"one of {', '.join(FORMAT_NAMES)} (repeat or comma-separate; "
+                        "default: all)")
+    export.add_argument("-o", "--out", metavar="DIR", help="write here instead of SESSION/exports")
+    export.add_argument("--study", metavar="DIR",
+                        help="one REFI-QDA project with every session in the recordings folder DIR")
+    export.add_argument("--no-audio", action="store_true",
+                        help="leave the audio out of .qdpx projects (smaller, shareable)")
+    export.set_defaults(func=run_export)
+
+    study = subparsers.add_parser(
+        "study",
+        help="the study so far: sessions, coverage, baseline table, guide versions, COREQ",
+        description="Report over every session of a recordings folder: the sessions table, a "
+        "coverage matrix (topics × participants), the baseline characteristics table, the guide "
+        "versions used and what changed, and the facts a COREQ checklist asks for.",
+    )
+    study.add_argument("dir", nargs="?", metavar="DIR",
+                       help="recordings folder (default: $GUIDE_TUI_RECORDINGS, the config, or "
+                       "./recordings)")
+    study.add_argument("--format", choices=("text", "md", "csv"), default="text")
+    study.add_argument("-o", "--out", metavar="PATH",
+                       help="write to a file (text, md) or a folder of CSV files (csv)")
+    study.set_defaults(func=run_study)
+
+    anonymise = subparsers.add_parser(
+        "anonymise",
+        aliases=["anonymize"],
+        help="exports with listed names replaced by placeholders",
+        description="Replace the names listed in FILE (one per line, optionally `Name = "
+        "[Placeholder]`; simple inflected forms such as Mette's, Hansens are caught) in every "
+        "export of SESSION. The transcript is left untouched; a private key of the replacements "
+        "is kept in the session folder. Audio cannot be anonymised and is left out.",
+    )
+    anonymise.add_argument("session", metavar="SESSION")
+    anonymise.add_argument("--names", required=True, metavar="FILE", help="names to replace")
+    anonymise.add_argument("-f", "--format", action="append", metavar="FORMAT",
+                           help="formats to write (default: all)")
+    anonymise.add_argument("-o", "--out", metavar="DIR",
+                           help="write here instead of SESSION/exports/anonymised")
+    anonymise.set_defaults(func=run_anonymise)
+
+
+def _resolve_session(name: str) -> Path:
+    """A path as given, else a folder of that name in the recordings folder."""
+    from guide_tui.paths import recordings_dir
+
+    path = Path(name).expanduser()
+    if path.exists():
+        return path
+    candidate = recordings_dir() / name
+    return candidate if candidate.exists() else path
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from guide_tui.errors import ExportError, GuideTuiError
+    from guide_tui.export import FORMATS, export_session, get_writer, read_session
+
+    formats = _formats(args.format)
+    for name in formats or ():
+        get_writer(name)  # an unknown format fails before anything is written
+    if args.study:
+        return _export_study(args, formats)
+    if not args.sessions:
+        raise ExportError("name at least one SESSION folder (or use --study DIR)")
+    failures = 0
+    for name in args.sessions:
+        try:
+            data = read_session(_resolve_session(name))
+            chosen = formats or [
+                f for f in FORMATS if data.transcript is not None or not get_writer(f)
+                .needs_transcript
+            ]
+            out = Path(args.out) if args.out else data.folder / "exports"
+            written = export_session(data, chosen, out, include_audio=not args.no_audio)
+        except GuideTuiError as error:
+            print(f"guide-tui: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        for path in written:
+            print(path)
+        if data.transcript is None and formats is None:
+            print(f"{data.name}: no transcript yet, so only json and qdpx were written; run "
+                  f"`guide-tui transcribe {data.folder}` for the rest", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _export_study(args: argparse.Namespace, formats: list[str] | None) -> int:
+    from guide_tui.errors import ExportError
+    from guide_tui.export import find_sessions, read_session
+    from guide_tui.export.qdpx import write_study_qdpx
+    from guide_tui.paths import recordings_dir
+
+    if formats not in (None, ["qdpx"]):
+        raise ExportError("--study writes one REFI-QDA project: use --format qdpx (or no "
+                          "--format)")
+    root = recordings_dir(args.study)
+    sessions = [read_session(p) for p in find_sessions(root)]
+    if not sessions:
+        raise ExportError(f"no sessions in {root}")
+    out = Path(args.out) if args.out else root / "exports"
+    path = write_study_qdpx(sessions, out / "study.qdpx", include_audio=not args.no_audio)
+    print(path)
+    return 0
+
+
+def run_study(args: argparse.Namespace) -> int:
+    from guide_tui.errors import ExportError
+    from guide_tui.export.files import ensure_dir, write_text_atomic
+    from guide_tui.paths import recordings_dir
+    from guide_tui.study import load_study, render_markdown, render_text
+    from guide_tui.study.tables import render_csv, render_csv_all
+
+    root = recordings_dir(args.dir)
+    study = load_study(root)
+    if not study.sessions:
+        raise ExportError(f"no sessions in {root}")
+    tables = list(study.tables)
+    if args.format == "csv":
+        if args.out:
+            folder = ensure_dir(Path(args.out))
+            for table in tables:
+                print(write_text_atomic(folder / f"{table.name}.csv", render_csv(table)))
+            return 0
+        sys.stdout.write(render_csv_all(tables))
+        return 0
+    if args.format == "md":
+        text = render_markdown(tables, study.title)
+    else:
+        import shutil
+
+        text = render_text(tables, study.title, width=max(shutil.get_terminal_size().columns, 100))
+    if args.out:
+        print(write_text_atomic(Path(args.out), text))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_anonymise(args: argparse.Namespace) -> int:
+    from guide_tui.export import FORMATS, export_session, get_writer, read_session
+    from guide_tui.export.anonymise import anonymise_session, load_names, write_key
+
+    data = read_session(_resolve_session(args.session))
+    names = load_names(Path(args.names))
+    anonymised, report = anonymise_session(data, names)
+    formats = _formats(args.format) or [
+        f for f in FORMATS if data.transcript is not None or not get_writer(f).needs_transcript
+    ]
+    out = Path(args.out) if args.out else data.folder / "exports" / "anonymised"
+    written = export_session(anonymised, formats, out, include_audio=False)
+    key = write_key(data.folder, Path(args.names), report)
+    for path in written:
+        print(path)
+    for entry in report:
+        forms = ", ".join(sorted(entry.forms)) or "not found"
+        print(f"{entry.placeholder}: {entry.count} replaced ({forms})", file=sys.stderr)
+    print(f"key (keep private, do not share): {key}", file=sys.stderr)
+    if "qdpx" in formats:
+        print("the .qdpx has no audio: a recording cannot be anonymised", file=sys.stderr)
+    return 0

@@ -1,0 +1,151 @@
+"""Pseudonymisation of exports from a names list (SPEC §7).
+
+The transcript keeps what was said; what leaves the machine should not name anyone. So the
+original ``transcript.json`` is never touched: an anonymised *copy* of the session's data is
+handed to the ordinary writers, and a private key of what was replaced is kept in the session
+folder (0600) so the researcher can go back.
+
+Names match whole words, case-insensitively, with simple inflected forms (English possessives
+``Mette's``/``Hansens'``, Scandinavian/German genitive ``-s``, definite ``-en``/``-ens``): the
+suffix is kept after the placeholder (``[Name 1]'s``) so the sentence still reads. Longer
+entries are replaced first, so "Dr. Hansen" wins over "Hansen". Word timings are dropped from
+the copy: they repeat the words and are not needed downstream.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from guide_tui.errors import ExportError
+from guide_tui.export.files import write_text_atomic
+from guide_tui.export.session_data import SessionData
+from guide_tui.export.transcript import Annotation, Segment
+
+KEY_FILE = "anonymisation-key.json"
+SUFFIXES = ("'s", "’s", "s'", "s’", "'", "’", "ens", "en", "es", "s", "e")
+#: session.json fields that may hold names of people or places.
+META_TEXT_FIELDS = ("interviewer", "location", "observers", "present", "notes")
+
+
+@dataclass
+class Replacement:
+    name: str
+    placeholder: str
+    count: int = 0
+    forms: set[str] = field(default_factory=set)
+    pattern: re.Pattern[str] | None = None
+
+    def compile(self) -> re.Pattern[str]:
+        if self.pattern is None:
+            words = r"\s+".join(re.escape(w) for w in self.name.split())
+            suffix = "|".join(re.escape(s) for s in SUFFIXES)
+            self.pattern = re.compile(rf"(?<!\w)({words})({suffix})?(?!\w)", re.IGNORECASE)
+        return self.pattern
+
+
+def load_names(path: Path) -> list[Replacement]:
+    """One name per line; ``Name = [Placeholder]`` sets the placeholder; ``#`` comments."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ExportError(f"{path}: no such names file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ExportError(f"{path}: cannot read the names file ({error})") from None
+    entries: list[Replacement] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, _, placeholder = (part.strip() for part in line.partition("="))
+        if not name:
+            raise ExportError(f"{path}:{number}: a placeholder without a name")
+        if name.casefold() in seen:
+            continue
+        seen.add(name.casefold())
+        entries.append(Replacement(name, placeholder or f"[Name {len(entries) + 1}]"))
+    if not entries:
+        raise ExportError(f"{path}: no names listed")
+    return entries
+
+
+def replace_names(text: str, names: list[Replacement], *, count: bool = True) -> str:
+    """``text`` with every listed name (and simple inflection) replaced.
+
+    ``count=False`` for second copies of the same text (the raw JSON), so the report counts
+    each occurrence in the transcript once.
+    """
+    for entry in sorted(names, key=lambda e: len(e.name), reverse=True):
+        def substitute(match: re.Match[str], entry: Replacement = entry) -> str:
+            if count:
+                entry.count += 1
+                entry.forms.add(match.group(0))
+            return entry.placeholder + (match.group(2) or "")
+
+        text = entry.compile().sub(substitute, text)
+    return text
+
+
+def _scrub(value: Any, names: list[Replacement]) -> Any:
+    if isinstance(value, str):
+        return replace_names(value, names)
+    if isinstance(value, list):
+        return [_scrub(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v, names) for k, v in value.items()}
+    return value
+
+
+def anonymise_session(data: SessionData, names: list[Replacement]
+                      ) -> tuple[SessionData, list[Replacement]]:
+    """An anonymised copy of ``data`` (nothing on disk changes) and the replacement report."""
+    meta = copy.deepcopy(data.meta)
+    for key in META_TEXT_FIELDS:
+        if key in meta:
+            meta[key] = _scrub(meta[key], names)
+    transcript = data.transcript
+    if transcript is not None:
+        segments = tuple(dataclasses.replace(s, text=replace_names(s.text, names))
+                         for s in transcript.segments)
+        annotations = tuple(
+            dataclasses.replace(a, text=replace_names(a.text, names) if a.text else a.text)
+            for a in transcript.annotations)
+        raw = copy.deepcopy(transcript.raw)
+        for seg in raw.get("segments") or ():
+            if isinstance(seg, dict):
+                seg["text"] = replace_names(str(seg.get("text") or ""), names, count=False)
+                seg.pop("words", None)
+        for ann in raw.get("annotations") or ():
+            if isinstance(ann, dict) and isinstance(ann.get("text"), str):
+                ann["text"] = replace_names(ann["text"], names, count=False)
+        raw["anonymised"] = True
+        transcript = transcript.replace_text(_check(segments), _check(annotations), raw)
+    anonymised = dataclasses.replace(data, meta=meta, transcript=transcript, events=())
+    return anonymised, names
+
+
+def _check(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    assert all(isinstance(i, (Segment, Annotation)) for i in items)
+    return items
+
+
+def write_key(folder: Path, names_file: Path, report: list[Replacement]) -> Path:
+    """The private key: which name became which placeholder, in which forms, how often."""
+    key = {
+        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "names_file": str(names_file),
+        "replacements": [
+            {"name": e.name, "placeholder": e.placeholder, "count": e.count,
+             "forms": sorted(e.forms)}
+            for e in report
+        ],
+    }
+    return write_text_atomic(folder / KEY_FILE,
+                             json.dumps(key, ensure_ascii=False, indent=2) + "\n")

@@ -1,0 +1,421 @@
+"""What a study's sessions add up to, as tables a methods section can use.
+
+Coverage comes from the event log through ``InterviewState`` (the same derivation the TUI and
+``guide-tui sessions`` use), with the session's *frozen* guide, so a session is judged against
+the guide version it was run with. When a frozen guide no longer loads, the coverage block of
+``session.json`` is used instead. Baseline answers count each participant once (their latest
+session), as Table 1 of a paper does; repeat interviews are reported as such.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from guide_tui.export.session_data import SessionData, find_sessions, read_session
+from guide_tui.export.timecodes import minutes_label
+from guide_tui.guide.model import BaselineField, Guide
+from guide_tui.study.tables import ReportTable
+
+#: How a topic's state reads in the coverage matrix.
+COVERAGE_LABELS = {
+    "covered": "covered",
+    "in_progress": "partly",
+    "skipped": "skipped",
+    "not_started": "not",
+}
+NOT_APPLICABLE = "–"
+
+
+@dataclass(frozen=True)
+class Study:
+    sessions: tuple[SessionData, ...]
+    tables: tuple[ReportTable, ...]
+
+    @property
+    def title(self) -> str:
+        guides = {str(d.guide_info.get("title") or d.guide_info.get("id") or "")
+                  for d in self.sessions} - {""}
+        name = ", ".join(sorted(guides)) or "Interviews"
+        return f"Study: {name} ({len(self.sessions)} sessions)"
+
+    def table(self, name: str) -> ReportTable:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(name)
+
+
+def load_study(root: str | Path) -> Study:
+    return build_study([read_session(p) for p in find_sessions(root)])
+
+
+def _started(data: SessionData) -> str:
+    return str(data.meta.get("started") or data.name)
+
+
+def session_coverage(data: SessionData) -> dict[str, dict[str, Any]]:
+    """Per topic: ``status`` (covered / in_progress / skipped / not_started) and ``seconds``.
+
+    Swappable in one place: ``InterviewState`` over the frozen guide, else ``session.json``.
+    """
+    if data.guide is not None:
+        from guide_tui.session.state import InterviewState
+
+        state = InterviewState.from_events(data.guide, data.events, data.group)
+        topics: dict[str, dict[str, Any]] = state.coverage_summary()["topics"]
+        return topics
+    stored = data.meta.get("coverage")
+    topics = stored.get("topics") if isinstance(stored, dict) else None
+    if isinstance(topics, dict):
+        return {str(k): v for k, v in topics.items() if isinstance(v, dict)}
+    return {}
+
+
+GuideUse = tuple[str, "Guide | None", list[SessionData]]
+
+
+def _guides_in_order(sessions: list[SessionData]) -> list[GuideUse]:
+    """(version, guide, sessions) per distinct frozen guide text, in order of first use."""
+    seen: dict[str, GuideUse] = {}
+    for data in sorted(sessions, key=_started):
+        info = data.guide_info
+        key = str(info.get("sha256") or (data.guide.sha256 if data.guide else None)
+                  or info.get("version") or "?")
+        if key not in seen:
+            seen[key] = (str(info.get("version") or "?"), data.guide, [])
+        seen[key][2].append(data)
+    return list(seen.values())
+
+
+def _topic_order(sessions: list[SessionData]) -> list[tuple[str, str]]:
+    """Every topic of every guide used, in the newest guide's order, then older ones."""
+    order: list[tuple[str, str]] = []
+    known: set[str] = set()
+    for data in sorted(sessions, key=_started, reverse=True):
+        topics = ([(t.id, t.title) for t in data.guide.topics] if data.guide is not None
+                  else [(k, data.topic_title(k)) for k in session_coverage(data)])
+        for topic_id, title in topics:
+            if topic_id not in known:
+                known.add(topic_id)
+                order.append((topic_id, title))
+    return order
+
+
+def _column_labels(sessions: list[SessionData]) -> list[str]:
+    """Participant per session; a repeat interview is ``P01 (2)``."""
+    seen: Counter[str] = Counter()
+    labels = []
+    for data in sessions:
+        seen[data.participant] += 1
+        n = seen[data.participant]
+        labels.append(data.participant if n == 1 else f"{data.participant} ({n})")
+    return labels
+
+
+def _status(data: SessionData) -> str:
+    if data.ended:
+        return "complete"
+    return "interrupted" if data.events else "not started"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def sessions_table(sessions: list[SessionData]) -> ReportTable:
+    rows = []
+    for data, label in zip(sessions, _column_labels(sessions), strict=True):
+        coverage = session_coverage(data)
+        applicable = [t for t in coverage.values() if isinstance(t, dict)]
+        covered = sum(1 for t in applicable if t.get("status") == "covered")
+        audio = "yes" if data.recorded else ("notes only" if data.meta.get("notes_only")
+                                              else "no")
+        rows.append((
+            label,
+            data.group or "",
+            _started(data)[:10],
+            str(data.guide_info.get("version") or "?"),
+            minutes_label(data.duration_s()),
+            audio,
+            "yes" if data.transcript is not None else "no",
+            _status(data) + (f" ({data.torn_lines} torn line)" if data.torn_lines else ""),
+            f"{covered}/{len(applicable)}" if applicable else "?",
+        ))
+    return ReportTable(
+        "sessions", "Sessions",
+        ("Participant", "Group", "Date", "Guide version", "Duration", "Recorded", "Transcribed",
+         "Status", "Topics covered"),
+        tuple(rows),
+        ("Interrupted: the session has no end event (closed terminal, crash); it can be "
+         "resumed.",),
+    )
+
+
+def coverage_table(sessions: list[SessionData]) -> ReportTable:
+    labels = _column_labels(sessions)
+    coverages = [session_coverage(d) for d in sessions]
+    rows = []
+    for topic_id, title in _topic_order(sessions):
+        cells = [title]
+        for coverage in coverages:
+            entry = coverage.get(topic_id)
+            if entry is None:
+                cells.append(NOT_APPLICABLE)
+                continue
+            label = COVERAGE_LABELS.get(str(entry.get("status")), str(entry.get("status")))
+            seconds = entry.get("seconds")
+            if isinstance(seconds, (int, float)) and seconds > 0:
+                label += f" {seconds / 60:.1f} min"
+            cells.append(label)
+        rows.append(tuple(cells))
+    return ReportTable(
+        "coverage", "Coverage: topics × participants",
+        ("Topic", *labels), tuple(rows),
+        ("covered: marked covered; partly: discussed but not marked covered; not: never "
+         "reached; skipped: marked skipped; – : not in that session's guide version or group. "
+         "Minutes on the recording clock.",),
+    )
+
+
+def _baseline_fields(sessions: list[SessionData]) -> list[tuple[str, BaselineField | None]]:
+    fields: dict[str, BaselineField | None] = {}
+    for data in sorted(sessions, key=_started, reverse=True):
+        if data.guide is not None:
+            for spec in data.guide.baseline:
+                fields.setdefault(spec.id, spec)
+    for data in sessions:
+        for key in data.meta.get("baseline") or {}:
+            fields.setdefault(str(key), None)
+    return list(fields.items())
+
+
+def _baseline_answers(data: SessionData) -> dict[str, Any]:
+    """``session.json``'s baseline, else the latest ``baseline_answer`` events (undo applied)."""
+    stored = data.meta.get("baseline")
+    if isinstance(stored, dict) and stored:
+        return stored
+    withdrawn = {e.data.get("undoes") for e in data.events if e.type == "undo"}
+    answers: dict[str, Any] = {}
+    for event in data.events:
+        if event.type == "baseline_answer" and event.seq not in withdrawn:
+            answers[str(event.data.get("field"))] = event.data.get("value")
+    return answers
+
+
+def _yes_no(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value).strip().capitalize()
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def baseline_table(sessions: list[SessionData]) -> ReportTable:
+    """Table 1: counts per category, each participant once (their latest session)."""
+    latest: dict[str, SessionData] = {}
+    for data in sorted(sessions, key=_started):
+        latest[data.participant] = data
+    people = list(latest.values())
+    answers = [_baseline_answers(d) for d in people]
+    rows: list[tuple[str, ...]] = []
+
+    def add(variable: str, counts: list[tuple[str, str]]) -> None:
+        for index, (category, count) in enumerate(counts):
+            rows.append((variable if index == 0 else "", category, count))
+
+    groups = Counter(d.group or "none" for d in people)
+    group_labels = {}
+    for data in people:
+        if data.guide is not None and data.group:
+            with contextlib.suppress(KeyError):
+                group_labels[data.group] = data.guide.group(data.group).label
+    if any(d.group for d in people):
+        add("Group", [(group_labels.get(g, g), str(n)) for g, n in groups.items()])
+    for field_id, spec in _baseline_fields(sessions):
+        label = spec.label if spec is not None else field_id
+        values = [a.get(field_id) for a in answers]
+        given = [v for v in values if v is not None and v != ""]
+        missing = len(values) - len(given)
+        counts: list[tuple[str, str]] = []
+        if spec is not None and spec.type == "number":
+            numbers = [float(v) for v in given if isinstance(v, (int, float))
+                       and not isinstance(v, bool)]
+            if numbers:
+                counts.append(("median (range)", f"{_number(statistics.median(numbers))} "
+                               f"({_number(min(numbers))}–{_number(max(numbers))})"))
+        else:
+            if spec is not None and spec.type == "yes-no":
+                tally = Counter(_yes_no(v) for v in given)
+                categories = ["Yes", "No"]
+            else:
+                tally = Counter(str(v) for v in given)
+                categories = list(spec.options) if spec is not None else []
+            categories += sorted(c for c in tally if c not in categories)
+            counts = [(c, str(tally.get(c, 0))) for c in categories]
+        if missing:
+            counts.append(("not answered", str(missing)))
+        add(label, counts)
+    return ReportTable(
+        "baseline", "Baseline characteristics",
+        ("Selection variables", "", f"Number of participants (n={len(people)})"),
+        tuple(rows),
+        ("Each participant counted once, with the answers of their latest session.",),
+    )
+
+
+def _guide_changes(old: Guide, new: Guide) -> list[str]:
+    """What a researcher reports as "adjustments to the interview guide"."""
+    changes = []
+    old_topics = {t.id: t for t in old.topics}
+    new_topics = {t.id: t for t in new.topics}
+    for topic in new.topics:
+        if topic.id not in old_topics:
+            changes.append(f"topic added: {topic.title}")
+    for topic in old.topics:
+        if topic.id not in new_topics:
+            changes.append(f"topic removed: {topic.title}")
+    for topic in new.topics:
+        before = old_topics.get(topic.id)
+        if before is None:
+            continue
+        if before.title != topic.title:
+            changes.append(f"topic renamed: {before.title} → {topic.title}")
+        if before.minutes != topic.minutes:
+            changes.append(f"{topic.title}: planned minutes {before.minutes:g} → "
+                           f"{topic.minutes:g}" if before.minutes is not None
+                           and topic.minutes is not None
+                           else f"{topic.title}: planned minutes changed")
+        old_questions = {q.id: q for q in before.questions}
+        new_questions = {q.id: q for q in topic.questions}
+        for question in topic.questions:
+            previous = old_questions.get(question.id)
+            if previous is None:
+                changes.append(f"{topic.title}: question added: {question.text}")
+            elif previous.text != question.text:
+                changes.append(f"{topic.title}: question reworded: {previous.text} → "
+                               f"{question.text}")
+            elif {p.text for p in previous.probes} != {p.text for p in question.probes}:
+                changes.append(f"{topic.title}: probes changed for: {question.text}")
+        for question in before.questions:
+            if question.id not in new_questions:
+                changes.append(f"{topic.title}: question removed: {question.text}")
+        if (before.summary or "") != (topic.summary or ""):
+            changes.append(f"{topic.title}: summarising prompt changed")
+    old_fields = {f.id for f in old.baseline}
+    new_fields = {f.id for f in new.baseline}
+    changes += [f"baseline field added: {f.label}" for f in new.baseline if f.id not in old_fields]
+    changes += [f"baseline field removed: {f.label}" for f in old.baseline
+                if f.id not in new_fields]
+    if [c.text for c in old.closing] != [c.text for c in new.closing]:
+        changes.append("closing prompts changed")
+    return changes
+
+
+def versions_table(sessions: list[SessionData]) -> ReportTable:
+    rows = []
+    notes = []
+    used = _guides_in_order(sessions)
+    versions_seen: Counter[str] = Counter()
+    previous: Guide | None = None
+    for version, guide, members in used:
+        versions_seen[version] += 1
+        sha = str(members[0].guide_info.get("sha256") or "")[:12]
+        if previous is None:
+            change = "first version used"
+        elif guide is None:
+            change = "could not compare: " + (members[0].guide_problem or "guide unreadable")
+        else:
+            found = _guide_changes(previous, guide)
+            change = "; ".join(found) if found else "no change in topics, questions or baseline"
+        rows.append((
+            version, sha,
+            str(members[0].guide_info.get("id") or (guide.id if guide else "?")),
+            ", ".join(_column_labels(members)),
+            f"{_started(members[0])[:10]} – {_started(members[-1])[:10]}",
+            change,
+        ))
+        if guide is not None:
+            previous = guide
+    for version, count in versions_seen.items():
+        if count > 1:
+            notes.append(f"Warning: version {version} was used with {count} different guide "
+                         "texts; bump the version when the guide changes.")
+    return ReportTable(
+        "guide_versions", "Interview guide versions used",
+        ("Version", "sha256", "Guide", "Sessions", "Dates", "Changes from the previous version"),
+        tuple(rows), tuple(notes),
+    )
+
+
+def coreq_table(sessions: list[SessionData]) -> ReportTable:
+    """The COREQ (Tong et al. 2007) items the session folders can answer."""
+    people = {d.participant for d in sessions}
+    per_person = Counter(d.participant for d in sessions)
+    repeats = sorted(p for p, n in per_person.items() if n > 1)
+    durations = [d.duration_s() for d in sessions if d.ended]
+    durations = [x / 60 for x in durations if x]
+    groups = Counter(d.group or "none" for d in sessions)
+    interviewers = sorted({str(d.meta["interviewer"]) for d in sessions
+                           if d.meta.get("interviewer")})
+    locations = sorted({str(d.meta["location"]) for d in sessions if d.meta.get("location")})
+    recorded = sum(1 for d in sessions if d.recorded)
+    notes_only = sum(1 for d in sessions if d.meta.get("notes_only"))
+    with_notes = [d for d in sessions if any(e.type == "note" for e in d.events)]
+    note_count = sum(1 for d in sessions for e in d.events if e.type == "note")
+    present = []
+    for data in sessions:
+        others = data.meta.get("observers") or data.meta.get("present")
+        if others:
+            names = others if isinstance(others, list) else [others]
+            present.append(f"{data.participant}: {', '.join(str(n) for n in names)}")
+    versions = [v for v, _, _ in _guides_in_order(sessions)]
+    apps = sorted({str(d.meta.get("app_version")) for d in sessions if d.meta.get("app_version")})
+    engines = sorted({
+        " ".join(str(x) for x in (e.get("name"), e.get("version"), e.get("model")) if x)
+        for d in sessions if d.transcript is not None
+        for e in [d.transcript.engine] if e
+    })
+    dates = sorted(_started(d)[:10] for d in sessions)
+    interrupted = sum(1 for d in sessions if not d.ended)
+    duration = (f"min {min(durations):.0f}, median {statistics.median(durations):.0f}, "
+                f"max {max(durations):.0f} minutes (completed interviews)" if durations
+                else "unknown")
+    rows = [
+        ("1", "Interviewer", ", ".join(interviewers) or "not recorded"),
+        ("12", "Sample size", f"{len(people)} participants, {len(sessions)} interviews ("
+         + ", ".join(f"{g}: {n}" for g, n in sorted(groups.items())) + ")"),
+        ("14", "Setting of data collection", "; ".join(locations) or "not recorded"),
+        ("15", "Presence of non-participants", "; ".join(present) or "none recorded"),
+        ("17", "Interview guide", f"{len(versions)} version(s) used: {', '.join(versions)}"
+         + (" (adjusted during the study)" if len(versions) > 1 else "")),
+        ("18", "Repeat interviews", ", ".join(repeats) if repeats else "none"),
+        ("19", "Audio/visual recording", f"audio recorded in {recorded} of {len(sessions)} "
+         f"interviews" + (f"; {notes_only} notes only" if notes_only else "")),
+        ("20", "Field notes", f"taken in {len(with_notes)} of {len(sessions)} interviews "
+         f"({note_count} notes)"),
+        ("21", "Duration", duration),
+        ("", "Dates", f"{dates[0]} – {dates[-1]}" if dates else "unknown"),
+        ("", "Interrupted sessions", str(interrupted)),
+        ("", "Transcribed", f"{sum(1 for d in sessions if d.transcript is not None)} of "
+         f"{len(sessions)}"),
+        ("", "Software", "guide-tui " + ", ".join(apps) if apps else "guide-tui"),
+        ("", "Transcription models", "; ".join(engines) or "none yet"),
+    ]
+    return ReportTable(
+        "coreq", "COREQ checklist: facts from the sessions",
+        ("COREQ item", "Topic", "From the sessions"), tuple(rows),
+        ("Item numbers from Tong, Sainsbury & Craig (2007), COREQ 32-item checklist.",),
+    )
+
+
+def build_study(sessions: list[SessionData]) -> Study:
+    ordered = sorted(sessions, key=lambda d: (_started(d), d.name))
+    tables = (sessions_table(ordered), coverage_table(ordered), baseline_table(ordered),
+              versions_table(ordered), coreq_table(ordered)) if ordered else ()
+    return Study(tuple(ordered), tables)

@@ -1,0 +1,81 @@
+"""Report tables and their three renderings.
+
+A study report is a list of plain tables (title, columns, rows, footnotes), so that the text,
+Markdown and CSV outputs cannot disagree: they render the same cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    name: str  # file stem for CSV output: sessions, coverage, baseline, ...
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ") or " "
+
+
+def render_markdown(tables: list[ReportTable], title: str | None = None) -> str:
+    lines = [f"# {title}", ""] if title else []
+    for table in tables:
+        lines += [f"## {table.title}", ""]
+        if table.rows:
+            lines.append("| " + " | ".join(_md_cell(c) for c in table.columns) + " |")
+            lines.append("|" + "|".join("---" for _ in table.columns) + "|")
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
+        else:
+            lines.append("(none)")
+        lines.append("")
+        lines += [f"{note}  " for note in table.notes]
+        if table.notes:
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_csv(table: ReportTable) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table.columns)
+    writer.writerows(table.rows)
+    return buffer.getvalue()
+
+
+def render_csv_all(tables: list[ReportTable]) -> str:
+    """Every table in one stream: each is preceded by a ``# name`` line and a blank line apart."""
+    return "\n".join(f"# {t.name}\n{render_csv(t)}" for t in tables)
+
+
+def render_text(tables: list[ReportTable], title: str | None = None, width: int = 120) -> str:
+    """Rich tables as plain text (no colour codes), for the terminal and for tests."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False,
+                      highlight=False, emoji=False)
+    if title:
+        console.print(title, style="bold")
+        console.print()
+    for table in tables:
+        rich_table = Table(title=table.title, box=box.SIMPLE_HEAD, title_justify="left",
+                           show_lines=False)
+        for column in table.columns:
+            rich_table.add_column(column, overflow="fold")
+        for row in table.rows:
+            rich_table.add_row(*row)
+        console.print(rich_table if table.rows else f"{table.title}: (none)")
+        for note in table.notes:
+            console.print(note, soft_wrap=True)
+        console.print()
+    output = console.file
+    assert isinstance(output, io.StringIO)
+    return "\n".join(line.rstrip() for line in output.getvalue().splitlines()).rstrip() + "\n"
