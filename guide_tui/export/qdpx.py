@@ -491,11 +491,14 @@ def _selections(data: SessionData, layout: TextLayout, topic_code: dict[str, str
         first = _turn_at(turns, tick.t)
         if first is None:
             continue
-        last = first
+        # Interviewers tick a question while (or just after) asking it, so the next question
+        # begins with the turn being spoken at its tick, not with the first turn after it.
         next_t = next((a.t for a in ticks[number + 1:] if a.type == "question_asked"
                        or a.topic != tick.topic), None)
+        stop = _turn_at(turns, next_t) if next_t is not None else None
+        last = first
         while (last + 1 < len(turns) and turns[last + 1].topic == turns[first].topic
-               and (next_t is None or turns[last + 1].start < next_t)):
+               and (stop is None or last + 1 < stop)):
             last += 1
         assert tick.topic is not None and tick.question is not None
         yield (spans[first][0], spans[last][1], [question_code[(tick.topic, tick.question)]],
