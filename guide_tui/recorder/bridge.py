@@ -100,6 +100,11 @@ class SessionRecorderBridge:
         self.recorder.stop()
         self._sync()
 
+    def mic_check(self, seconds: float = 5.0, *, continuous: bool = True) -> Any:
+        """The wrapped recorder's microphone check (None when it has none: notes-only)."""
+        make = getattr(self.recorder, "mic_check", None)
+        return make(seconds, continuous=continuous) if make is not None else None
+
     def poll(self) -> RecorderStatus:
         status = self._sync()
         with self._lock:

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,6 +46,9 @@ from guide_tui.recorder.monitor import FLOOR_DB, DropDetector, LevelMonitor
 from guide_tui.recorder.repair import next_audio_path
 from guide_tui.recorder.sources import DeviceSource, FileSource, Source
 from guide_tui.recorder.wavfile import CrashSafeWav
+
+if TYPE_CHECKING:
+    from guide_tui.recorder.mic_check import MicCheck
 
 _END = object()  # queue sentinel: the source has stopped, write what is left and close
 
@@ -109,9 +112,14 @@ class AudioRecorder:
                 path = Path(audio_file)
                 source_factory = lambda: FileSource(path, self.config)  # noqa: E731
             else:
-                source_factory = lambda: DeviceSource(self.config)  # noqa: E731
+                # After a loss PortAudio's device list is stale (a replugged USB microphone gets
+                # a new index): the next source re-scans before it opens.
+                source_factory = lambda: DeviceSource(  # noqa: E731
+                    self.config, refresh_devices=self._rescan_devices
+                )
         self._source_factory = source_factory
         self._disk_usage = disk_usage
+        self._rescan_devices = False
         self._lock = threading.RLock()
         self._state = RecorderState.IDLE
         self._message: str | None = None
@@ -220,6 +228,13 @@ class AudioRecorder:
         """Alias of ``stop`` for ``with``-style cleanup."""
         self.stop()
 
+    def mic_check(self, seconds: float = 5.0, *, continuous: bool = True) -> MicCheck:
+        """A microphone check on the same device and settings, for before recording starts
+        (stop it before :meth:`start`: a hardware device may take one stream only)."""
+        from guide_tui.recorder.mic_check import MicCheck
+
+        return MicCheck(self.config, seconds, self._source_factory, continuous=continuous)
+
     # ---------------------------------------------------------------------------- status
     def poll(self) -> RecorderStatus:
         with self._lock:
@@ -318,6 +333,7 @@ class AudioRecorder:
                 wav.path.unlink(missing_ok=True)
         self._state = state
         self._message = message
+        self._rescan_devices = True  # the device may come back under a new index
         self._clock_free()
         self._warn(
             "unavailable" if state == RecorderState.UNAVAILABLE else "device_lost",
@@ -526,6 +542,7 @@ class AudioRecorder:
             self._finish_run(run, closed_reason)
             self._message = message
             self._clock_free()
+            self._rescan_devices = closed_reason == "device_lost"
             self._state = (
                 RecorderState.LOST if closed_reason == "device_lost" else RecorderState.STOPPED
             )

@@ -64,12 +64,18 @@ class MicCheck:
         config: RecorderConfig | None = None,
         seconds: float = 5.0,
         source_factory: Callable[[], Source] | None = None,
+        *,
+        continuous: bool = False,
     ) -> None:
+        """``continuous``: keep the meter moving after the verdict until :meth:`stop` (the
+        pre-interview screen); otherwise the device is closed once ``seconds`` were heard."""
         self.config = config or RecorderConfig()
         self.seconds = seconds
+        self.continuous = continuous
         self._source_factory = source_factory or (lambda: DeviceSource(self.config))
         self._queue: queue.SimpleQueue[tuple[np.ndarray, float, int] | None] = queue.SimpleQueue()
         self._done = threading.Event()
+        self._stopping = threading.Event()
         self._result: MicCheckResult | None = None
         self._error: str | None = None
         self._monitor: LevelMonitor | None = None
@@ -93,7 +99,11 @@ class MicCheck:
         self._thread = threading.Thread(target=self._listen, args=(source,), daemon=True,
                                         name="guide-tui-mic-check")  # fmt: skip
         self._thread.start()
-        source.start(on_block, on_finished)
+        try:
+            source.start(on_block, on_finished)
+        except BaseException:
+            self.stop()
+            raise
 
     def _listen(self, source: Source) -> None:
         assert self._monitor is not None
@@ -101,31 +111,62 @@ class MicCheck:
         drops = DropDetector(self.config, rate)
         blocks: list[np.ndarray] = []
         frames, clipped = 0, 0
-        first: float | None = None
-        deadline = time.monotonic() + self.seconds + self.config.start_timeout_seconds
-        while frames < self.seconds * rate and time.monotonic() < deadline:
+        deadline = time.monotonic() + self.config.start_timeout_seconds
+        while not self._stopping.is_set():
             try:
                 item = self._queue.get(timeout=0.1)
             except queue.Empty:
+                if not frames and time.monotonic() > deadline:
+                    break  # nothing ever arrived
                 continue
             if item is None:
                 break
             block, arrived, received = item
-            first = first or arrived
             self._monitor.feed(block, arrived, recording=True)
+            if self._result is not None:
+                continue  # verdict given; only the meter goes on
             drops.observe(arrived, received)
             clipped += int(np.count_nonzero(np.abs(block) >= self.config.clip_level * scale))
             blocks.append(block)
             frames += len(block)
+            if frames >= self.seconds * rate:
+                self._conclude(source, blocks, clipped, drops.dropped)
+                blocks = []
+                if not self.continuous:
+                    break
         with contextlib.suppress(Exception):
             source.stop()
-        if not frames:
-            self._error = (f"no audio arrived from {source.name} in "
-                           f"{self.config.start_timeout_seconds:.0f} s")  # fmt: skip
-        else:
-            audio = np.concatenate(blocks).astype(np.float64) / scale
-            self._result = judge(source, audio, clipped, drops.dropped, self.config)
+        if self._result is None:
+            if frames:  # stopped early: judge what was heard
+                self._conclude(source, blocks, clipped, drops.dropped)
+            else:
+                self._error = (f"no audio arrived from {source.name} in "
+                               f"{self.config.start_timeout_seconds:.0f} s")  # fmt: skip
         self._done.set()
+
+    def _conclude(
+        self, source: Source, blocks: list[np.ndarray], clipped: int, dropped: int
+    ) -> None:
+        scale = _FULL_SCALE[self.config.dtype]
+        audio = np.concatenate(blocks).astype(np.float64) / scale
+        self._result = judge(source, audio, clipped, dropped, self.config)
+        self._done.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop listening and close the device (waits, so the recorder can open it next)."""
+        self._stopping.set()
+        self._queue.put(None)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def latest(self) -> MicCheckResult | None:
+        """The verdict once given (None before), without waiting."""
+        return self._result
+
+    @property
+    def error(self) -> str | None:
+        return self._error
 
     def levels(self) -> tuple[float, float]:
         """(rms_db, peak_db) of the latest window, loudest channel."""
@@ -145,10 +186,6 @@ class MicCheck:
         if self._result is None:
             raise RecorderError(self._error or "the microphone check failed")
         return self._result
-
-    def cancel(self) -> None:
-        if self._source is not None:
-            self._queue.put(None)
 
 
 def judge(

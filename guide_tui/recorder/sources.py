@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -41,8 +41,12 @@ class DeviceSource:
     """A PortAudio input stream. The callback copies the block and returns: nothing else runs
     in PortAudio's real-time thread (no file I/O, no locks, no numpy maths)."""
 
-    def __init__(self, config: RecorderConfig) -> None:
+    def __init__(self, config: RecorderConfig, *, refresh_devices: bool = False) -> None:
+        """``refresh_devices``: re-scan PortAudio's device list first (it is built once, at
+        ``import sounddevice``, and goes stale when a device is unplugged and plugged back)."""
         self.sd = import_sounddevice()
+        if refresh_devices:
+            rescan_devices(self.sd)
         device = resolve_device(config.device)
         self.device_index = device.index
         self.name = device.name
@@ -96,6 +100,13 @@ class DeviceSource:
     def _close_quietly(self) -> None:
         with contextlib.suppress(Exception):
             self.stop()
+
+
+def rescan_devices(sd: Any) -> None:
+    """Re-initialise PortAudio (only while none of our streams is open)."""
+    with contextlib.suppress(AttributeError, OSError, sd.PortAudioError):
+        sd._terminate()
+        sd._initialize()
 
 
 def _explain_portaudio_error(name: str, error: Exception) -> str:
