@@ -86,8 +86,9 @@ def _guides_in_order(sessions: list[SessionData]) -> list[GuideUse]:
         info = data.guide_info
         key = str(info.get("sha256") or (data.guide.sha256 if data.guide else None)
                   or info.get("version") or "?")
-        if key not in seen:
-            seen[key] = (str(info.get("version") or "?"), data.guide, [])
+        if key not in seen or (seen[key][1] is None and data.guide is not None):
+            members = seen[key][2] if key in seen else []
+            seen[key] = (str(info.get("version") or "?"), data.guide, members)
         seen[key][2].append(data)
     return list(seen.values())
 

@@ -1,0 +1,158 @@
+"""Study reports over the fixture sessions: one complete and transcribed (guide v1), one complete
+but not transcribed (v2, with an observer and a skipped topic), one interrupted by a crash (v2,
+torn last line). Golden file: ``tests/golden/study.md``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from guide_tui.cli import main
+from guide_tui.study import load_study, render_markdown, render_text
+from guide_tui.study.tables import render_csv
+
+FIXTURES = Path(__file__).parent / "fixtures" / "exports" / "recordings"
+GOLDEN = Path(__file__).parent / "golden" / "study.md"
+
+
+@pytest.fixture(scope="module")
+def study():
+    return load_study(FIXTURES)
+
+
+def rows(study, name: str) -> list[tuple[str, ...]]:
+    return list(study.table(name).rows)
+
+
+def test_markdown_report_matches_golden(study) -> None:
+    text = render_markdown(list(study.tables), study.title)
+    if os.environ.get("GUIDE_TUI_UPDATE_GOLDEN") or not GOLDEN.exists():
+        GOLDEN.write_bytes(text.encode("utf-8"))
+    assert text == GOLDEN.read_bytes().decode("utf-8")
+
+
+def test_sessions_table(study) -> None:
+    table = rows(study, "sessions")
+    assert [r[0] for r in table] == ["P01", "P02", "P03"]
+    assert [r[6] for r in table] == ["yes", "no", "no"]  # transcribed
+    assert [r[7] for r in table] == ["complete", "complete", "interrupted (1 torn line)"]
+    assert [r[8] for r in table] == ["2/3", "3/4", "1/4"]
+    assert [r[3] for r in table] == ["1", "2", "2"]
+
+
+def test_coverage_matrix(study) -> None:
+    table = {r[0]: r[1:] for r in rows(study, "coverage")}
+    assert study.table("coverage").columns == ("Topic", "P01", "P02", "P03")
+    assert table["Motivation for participation"] == (
+        "covered 0.6 min", "covered 5.0 min", "covered 6.6 min")
+    assert table["General structure – delegation of tasks"][2] == "partly 3.7 min"
+    assert table["Economic considerations"] == ("partly 0.4 min", "skipped", "not")
+    assert table["Patients with low back pain"] == ("–", "covered 9.8 min", "not")
+
+
+def test_baseline_table_has_the_form_of_table_1(study) -> None:
+    table = rows(study, "baseline")
+    assert study.table("baseline").columns[2] == "Number of participants (n=3)"
+    assert table[:4] == [("Group", "General practitioner", "2"), ("", "Clinic staff", "1"),
+                         ("Gender", "Male", "1"), ("", "Female", "2")]
+    assert ("Type of practice", "Collaborative", "2") in table
+    assert ("", "Solo", "0") in table  # every option listed, as in a paper's Table 1
+    assert ("Years in practice", "median (range)", "17 (12–22)") in table
+    assert ("", "not answered", "1") in table
+
+
+def test_guide_versions_and_changes(study) -> None:
+    table = rows(study, "guide_versions")
+    assert [r[0] for r in table] == ["1", "2"]
+    assert table[1][3] == "P02, P03"
+    changes = table[1][5]
+    assert "topic added: Patients with low back pain" in changes
+    assert ("question reworded: Which tasks is the clinic staff engaged in? → Which tasks are "
+            "your clinic staff engaged in today?") in changes
+    assert "question added: Are new appointments" in changes
+    assert "planned minutes 10 → 5" in changes
+
+
+def test_coreq_facts(study) -> None:
+    facts = {r[1]: r[2] for r in rows(study, "coreq")}
+    assert facts["Sample size"] == "3 participants, 3 interviews (gp: 2, staff: 1)"
+    assert facts["Presence of non-participants"] == \
+        "P02: B. Second-Researcher (observer, field notes)"
+    assert facts["Repeat interviews"] == "none"
+    assert facts["Audio/visual recording"] == "audio recorded in 3 of 3 interviews"
+    assert facts["Field notes"] == "taken in 2 of 3 interviews (2 notes)"
+    assert facts["Duration"].startswith("min 2, median 17, max 32 minutes")
+    assert facts["Interview guide"] == "2 version(s) used: 1, 2 (adjusted during the study)"
+    assert facts["Transcription models"] == "faster-whisper 1.2.1 small.en"
+    assert facts["Interrupted sessions"] == "1"
+
+
+def test_repeat_interview_counts_the_participant_once(tmp_path: Path) -> None:
+    root = Path(shutil.copytree(FIXTURES, tmp_path / "rec"))
+    again = Path(shutil.copytree(root / "2026-11-02_0900_P01", root / "2026-11-20_0900_P01"))
+    meta = json.loads((again / "session.json").read_text())
+    meta["started"] = "2026-11-20T09:00:00+00:00"
+    meta["baseline"]["years_in_practice"] = 13
+    (again / "session.json").write_text(json.dumps(meta))
+    study = load_study(root)
+    assert study.table("coverage").columns[1:] == ("P01", "P02", "P03", "P01 (2)")
+    facts = {r[1]: r[2] for r in study.table("coreq").rows}
+    assert facts["Repeat interviews"] == "P01"
+    assert facts["Sample size"].startswith("3 participants, 4 interviews")
+    baseline = list(study.table("baseline").rows)
+    assert ("Years in practice", "median (range)", "17.5 (13–22)") in baseline
+
+
+def test_unreadable_frozen_guide_falls_back_to_session_json(tmp_path: Path) -> None:
+    root = Path(shutil.copytree(FIXTURES, tmp_path / "rec"))
+    (root / "2026-11-09_1300_P02" / "guide.yaml").write_text("topics: [oops\n")
+    study = load_study(root)
+    versions = list(study.table("guide_versions").rows)
+    assert versions[1][5].startswith("topic added")  # P03's copy of v2 stands in
+    (root / "2026-11-12_1030_P03" / "guide.yaml").write_text("topics: [oops\n")
+    study = load_study(root)
+    coverage = {r[0]: r[1:] for r in study.table("coverage").rows}
+    assert coverage["patients"][1:] == ("covered 9.8 min", "not")  # id: no guide has a title
+    versions = list(study.table("guide_versions").rows)
+    assert versions[1][5].startswith("could not compare")
+
+
+def test_csv_tables_are_rectangular(study) -> None:
+    for table in study.tables:
+        parsed = list(csv.reader(io.StringIO(render_csv(table))))
+        assert parsed[0] == list(table.columns)
+        assert all(len(r) == len(table.columns) for r in parsed)
+
+
+def test_text_rendering_shows_every_table(study) -> None:
+    text = render_text(list(study.tables), study.title, width=140)
+    for title in ("Sessions", "Coverage: topics × participants", "Baseline characteristics",
+                  "Interview guide versions used", "COREQ checklist"):
+        assert title in text
+    assert "\x1b[" not in text
+
+
+def test_cli_study_formats(tmp_path: Path, capsys) -> None:
+    assert main(["study", str(FIXTURES)]) == 0
+    assert "Coverage: topics × participants" in capsys.readouterr().out
+    assert main(["study", str(FIXTURES), "--format", "md"]) == 0
+    assert capsys.readouterr().out == GOLDEN.read_bytes().decode("utf-8")
+    assert main(["study", str(FIXTURES), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.startswith("# sessions\nParticipant,Group,Date")
+    out = tmp_path / "csv"
+    assert main(["study", str(FIXTURES), "--format", "csv", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "baseline.csv", "coreq.csv", "coverage.csv", "guide_versions.csv", "sessions.csv"]
+
+
+def test_cli_study_of_an_empty_or_missing_folder(tmp_path: Path, capsys) -> None:
+    assert main(["study", str(tmp_path)]) == 2
+    assert main(["study", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "no sessions in" in err and "no such folder" in err and "Traceback" not in err
