@@ -1,0 +1,161 @@
+"""The real recorder inside the real TUI (Textual Pilot): an interview rehearsed from an audio file
+(``--audio-file``: the same queue, writer, clock and bridge as a microphone), and the live
+microphone check panel. The files on disk are checked, not the screen alone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+from textual.widgets import Select
+from virtual_mic import isolate_pulse_client
+
+from guide_tui.guide import load_guide
+from guide_tui.recorder import attach_recorder
+from guide_tui.recorder.capture import AudioRecorder
+from guide_tui.recorder.config import RecorderConfig
+from guide_tui.session.store import Session
+from guide_tui.tui.app import make_app
+from guide_tui.tui.meter import MicCheckPanel
+
+isolate_pulse_client()
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = (120, 40)
+RATE = 16000
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 15) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("the app did not get there in time")
+        await pilot.pause(0.05)
+
+
+def tone_file(path: Path, seconds: float, gain: float) -> Path:
+    t = np.arange(int(seconds * RATE)) / RATE
+    data = np.clip(gain * np.sin(2 * np.pi * 440 * t), -1, 1)
+    sf.write(path, (data * 32767).astype(np.int16), RATE, subtype="PCM_16")
+    return path
+
+
+def events_of(folder: Path) -> list[dict[str, Any]]:
+    lines = (folder / "events.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+async def test_rehearsed_interview_records_through_the_tui(tmp_path: Path) -> None:
+    pilot_audio = tone_file(tmp_path / "pilot.wav", 60.0, 0.25)
+    guide = load_guide(ROOT / "guides" / "demo.yaml")
+    session = Session.create(guide, "P01", root=tmp_path / "recordings")
+    # The same factory `guide-tui run --audio-file` uses, built off the UI thread by the app.
+    app = make_app(
+        session,
+        guide,
+        recorder_factory=lambda s: attach_recorder(s, audio_file=pilot_audio),
+        cursor_blink=False,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        for _item in guide.consent:
+            await pilot.press("space", "down")
+        await pilot.press("ctrl+n")  # consent
+        await pilot.press("ctrl+n")  # participant
+        screen = app.screen
+        answers = (("role", "Office"), ("years-in-job", 3), ("works-remotely", True))
+        for field_id, value in answers:
+            widget: Any = screen.query_one(f"#baseline-{field_id}")
+            if isinstance(widget, Select):
+                widget.value = value
+            else:
+                widget.focus()
+                await pilot.press(*str(value))
+        await pilot.pause()
+        await pilot.press("ctrl+n")  # baseline
+        await app.wait_for_recorder()
+        await pilot.press("ctrl+n")  # start the interview: recording starts
+        await wait_until(pilot, lambda: app.recorder.now() > 1.0)
+        panel = str(app.screen.query_one("#recorder").content)
+        assert "REC" in panel and "file:pilot.wav" in panel
+        await pilot.press("p")
+        await pilot.pause(0.6)
+        assert "PAUSED" in str(app.screen.query_one("#recorder").content)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.recorder.now() > 2.0)
+        await pilot.press("n", *"good point", "enter")
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not app.is_running)
+
+    events = events_of(session.path)
+    kinds = [e["type"] for e in events if e["type"].startswith("recording_")]
+    assert kinds == [
+        "recording_started",
+        "recording_paused",
+        "recording_resumed",
+        "recording_stopped",
+    ]
+    started = next(e for e in events if e["type"] == "recording_started")
+    assert started["data"]["file"] == "audio-001.wav" and started["data"]["samplerate"] == RATE
+    meta = json.loads((session.path / "session.json").read_text())
+    (audio,) = meta["audio"]
+    frames = sf.info(session.path / "audio-001.wav").frames
+    assert audio["frames"] == frames and audio["closed_reason"] == "stopped"
+    assert len(meta["pauses"]) == 1 and meta["pauses"][0]["seconds"] >= 0.5
+    # Every event lies inside the audio: the recorder was the clock (the file starts at
+    # ``offset``, where the session clock stood when recording began).
+    end = audio["offset"] + frames / RATE
+    assert max(e["t"] for e in events) <= end + 1e-6
+    note = next(e for e in events if e["type"] == "note")
+    assert 2.0 <= note["t"] - audio["offset"] <= frames / RATE
+
+
+class MeterApp(App[None]):
+    """The panel alone, with the app-side hooks it uses (``recorder``)."""
+
+    def __init__(self, recorder: AudioRecorder) -> None:
+        super().__init__()
+        self.recorder = recorder
+
+    def compose(self) -> ComposeResult:
+        yield MicCheckPanel(seconds=1.0, id="panel")
+
+
+async def test_mic_check_panel_shows_a_live_meter_then_the_verdict(tmp_path: Path) -> None:
+    loud = tone_file(tmp_path / "loud.wav", 20.0, 2.0)  # clipped hard
+    recorder = AudioRecorder(tmp_path / "s", RecorderConfig(), audio_file=loud)
+    app = MeterApp(recorder)
+    async with app.run_test(size=(100, 12)) as pilot:
+        panel = app.query_one(MicCheckPanel)
+        await wait_until(pilot, lambda: panel.listening)
+        await wait_until(pilot, lambda: "CLIPPING" in str(app.query_one("#mic-verdict").content))
+        assert "dBFS" in str(app.query_one("#mic-meter").content)
+        check = panel._check
+        panel.stop_check()
+        assert not panel.listening and check._thread is not None and not check._thread.is_alive()
+    assert not list((tmp_path / "s").glob("*.wav")), "a mic check writes nothing"
+
+
+async def test_mic_check_panel_without_a_recorder_says_notes_only(tmp_path: Path) -> None:
+    from guide_tui.recorder.base import NullRecorder
+
+    app = MeterApp(NullRecorder())  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 12)) as pilot:
+        await pilot.pause(0.3)
+        assert "Notes only" in str(app.query_one("#mic-verdict").content)
