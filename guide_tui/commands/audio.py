@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 ORDER = 40
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: Any) -> None:
     devices = subparsers.add_parser(
         "devices",
         help="list audio inputs (channels, default rate; the default marked *)",

@@ -58,7 +58,12 @@ def build_recorder(
             reason=f"Notes only: recording needs {error.name} (pip install guide-tui).",
             offset=offset,
         )
-    return AudioRecorder(session_dir, config, offset=offset, audio_file=audio_file)
+    return AudioRecorder(
+        Path(session_dir),
+        config,
+        offset=offset,
+        audio_file=Path(audio_file) if audio_file is not None else None,
+    )
 
 
 def attach_recorder(

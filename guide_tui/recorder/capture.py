@@ -107,6 +107,7 @@ class AudioRecorder:
         self.folder = Path(folder)
         self.config = config or RecorderConfig()
         self.config.validate()
+        self._rescan_devices = False
         if source_factory is None:
             if audio_file is not None:
                 path = Path(audio_file)
@@ -119,7 +120,6 @@ class AudioRecorder:
                 )
         self._source_factory = source_factory
         self._disk_usage = disk_usage
-        self._rescan_devices = False
         self._lock = threading.RLock()
         self._state = RecorderState.IDLE
         self._message: str | None = None

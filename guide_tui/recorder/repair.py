@@ -17,6 +17,7 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 #: Audio files of a session: audio-001.wav, audio-002.wav, ...
 AUDIO_FILE_RE = re.compile(r"^audio-(\d{3,})\.wav$")
@@ -87,7 +88,7 @@ def repair_wav(path: str | os.PathLike[str]) -> RepairResult:
     return RepairResult(path, available // block_align, True, declared // block_align)
 
 
-def _valid_chunk_after(f, pos: int, size: int) -> bool:  # type: ignore[no-untyped-def]
+def _valid_chunk_after(f: BinaryIO, pos: int, size: int) -> bool:
     """Whether a plausible RIFF chunk header sits at ``pos`` (word-aligned) inside the file."""
     pos += pos & 1
     if pos + 8 > size:

@@ -58,12 +58,12 @@ class DeviceSource:
             )
         self.channels = config.channels
         self.config = config
-        self._stream = None
+        self._stream: Any = None
 
     def start(self, on_block: BlockCallback, on_finished: FinishedCallback) -> None:
         sd = self.sd
 
-        def callback(indata, frames, time_info, status):  # type: ignore[no-untyped-def]
+        def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
             on_block(indata.copy(), bool(status.input_overflow))
 
         def finished() -> None:
