@@ -309,3 +309,17 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "no session.json" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert main(["models", "list"]) == 0
+
+
+def test_a_crashed_wav_with_a_stale_header_is_read_whole(tmp_path: Path) -> None:
+    import struct
+
+    from guide_tui.transcribe.runner import _repair
+
+    path = _wav(tmp_path / "audio-001.wav", _speechlike(2.0))
+    data = bytearray(path.read_bytes())
+    pos = data.find(b"data")
+    struct.pack_into("<I", data, pos + 4, 48000)  # the header claims 0.5 s of 16-bit mono
+    path.write_bytes(bytes(data))
+    _repair([path])
+    assert audio.open_audio([path])[0].frames == 96000

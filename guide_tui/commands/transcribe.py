@@ -61,6 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="store_false",
         help="readable transcript without fillers and marks",
     )
+    tr.add_argument(
+        "--filler-prompt",
+        action="store_true",
+        help="prompt Whisper to write fillers (um, uh); a window where that makes it "
+        "skip speech is redone without the prompt",
+    )
     tr.add_argument("--beam-size", type=int, default=5)
     tr.add_argument(
         "--window",
@@ -121,6 +127,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
         language=args.language,
         beam_size=args.beam_size,
         verbatim=args.verbatim,
+        filler_prompt=args.filler_prompt,
         window_s=args.window,
         vad_filter=args.vad,
         threads=args.threads,

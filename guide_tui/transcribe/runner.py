@@ -181,6 +181,7 @@ class Transcriber:
             language = "en"
         vocabulary = options.vocabulary or session.vocabulary
         label = session.participant or folder.name
+        _repair(session.audio_paths)
         files = audio_mod.open_audio(session.audio_paths)
         total = sum(f.duration for f in files)
         self.on_progress(Progress(label, 0.0, total, stage="loading"))
@@ -203,7 +204,7 @@ class Transcriber:
             language = detected
         writer = _PartialWriter(partial, fingerprint, fresh=not done and detected is None)
         resumed_s = sum(windows[i].end - windows[i].start for i in done if i < len(windows))
-        prompt = options.initial_prompt or _vocabulary_prompt(vocabulary)
+        prompt = _prompt(options, vocabulary)
         t1 = time.perf_counter()
         worked_s = 0.0
         try:
@@ -355,7 +356,8 @@ class Transcriber:
                 "verbatim": options.verbatim,
                 "vad_filter": options.vad_filter,
                 "min_silence_s": options.min_silence_s,
-                "initial_prompt": options.initial_prompt or _vocabulary_prompt(vocabulary),
+                "initial_prompt": _prompt(options, vocabulary),
+                "filler_prompt": options.filler_prompt,
                 "vocabulary": list(vocabulary),
                 "word_timestamps": options.word_timestamps,
                 "temperature": list(options.temperature),
@@ -373,6 +375,20 @@ class Transcriber:
         }
 
 
+def _repair(paths: list[Path]) -> None:
+    """Patch the sizes of WAVs a crash left with a stale header (the recorder's own repair, stdlib
+    only, a no-op on healthy files): audio past a stale size would be invisible to soundfile."""
+    try:
+        from guide_tui.recorder.repair import repair_wav
+    except ImportError:  # pragma: no cover - the recorder package is part of guide-tui
+        return
+    for path in paths:
+        try:
+            repair_wav(path)
+        except (ValueError, OSError):
+            continue  # not a WAV we can patch: soundfile reports it if it cannot read it
+
+
 def _to_session(w: audio_mod.Window, s: Segment) -> Segment:
     words = tuple(
         replace(x, start=w.to_session_time(x.start), end=w.to_session_time(x.end, end=True))
@@ -383,8 +399,19 @@ def _to_session(w: audio_mod.Window, s: Segment) -> Segment:
     )
 
 
+#: The filler prompt measured in ../shared/tools/README.md §2 and in our benchmark.
+FILLER_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking."
+
+
 def _vocabulary_prompt(vocabulary: tuple[str, ...]) -> str | None:
     return f"Glossary: {', '.join(vocabulary)}." if vocabulary else None
+
+
+def _prompt(options: TranscribeOptions, vocabulary: tuple[str, ...]) -> str | None:
+    base = options.initial_prompt or _vocabulary_prompt(vocabulary)
+    if options.filler_prompt:
+        return f"{FILLER_PROMPT} {base}" if base else FILLER_PROMPT
+    return base
 
 
 def _speech_runs(w: audio_mod.Window, min_s: float) -> list[tuple[float, float]]:

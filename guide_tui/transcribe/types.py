@@ -129,6 +129,10 @@ class TranscribeOptions:
     """Domain words from the guide; given to the engine as the initial prompt of each window."""
     initial_prompt: str | None = None
     """An explicit prompt (overrides the one made from the vocabulary)."""
+    filler_prompt: bool = False
+    """Start each window's prompt with a sentence full of fillers, which makes Whisper write the
+    *um*s it hears. Off by default: on tiny.en it also made the engine skip whole turns
+    (docs/benchmarks-transcription.md); when it does, the window is redone without it."""
     word_timestamps: bool = True
     vad_filter: bool = True
     """Leave long silences (≥ ``min_silence_s``) out of what the engine hears: Whisper invents text
