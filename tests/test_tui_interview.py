@@ -124,16 +124,16 @@ async def test_whole_interview_on_the_demo_guide(tmp_path: Path) -> None:
         assert isinstance(app.screen, PreInterviewScreen)
         # Recording cannot start before consent: Continue refuses, nothing is logged.
         await pilot.press("ctrl+n")
-        assert app.screen.query_one("#wizard").current == "step-consent"
+        assert app.screen.current_step == "step-consent"
         await pass_consent(pilot, app)
         await pilot.press("ctrl+n")  # participant confirmed
         await pilot.press("ctrl+n")  # empty baseline: refused, errors shown
-        assert app.screen.query_one("#wizard").current == "step-baseline"
+        assert app.screen.current_step == "step-baseline"
         assert "Required" in str(app.screen.query_one("#error-role", Label).content)
         await fill_baseline(
             pilot, app, {"role": "Office", "years-in-job": 12, "works-remotely": True}
         )
-        assert app.screen.query_one("#wizard").current == "step-mic"
+        assert app.screen.current_step == "step-mic"
         assert app.screen.query_one("#mic-check-panel")  # the recording issue's seam
         await start_interview(pilot, app)
         assert rec.calls == ["start"]
@@ -311,7 +311,7 @@ async def test_declining_recording_makes_a_notes_only_session(tmp_path: Path) ->
     app, session, rec = new_app(tmp_path, GUIDES / "demo.yaml")
     async with app.run_test(size=SIZE) as pilot:
         await pass_consent(pilot, app, decline=True)
-        assert app.screen.query_one("#wizard").current == "step-participant"
+        assert app.screen.current_step == "step-participant"
         await pilot.press("ctrl+n")
         await fill_baseline(
             pilot, app, {"role": "Other", "years-in-job": 1, "works-remotely": False}

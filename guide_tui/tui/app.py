@@ -13,6 +13,8 @@ is drawn: a real recorder imports sounddevice and numpy, which the first screen 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as _dt
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any, ClassVar, Protocol
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from guide_tui.guide.model import Guide
@@ -182,7 +185,8 @@ class GuideApp(App[Path | None]):
         for screen in self.screen_stack:
             refresh = getattr(screen, "refresh_from_state", None)
             if refresh is not None:
-                refresh()
+                with contextlib.suppress(NoMatches):  # a screen being torn down (exit)
+                    refresh()
 
     def update_meta(self, **changes: Any) -> None:
         """``session.json`` changes are written off the UI thread (atomic rename + fsync)."""
@@ -194,19 +198,25 @@ class GuideApp(App[Path | None]):
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
-        from guide_tui.tui.screens.closing import ClosingScreen
-        from guide_tui.tui.screens.interview import InterviewScreen
+    def get_default_screen(self) -> Screen[Any]:
+        """The first screen is the one for the phase the log is in (no blank screen under it:
+        drawing one screen, not two, is part of starting fast)."""
+        if self.state.phase in (Phase.INTERVIEW, Phase.CLOSING):
+            from guide_tui.tui.screens.interview import InterviewScreen
+
+            return InterviewScreen()
         from guide_tui.tui.screens.pre import PreInterviewScreen
 
-        phase = self.state.phase
-        if phase in (Phase.INTERVIEW, Phase.CLOSING):
-            self.push_screen(InterviewScreen())
-            if phase == Phase.CLOSING:
-                self.push_screen(ClosingScreen())
-        else:
-            self.push_screen(PreInterviewScreen())
-        self._build_recorder()
+        return PreInterviewScreen()
+
+    def on_mount(self) -> None:
+        if self.state.phase == Phase.CLOSING:
+            from guide_tui.tui.screens.closing import ClosingScreen
+
+            self.push_screen(ClosingScreen())
+        # The recorder is built once the first screen is up: a real one imports numpy and
+        # sounddevice (holding the GIL while it does), which the first screen must not wait for.
+        self.call_after_refresh(self._build_recorder)
         self.set_interval(self.poll_interval, self.poll_recorder)
 
     @work(
@@ -259,9 +269,8 @@ class GuideApp(App[Path | None]):
 
     async def wait_for_recorder(self) -> None:
         """Wait (without blocking the UI) until the recorder exists."""
-        for worker in list(self.workers):
-            if worker.group == "recorder":
-                await worker.wait()
+        while not self._recorder_ready:
+            await asyncio.sleep(0.01)
 
     def use_notes_only_recorder(self, reason: str) -> None:
         """The participant declined recording: no real recorder is ever started."""
@@ -335,7 +344,8 @@ class GuideApp(App[Path | None]):
             self.refresh_views()
         tick = getattr(self.screen, "tick", None)
         if tick is not None:
-            tick(status)
+            with contextlib.suppress(NoMatches):  # the screen is being torn down (exit)
+                tick(status)
 
     # -- ending -------------------------------------------------------------------------------
 

@@ -15,17 +15,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.markup import escape
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import (
     Button,
     Checkbox,
-    ContentSwitcher,
     Footer,
-    Input,
     Label,
-    RadioButton,
-    RadioSet,
-    Select,
     Static,
 )
 
@@ -70,67 +67,17 @@ class PreInterviewScreen(Screen[None]):
         Binding("up", "app.focus_previous", "Previous field", show=False, id="field_prev"),
     ]
 
+    current_step = "step-consent"
+
     def compose(self) -> ComposeResult:
-        state = self.app.state
         guide = self.app.guide
-        meta = self.app.session.meta
         yield Static(f"[b]{guide.title}[/b]  [dim]v{guide.version}[/dim]", id="pre-title")
         yield StepBar(id="steps")
-        with ContentSwitcher(initial=self._initial_step(), id="wizard"):
-            with Vertical(id="step-consent", classes="step"):
-                yield Label("Tick each item as the participant confirms it.", classes="hint")
-                with Vertical(classes="step-body"):
-                    for item in guide.consent:
-                        yield Checkbox(
-                            item.text,
-                            state.consent.get(item.id, False),
-                            id=f"consent-{item.id}",
-                            classes="consent-item",
-                        )
-                    yield Checkbox(
-                        "Participant declines audio recording (notes only)",
-                        state.notes_only,
-                        id=DECLINES_ID,
-                    )
-                yield Label("", id="consent-status", classes="status")
-                with Horizontal(classes="buttons"):
-                    yield Button("Continue", id="consent-next", variant="primary")
-            with Vertical(id="step-participant", classes="step"):
-                yield Label("Confirm who is being interviewed.", classes="hint")
-                with Vertical(classes="step-body"):
-                    yield Static(
-                        f"Pseudonym: [b]{meta.get('participant') or state.participant or '?'}[/b]"
-                        f"\nInterviewer: {meta.get('interviewer') or '—'}"
-                        f"\nLocation: {meta.get('location') or '—'}",
-                        id="participant-facts",
-                    )
-                    if guide.groups:
-                        yield Label("Participant group (decides which questions are shown):")
-                        with RadioSet(id="group"):
-                            for group in guide.groups:
-                                yield RadioButton(
-                                    group.label, group.id == state.group, name=group.id
-                                )
-                with Horizontal(classes="buttons"):
-                    yield Button("Back", id="participant-back")
-                    yield Button("Continue", id="participant-next", variant="primary")
-            with Vertical(id="step-baseline", classes="step"):
-                yield Label("Baseline questions (required ones marked *).", classes="hint")
-                with Vertical(classes="step-body", id="baseline-form"):
-                    for field in guide.baseline:
-                        yield from self._baseline_field(field, state.baseline.get(field.id))
-                    if not guide.baseline:
-                        yield Label("This guide has no baseline questions.")
-                with Horizontal(classes="buttons"):
-                    yield Button("Back", id="baseline-back")
-                    yield Button("Continue", id="baseline-next", variant="primary")
-            with Vertical(id="step-mic", classes="step"):
-                with Vertical(id="mic-check-panel"):
-                    yield Label("[b]Microphone check[/b]")
-                    yield Static("", id="mic-check")
-                with Horizontal(classes="buttons"):
-                    yield Button("Back", id="mic-back")
-                    yield Button("Start interview", id="start-interview", variant="success")
+        self.current_step = self._initial_step()
+        with Vertical(id="wizard"):
+            # Only the step shown is built; the others are mounted when first reached. The
+            # first screen is drawn sooner that way (every widget type costs stylesheet work).
+            yield STEP_WIDGETS[self.current_step](id=self.current_step, classes="step")
         yield Footer()
 
     def _initial_step(self) -> str:
@@ -141,64 +88,42 @@ class PreInterviewScreen(Screen[None]):
             return "step-participant"
         return "step-baseline"
 
-    def _baseline_field(self, field: BaselineField, value: Any) -> ComposeResult:
-        star = " *" if field.required else ""
-        unit = f" ({field.unit})" if field.unit else ""
-        yield Label(f"{field.label}{unit}{star}", classes="field-label")
-        widget_id = f"baseline-{field.id}"
-        if field.type in ("choice", "yes-no"):
-            options = [(o, o) for o in field.options] if field.type == "choice" else list(YES_NO)
-            initial = value if value is not None and value in dict(options).values() else None
-            yield Select(
-                options,
-                prompt="Choose…",
-                id=widget_id,
-                classes="baseline",
-                value=initial if initial is not None else Select.NULL,
-            )
-        else:
-            text = "" if value is None else str(value)
-            yield Input(
-                text,
-                id=widget_id,
-                classes="baseline",
-                type="number" if field.type == "number" else "text",
-                placeholder=field.label,
-            )
-        yield Label("", id=f"error-{field.id}", classes="field-error")
-
     def on_mount(self) -> None:
-        for widget in self.query(Input):
-            widget.cursor_blink = self.app.cursor_blink
-        # At 24 rows bordered fields would fit three to a screen; borderless ones fit them all.
-        if self.app.size.height < 32:
-            for field in self.query("Input, Select, Button"):
-                field.compact = True  # type: ignore[attr-defined]
-        self._show_step(self.query_one(ContentSwitcher).current or "step-consent")
+        self.query_one(StepBar).show(self.current_step)
+        self._focus_first(self.current_step)
         self.refresh_from_state()
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def _show_step(self, step_id: str) -> None:
-        self.query_one(ContentSwitcher).current = step_id
+    async def _show_step(self, step_id: str) -> None:
+        wizard = self.query_one("#wizard")
+        if not wizard.query_children(f"#{step_id}"):
+            await wizard.mount(STEP_WIDGETS[step_id](id=step_id, classes="step"))
+        for step in wizard.children:
+            step.display = step.id == step_id
+        self.current_step = step_id
         self.query_one(StepBar).show(step_id)
+        self._focus_first(step_id)
+
+    def _focus_first(self, step_id: str) -> None:
         step = self.query_one(f"#{step_id}")
+        if step_id == "step-mic":
+            self.query_one("#start-interview").focus()
+            return
         focusable = [
             w for w in step.query("*") if w.focusable and not isinstance(w, ScrollableContainer)
         ]
-        if step_id == "step-mic":
-            self.query_one("#start-interview").focus()
-        elif focusable:
+        if focusable:
             focusable[0].focus()
 
-    def action_back(self) -> None:
-        current = self.query_one(ContentSwitcher).current
+    async def action_back(self) -> None:
+        current = self.current_step
         order = [s for s, _ in STEPS]
         if current in order and order.index(current) > 0:
-            self._show_step(order[order.index(current) - 1])
+            await self._show_step(order[order.index(current) - 1])
 
     async def action_next(self) -> None:
-        current = self.query_one(ContentSwitcher).current
+        current = self.current_step
         handlers = {
             "step-consent": self._consent_next,
             "step-participant": self._participant_next,
@@ -212,7 +137,7 @@ class PreInterviewScreen(Screen[None]):
     async def _button(self, event: Button.Pressed) -> None:
         button = event.button.id or ""
         if button.endswith("-back"):
-            self.action_back()
+            await self.action_back()
         elif button == "consent-next":
             await self._consent_next()
         elif button == "participant-next":
@@ -245,7 +170,7 @@ class PreInterviewScreen(Screen[None]):
                 "[b]Every item must be ticked[/b] (or the participant declines recording)."
             )
             return
-        self._show_step("step-participant")
+        await self._show_step("step-participant")
 
     # -- participant ---------------------------------------------------------------------------
 
@@ -253,6 +178,8 @@ class PreInterviewScreen(Screen[None]):
         state = self.app.state
         group = state.group
         if self.app.guide.groups:
+            from textual.widgets import RadioSet
+
             pressed = self.query_one("#group", RadioSet).pressed_button
             if pressed is None:
                 self.app.bell()
@@ -262,12 +189,14 @@ class PreInterviewScreen(Screen[None]):
         if not state.participant_confirmed or group != state.group:
             self.app.record(PARTICIPANT_CONFIRMED, group=group)
             self.app.update_meta(group=group)
-        self._show_step("step-baseline")
+        await self._show_step("step-baseline")
 
     # -- baseline ------------------------------------------------------------------------------
 
     def _read_field(self, field: BaselineField) -> tuple[Any, str | None]:
         """The typed value of one field and, if it is not acceptable, why."""
+        from textual.widgets import Input, Select
+
         widget = self.query_one(f"#baseline-{field.id}")
         if isinstance(widget, Select):
             value = None if widget.value is Select.NULL else widget.value
@@ -307,7 +236,7 @@ class PreInterviewScreen(Screen[None]):
             if value is not None and state.baseline.get(field_id) != value:
                 self.app.record(EventType.BASELINE_ANSWER, field=field_id, value=value)
         self.app.update_meta(baseline=dict(state.baseline))
-        self._show_step("step-mic")
+        await self._show_step("step-mic")
 
     # -- microphone and start ------------------------------------------------------------------
 
@@ -351,7 +280,7 @@ class PreInterviewScreen(Screen[None]):
     async def start_interview(self) -> None:
         app = self.app
         if not app.state.consent_complete:
-            self._show_step("step-consent")
+            await self._show_step("step-consent")
             return
         await app.wait_for_recorder()
         if app.state.recording_allowed:
@@ -366,4 +295,133 @@ class PreInterviewScreen(Screen[None]):
         app.update_meta(notes_only=app.state.notes_only)
         from guide_tui.tui.screens.interview import InterviewScreen
 
-        app.switch_screen(InterviewScreen())
+        app.push_screen(InterviewScreen())  # the wizard stays below, never shown again
+
+
+def _tune(step: Widget) -> None:
+    """No cursor blink when the app says so (snapshots); at 24 rows, borderless fields (with
+    borders only three baseline questions fit on the screen)."""
+    app = step.app
+    for widget in step.query("Input"):
+        widget.cursor_blink = getattr(app, "cursor_blink", True)  # type: ignore[attr-defined]
+    if app.size.height < 32:
+        for field in step.query("Input, Select, Button"):
+            field.compact = True  # type: ignore[attr-defined]
+
+
+class WizardStep(Vertical):
+    """One step of the wizard; composed from the app's state when first shown."""
+
+    app: GuideApp  # type: ignore[assignment]
+
+    def on_mount(self) -> None:
+        _tune(self)
+
+
+class ConsentStep(WizardStep):
+    def compose(self) -> ComposeResult:
+        state = self.app.state
+        yield Label("Tick each item as the participant confirms it.", classes="hint")
+        with Vertical(classes="step-body"):
+            for item in self.app.guide.consent:
+                yield Checkbox(
+                    item.text,
+                    state.consent.get(item.id, False),
+                    id=f"consent-{item.id}",
+                    classes="consent-item",
+                )
+            yield Checkbox(
+                "Participant declines audio recording (notes only)",
+                state.notes_only,
+                id=DECLINES_ID,
+            )
+        yield Label("", id="consent-status", classes="status")
+        with Horizontal(classes="buttons"):
+            yield Button("Continue", id="consent-next", variant="primary")
+
+
+class ParticipantStep(WizardStep):
+    def compose(self) -> ComposeResult:
+        state = self.app.state
+        meta = self.app.session.meta
+        yield Label("Confirm who is being interviewed.", classes="hint")
+        with Vertical(classes="step-body"):
+            yield Static(
+                f"Pseudonym: [b]{escape(meta.get('participant') or state.participant or '?')}[/b]"
+                f"\nInterviewer: {escape(meta.get('interviewer') or '—')}"
+                f"\nLocation: {escape(meta.get('location') or '—')}",
+                id="participant-facts",
+            )
+            if self.app.guide.groups:
+                yield Label("Participant group (decides which questions are shown):")
+                from textual.widgets import RadioButton, RadioSet  # only this step needs them
+
+                with RadioSet(id="group"):
+                    for group in self.app.guide.groups:
+                        yield RadioButton(group.label, group.id == state.group, name=group.id)
+        with Horizontal(classes="buttons"):
+            yield Button("Back", id="participant-back")
+            yield Button("Continue", id="participant-next", variant="primary")
+
+
+class BaselineStep(WizardStep):
+    def compose(self) -> ComposeResult:
+        state = self.app.state
+        yield Label("Baseline questions (required ones marked *).", classes="hint")
+        with Vertical(classes="step-body", id="baseline-form"):
+            for field in self.app.guide.baseline:
+                yield from self._baseline_field(field, state.baseline.get(field.id))
+            if not self.app.guide.baseline:
+                yield Label("This guide has no baseline questions.")
+        with Horizontal(classes="buttons"):
+            yield Button("Back", id="baseline-back")
+            yield Button("Continue", id="baseline-next", variant="primary")
+
+    def _baseline_field(self, field: BaselineField, value: Any) -> ComposeResult:
+        from textual.widgets import Input, Select  # deferred: not needed for the first screen
+
+        star = " *" if field.required else ""
+        unit = f" ({field.unit})" if field.unit else ""
+        yield Label(f"{field.label}{unit}{star}", classes="field-label")
+        widget_id = f"baseline-{field.id}"
+        if field.type in ("choice", "yes-no"):
+            options = [(o, o) for o in field.options] if field.type == "choice" else list(YES_NO)
+            initial = value if value is not None and value in dict(options).values() else None
+            yield Select(
+                options,
+                prompt="Choose…",
+                id=widget_id,
+                classes="baseline",
+                value=initial if initial is not None else Select.NULL,
+            )
+        else:
+            text = "" if value is None else str(value)
+            yield Input(
+                text,
+                id=widget_id,
+                classes="baseline",
+                type="number" if field.type == "number" else "text",
+                placeholder=field.label,
+            )
+        yield Label("", id=f"error-{field.id}", classes="field-error")
+
+
+class MicStep(WizardStep):
+    """The microphone check. The recording issue fills ``#mic-check-panel``; until then it
+    shows the recorder's state (10 Hz, from the screen's ``tick``)."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="mic-check-panel"):
+            yield Label("[b]Microphone check[/b]")
+            yield Static("", id="mic-check")
+        with Horizontal(classes="buttons"):
+            yield Button("Back", id="mic-back")
+            yield Button("Start interview", id="start-interview", variant="success")
+
+
+STEP_WIDGETS: dict[str, type[WizardStep]] = {
+    "step-consent": ConsentStep,
+    "step-participant": ParticipantStep,
+    "step-baseline": BaselineStep,
+    "step-mic": MicStep,
+}
