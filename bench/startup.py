@@ -100,10 +100,21 @@ def clean_env(recordings: Path) -> dict[str, str]:
     return env
 
 
-def guide_tui_argv(participant: str) -> list[str]:
+def guide_tui_command() -> list[str]:
+    """The installed ``guide-tui`` next to this interpreter (or ``python -m guide_tui``)."""
     script = Path(sys.executable).with_name("guide-tui")
-    head = [str(script)] if script.exists() else [sys.executable, "-m", "guide_tui"]
-    return [*head, "run", "guides/demo.yaml", "--participant", participant, "--no-audio"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "guide_tui"]
+
+
+def guide_tui_argv(participant: str) -> list[str]:
+    return [
+        *guide_tui_command(),
+        "run",
+        "guides/demo.yaml",
+        "--participant",
+        participant,
+        "--no-audio",
+    ]
 
 
 def time_to_text(argv: list[str], text: str, env: dict[str, str]) -> float:
