@@ -137,7 +137,9 @@ def one_line(text: str) -> str:
 
 
 def _md_escape(text: str) -> str:
-    for char in ("\\", "`", "*", "_", "<", "[", "]"):
+    # Brackets stay: without a "(url)" after them they render as text, and placeholders such
+    # as "[Name 1]" and timestamps read better unescaped.
+    for char in ("\\", "`", "*", "_", "<"):
         text = text.replace(char, "\\" + char)
     return text
 
@@ -163,11 +165,11 @@ class MarkdownWriter(TextWriter):
             elif isinstance(block, Turn):
                 who = f" {_md_escape(block.speaker)}:" if block.speaker else ""
                 check = " *(check against the audio)*" if block.flagged else ""
-                lines += [f"**\\[{timecodes.hms(block.start)}\\]{who}** "
+                lines += [f"**[{timecodes.hms(block.start)}]{who}** "
                           f"{_md_escape(block.text)}{check}", ""]
             else:
                 label, text = annotation_label(block)
-                lines += [f"> **{label}** \\[{timecodes.hms(block.t)}\\] {_md_escape(text)}", ""]
+                lines += [f"> **{label}** [{timecodes.hms(block.t)}] {_md_escape(text)}", ""]
         return "\n".join(lines).rstrip("\n") + "\n"
 
 
