@@ -22,6 +22,7 @@ Needs pulseaudio, pulseaudio-utils, libasound2-plugins and sox.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -32,6 +33,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -101,78 +103,119 @@ def run(seconds: float, with_tui: bool) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="guide-tui-bench-"))
     signal_path = make_signal(work, seconds)
     result: dict[str, object] = {"seconds": seconds, "tui": with_tui, "machine": machine()}
+    config = RecorderConfig(samplerate=RATE)
     with virtual_mic(work / "pa", rate=RATE) as mic:
-        assert mic.daemon is not None
-        session = Session.create(load_guide(ROOT / "guides" / "demo.yaml"), "BENCH",
-                                 root=work / "recordings")  # fmt: skip
-        recorder = attach_recorder(session, config=RecorderConfig(samplerate=RATE))
-        stop_polling = threading.Event()
-        app_thread = None
+        guide = load_guide(ROOT / "guides" / "demo.yaml")
+        session = Session.create(guide, "BENCH", root=work / "recordings")
         if with_tui:
-            app_thread = start_tui(session, recorder, stop_polling)
+            measured = asyncio.run(measure_in_tui(session, guide, config, mic, signal_path))
         else:
-            app_thread = threading.Thread(target=poll_like_the_ui, args=(recorder, stop_polling))
-            app_thread.start()
-        recorder.start()
-        deadline = time.monotonic() + 15
-        while recorder.now() <= 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        rss_samples: list[tuple[float, int]] = []
-        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        pulse0 = proc_cpu_seconds(mic.daemon.pid)
-        load0 = os.getloadavg()
-        wall0 = time.monotonic()
-        player = mic.play(signal_path)
-        cpu_samples: list[tuple[float, float]] = []
-        while player.poll() is None:
-            now = time.monotonic() - wall0
-            rss_samples.append((now, rss_kib()))
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            cpu_samples.append((now, usage.ru_utime + usage.ru_stime))
-            time.sleep(1.0)
-        time.sleep(2.0)  # what the server still buffers reaches the recorder
-        wall = time.monotonic() - wall0
-        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-        pulse1 = proc_cpu_seconds(mic.daemon.pid)
-        load1 = os.getloadavg()
-        status = recorder.poll()
-        run_ = getattr(recorder.recorder, "_run", None)
-        worst_deficit = run_.drops.worst_deficit if run_ is not None else None
-        recorder.stop()
-        stop_polling.set()
-        app_thread.join(10)
-        final = recorder.poll()
+            recorder = attach_recorder(session, config=config)
+            stop_polling = threading.Event()
+            poller = threading.Thread(target=poll_like_the_ui, args=(recorder, stop_polling))
+            poller.start()
+            recorder.start()
+            measured = asyncio.run(measure(recorder, mic, signal_path))
+            recorder.stop()
+            stop_polling.set()
+            poller.join(10)
         session.close()
-    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    after_warmup = [kib for t, kib in rss_samples if t >= 30] or [rss_samples[-1][1]]
+    final = measured.pop("final")
     # Read only now: the 55 MB reference must not count in the recorder's memory.
     reference, _ = sf.read(signal_path, dtype="int16")
     recorded, _ = sf.read(session.path / final.files[0].file, dtype="int16")
-    exact = locate_all(np, recorded, reference)
+    events = [json.loads(line) for line in (session.path / "events.jsonl").read_text().splitlines()]
+    result.update(measured)
     result.update(
         {
-            "wall_s": round(wall, 1),
-            "cpu_share_of_one_core": round(cpu / wall, 4),
-            "cpu_share_after_30s": steady_share(cpu_samples),
-            "pulse_daemon_cpu_share": round((pulse1 - pulse0) / wall, 4),
-            "rss_peak_mib": round(max(k for _, k in rss_samples) / 1024, 1),
-            "rss_growth_after_30s_mib": round((after_warmup[-1] - after_warmup[0]) / 1024, 2),
-            "maxrss_mib": round(cpu1.ru_maxrss / 1024, 1),
             "dropped_frames_reported": final.dropped_frames,
             "overflows": final.overflows,
-            "played_signal_bit_exact": exact,
+            "played_signal_bit_exact": locate_all(np, recorded, reference),
             "max_queue_depth_blocks": final.max_queue_depth,
             "max_queue_depth_ms": round(final.max_queue_depth * 1024 / RATE * 1000, 1),
-            "worst_callback_deficit_ms": (
-                round(worst_deficit * 1000, 1) if worst_deficit is not None else None
-            ),
             "frames_recorded": final.files[0].frames,
-            "warnings": sorted({w.kind for w in status.warnings}),
-            "loadavg_start": [round(v, 2) for v in load0],
-            "loadavg_end": [round(v, 2) for v in load1],
+            "files": len(final.files),
+            "warnings": sorted({e["data"]["kind"] for e in events if e["type"] == "warning"}),
         }
     )
     return result
+
+
+async def measure(recorder, mic, signal_path: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Play the signal into the microphone while sampling CPU and memory once a second."""
+    deadline = time.monotonic() + 15
+    while recorder.now() <= 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    rss_samples: list[tuple[float, int]] = []
+    cpu_samples: list[tuple[float, float]] = []
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    pulse0 = proc_cpu_seconds(mic.daemon.pid)
+    load0 = os.getloadavg()
+    wall0 = time.monotonic()
+    player = mic.play(signal_path)
+    while player.poll() is None:
+        now = time.monotonic() - wall0
+        rss_samples.append((now, rss_kib()))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_samples.append((now, usage.ru_utime + usage.ru_stime))
+        await asyncio.sleep(1.0)
+    await asyncio.sleep(2.0)  # what the server still buffers reaches the recorder
+    wall = time.monotonic() - wall0
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    pulse1 = proc_cpu_seconds(mic.daemon.pid)
+    load1 = os.getloadavg()
+    inner = getattr(recorder, "recorder", recorder)
+    run_ = getattr(inner, "_run", None)
+    worst_deficit = run_.drops.worst_deficit if run_ is not None else None
+    recorder.stop()
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    after_warmup = [kib for t, kib in rss_samples if t >= 30] or [rss_samples[-1][1]]
+    return {
+        "final": recorder.poll(),
+        "wall_s": round(wall, 1),
+        "cpu_share_of_one_core": round(cpu / wall, 4),
+        "cpu_share_after_30s": steady_share(cpu_samples),
+        "pulse_daemon_cpu_share": round((pulse1 - pulse0) / wall, 4),
+        "rss_peak_mib": round(max(k for _, k in rss_samples) / 1024, 1),
+        "rss_growth_after_30s_mib": round((after_warmup[-1] - after_warmup[0]) / 1024, 2),
+        "rss_mib_every_minute": [round(k / 1024, 2) for t, k in rss_samples[::60]],
+        "maxrss_mib": round(cpu1.ru_maxrss / 1024, 1),
+        "worst_callback_deficit_ms": (
+            round(worst_deficit * 1000, 1) if worst_deficit is not None else None
+        ),
+        "loadavg_start": [round(v, 2) for v in load0],
+        "loadavg_end": [round(v, 2) for v in load1],
+    }
+
+
+async def measure_in_tui(session, guide, config, mic, signal_path: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The same measurement with the interview TUI running headless, mid-interview: its
+    interview screen polls the recorder at 10 Hz and redraws the meter, clock and topics."""
+    from guide_tui.recorder import attach_recorder
+    from guide_tui.tui.app import make_app
+
+    for item in guide.consent:
+        session.append("consent", item=item.id, given=True)
+    session.append("participant_confirmed", group=None)
+    for field, value in (("role", "Office"), ("years-in-job", 12), ("works-remotely", True)):
+        session.append("baseline_answer", field=field, value=value)
+    session.append("interview_started")
+    session.append("topic_entered", topic=guide.topics[0].id)
+    built: list[Any] = []
+
+    def factory(s):  # type: ignore[no-untyped-def]
+        bridge = attach_recorder(s, config=config)
+        built.append(bridge)
+        return bridge
+
+    app = make_app(session, guide, recorder_factory=factory, cursor_blink=False, resumed=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        deadline = time.monotonic() + 20
+        while not (built and app.recorder is built[0]) and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        measured = await measure(built[0], mic, signal_path)
+        await pilot.pause(0.2)
+    return measured
 
 
 def steady_share(samples: list[tuple[float, float]]) -> float | None:
@@ -203,16 +246,6 @@ def poll_like_the_ui(recorder, stop: threading.Event) -> None:  # type: ignore[n
     """What the TUI does without drawing: poll the recorder at 10 Hz."""
     while not stop.wait(0.1):
         recorder.poll()
-
-
-def start_tui(session, recorder, stop: threading.Event) -> threading.Thread:  # type: ignore[no-untyped-def]
-    from guide_tui.tui.meter import run_headless_meter_app
-
-    thread = threading.Thread(
-        target=run_headless_meter_app, args=(recorder, stop), name="bench-tui", daemon=True
-    )
-    thread.start()
-    return thread
 
 
 def main() -> int:
