@@ -172,7 +172,7 @@ def test_timecodes(seconds: float, maxqda: str, tenths: str, srt: str) -> None:
 def test_turns_join_a_speaker_and_mark_pauses(complete) -> None:
     turns = build_turns(complete.transcript)
     assert [t.speaker for t in turns[:4]] == ["Interviewer", "Interviewer", "P01", "Interviewer"]
-    assert "(..) I hope it helps" in turns[2].text
+    assert "(.) I hope it helps" in turns[2].text
     assert "(4.0 s) And the staff" in turns[-2].text
     assert turns[4].flagged
 
@@ -261,3 +261,29 @@ def test_cli_bad_input_is_a_message_not_a_traceback(argv: list[str], capsys) -> 
     assert main(argv) != 0
     err = capsys.readouterr().err
     assert err.startswith("guide-tui: ") and "Traceback" not in err
+
+
+def test_cli_clean_uses_text_clean(session_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["export", str(session_copy), "-f", "md", "--clean", "--out", str(out)]) == 0
+    text = (out / f"{session_copy.name}.md").read_text()
+    assert "Well, I think delegation" in text and " um," not in text
+    assert main(["export", str(session_copy), "-f", "md", "--out", str(out)]) == 0
+    assert "Well, um, I think" in (out / f"{session_copy.name}.md").read_text()
+
+
+def test_export_modules_import_without_heavy_dependencies() -> None:
+    """The CLI must start fast and the export layer must not pull in the UI or audio stack."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, guide_tui.export, guide_tui.export.qdpx, guide_tui.export.anonymise, "
+        "guide_tui.study, guide_tui.commands.export\n"
+        "bad = [m for m in ('textual', 'docx', 'lxml', 'xmlschema', 'numpy', 'sounddevice', "
+        "'torch', 'faster_whisper') if m in sys.modules]\n"
+        "print(','.join(bad))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == ""

@@ -46,6 +46,8 @@ def register(subparsers: Any) -> None:
                         help="one REFI-QDA project with every session in the recordings folder DIR")
     export.add_argument("--no-audio", action="store_true",
                         help="leave the audio out of .qdpx projects (smaller, shareable)")
+    export.add_argument("--clean", action="store_true",
+                        help="readable text (fillers such as um, uh removed) instead of verbatim")
     export.set_defaults(func=run_export)
 
     study = subparsers.add_parser(
@@ -92,6 +94,18 @@ def _resolve_session(name: str) -> Path:
     return candidate if candidate.exists() else path
 
 
+def clean_text(data: Any) -> Any:
+    """The session with its transcript's readable (``text_clean``) wording."""
+    import dataclasses
+
+    from guide_tui.export.transcript import parse_transcript
+
+    if data.transcript is None:
+        return data
+    return dataclasses.replace(
+        data, transcript=parse_transcript(data.transcript.raw, str(data.folder), clean=True))
+
+
 def run_export(args: argparse.Namespace) -> int:
     from guide_tui.errors import ExportError, GuideTuiError
     from guide_tui.export import FORMATS, export_session, get_writer, read_session
@@ -107,6 +121,8 @@ def run_export(args: argparse.Namespace) -> int:
     for name in args.sessions:
         try:
             data = read_session(_resolve_session(name))
+            if args.clean:
+                data = clean_text(data)
             chosen = formats or [
                 f for f in FORMATS if data.transcript is not None or not get_writer(f)
                 .needs_transcript
@@ -136,6 +152,8 @@ def _export_study(args: argparse.Namespace, formats: list[str] | None) -> int:
                           "--format)")
     root = recordings_dir(args.study)
     sessions = [read_session(p) for p in find_sessions(root)]
+    if args.clean:
+        sessions = [clean_text(d) for d in sessions]
     if not sessions:
         raise ExportError(f"no sessions in {root}")
     out = Path(args.out) if args.out else root / "exports"

@@ -30,8 +30,6 @@ from guide_tui.export.transcript import Annotation, Segment
 
 KEY_FILE = "anonymisation-key.json"
 SUFFIXES = ("'s", "’s", "s'", "s’", "'", "’", "ens", "en", "es", "s", "e")
-#: session.json fields that may hold names of people or places.
-META_TEXT_FIELDS = ("interviewer", "location", "observers", "present", "notes")
 
 
 @dataclass
@@ -93,23 +91,21 @@ def replace_names(text: str, names: list[Replacement], *, count: bool = True) ->
     return text
 
 
-def _scrub(value: Any, names: list[Replacement]) -> Any:
+def _scrub(value: Any, names: list[Replacement], *, count: bool = True) -> Any:
+    """Every string inside ``value`` (lists and dicts walked), names replaced."""
     if isinstance(value, str):
-        return replace_names(value, names)
+        return replace_names(value, names, count=count)
     if isinstance(value, list):
-        return [_scrub(v, names) for v in value]
+        return [_scrub(v, names, count=count) for v in value]
     if isinstance(value, dict):
-        return {k: _scrub(v, names) for k, v in value.items()}
+        return {k: _scrub(v, names, count=count) for k, v in value.items()}
     return value
 
 
 def anonymise_session(data: SessionData, names: list[Replacement]
                       ) -> tuple[SessionData, list[Replacement]]:
     """An anonymised copy of ``data`` (nothing on disk changes) and the replacement report."""
-    meta = copy.deepcopy(data.meta)
-    for key in META_TEXT_FIELDS:
-        if key in meta:
-            meta[key] = _scrub(meta[key], names)
+    meta = _scrub(copy.deepcopy(data.meta), names, count=False)  # interviewer, location, ...
     transcript = data.transcript
     if transcript is not None:
         segments = tuple(dataclasses.replace(s, text=replace_names(s.text, names))
@@ -117,14 +113,13 @@ def anonymise_session(data: SessionData, names: list[Replacement]
         annotations = tuple(
             dataclasses.replace(a, text=replace_names(a.text, names) if a.text else a.text)
             for a in transcript.annotations)
+        # The raw copy (for the JSON export) is scrubbed whole, so that text fields the
+        # transcriber adds later (``text_clean`` was one) cannot leak a name.
         raw = copy.deepcopy(transcript.raw)
         for seg in raw.get("segments") or ():
             if isinstance(seg, dict):
-                seg["text"] = replace_names(str(seg.get("text") or ""), names, count=False)
                 seg.pop("words", None)
-        for ann in raw.get("annotations") or ():
-            if isinstance(ann, dict) and isinstance(ann.get("text"), str):
-                ann["text"] = replace_names(ann["text"], names, count=False)
+        raw = _scrub(raw, names, count=False)
         raw["anonymised"] = True
         transcript = transcript.replace_text(_check(segments), _check(annotations), raw)
     anonymised = dataclasses.replace(data, meta=meta, transcript=transcript, events=())

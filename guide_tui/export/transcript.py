@@ -90,8 +90,13 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-def parse_transcript(obj: Any, source: str = "transcript.json") -> Transcript:
-    """Build a :class:`Transcript` from parsed JSON; raises :class:`ExportError` if unusable."""
+def parse_transcript(obj: Any, source: str = "transcript.json", *,
+                     clean: bool = False) -> Transcript:
+    """Build a :class:`Transcript` from parsed JSON; raises :class:`ExportError` if unusable.
+
+    ``clean`` takes each segment's ``text_clean`` (fillers removed) where the transcriber wrote
+    one; the default is the verbatim ``text`` that qualitative analysis expects.
+    """
     if not isinstance(obj, dict):
         raise ExportError(f"{source}: not a transcript (expected a JSON object)")
     schema = obj.get("schema", SUPPORTED_SCHEMA)
@@ -107,7 +112,8 @@ def parse_transcript(obj: Any, source: str = "transcript.json") -> Transcript:
     for index, seg in enumerate(raw_segments):
         if not isinstance(seg, dict):
             continue
-        text = str(seg.get("text") or "").strip()
+        text = str((seg.get("text_clean") if clean and "text_clean" in seg else seg.get("text"))
+                   or "").strip()
         segments.append(Segment(
             id=int(seg.get("id", index)) if str(seg.get("id", index)).isdigit() else index,
             start=_num(seg.get("start")),
@@ -165,7 +171,10 @@ def load_transcript(path: Path) -> Transcript:
 
 
 def pause_mark(seconds: float) -> str:
-    """Verbatim notation for a silence: ``(..)`` when short, ``(3.4 s)`` from 3 s on."""
+    """Verbatim notation for a silence, as in ``transcript.md``: ``(.)`` under 2 s, ``(..)``
+    under 3 s, ``(3.4 s)`` from 3 s on."""
+    if seconds < 2.0:
+        return "(.)"
     return "(..)" if seconds < 3.0 else f"({seconds:.1f} s)"
 
 
