@@ -18,17 +18,23 @@ from guide_tui.export.anonymise import Replacement, load_names, replace_names
 COMPLETE = Path(__file__).parent / "fixtures" / "exports" / "recordings" / "2026-11-02_0900_P01"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Mette handles it", "[Name 1] handles it"),
-    ("Mette's training", "[Name 1]'s training"),
-    ("Mette’s training", "[Name 1]’s training"),
-    ("mettes kursus", "[Name 1]s kursus"),  # Danish genitive, any case
-    ("Metteline came", "Metteline came"),  # a different name
-    ("Dr. Hansen and Hansens klinik", "[Doctor] and [Name 2]s klinik"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mette handles it", "[Name 1] handles it"),
+        ("Mette's training", "[Name 1]'s training"),
+        ("Mette’s training", "[Name 1]’s training"),
+        ("mettes kursus", "[Name 1]s kursus"),  # Danish genitive, any case
+        ("Metteline came", "Metteline came"),  # a different name
+        ("Dr. Hansen and Hansens klinik", "[Doctor] and [Name 2]s klinik"),
+    ],
+)
 def test_replace_names(text: str, expected: str) -> None:
-    names = [Replacement("Mette", "[Name 1]"), Replacement("Hansen", "[Name 2]"),
-             Replacement("Dr. Hansen", "[Doctor]")]
+    names = [
+        Replacement("Mette", "[Name 1]"),
+        Replacement("Hansen", "[Name 2]"),
+        Replacement("Dr. Hansen", "[Doctor]"),
+    ]
     assert replace_names(text, names) == expected
 
 
@@ -37,7 +43,10 @@ def test_names_file(tmp_path: Path) -> None:
     path.write_text("\ufeff# people\nMette = [Nurse]\nHansen\n\nhansen\nAarhus = [City]  # place\n")
     names = load_names(path)
     assert [(n.name, n.placeholder) for n in names] == [
-        ("Mette", "[Nurse]"), ("Hansen", "[Name 2]"), ("Aarhus", "[City]")]
+        ("Mette", "[Nurse]"),
+        ("Hansen", "[Name 2]"),
+        ("Aarhus", "[City]"),
+    ]
     path.write_text("# nothing\n")
     with pytest.raises(ExportError, match="no names listed"):
         load_names(path)
@@ -74,7 +83,10 @@ def test_anonymise_command(tmp_path: Path, capsys) -> None:
 
     key = json.loads((folder / "anonymisation-key.json").read_text())
     assert [(r["name"], r["placeholder"], r["count"]) for r in key["replacements"]] == [
-        ("Hansen", "[Name 1]", 2), ("Mette", "[Nurse]", 2), ("Aarhus", "[City]", 1)]
+        ("Hansen", "[Name 1]", 2),
+        ("Mette", "[Nurse]", 2),
+        ("Aarhus", "[City]", 1),
+    ]
     assert (folder / "anonymisation-key.json").stat().st_mode & 0o777 == 0o600
     assert hashlib.sha256((folder / "transcript.json").read_bytes()).hexdigest() == original
 

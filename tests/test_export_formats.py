@@ -139,8 +139,12 @@ def test_docx_reads_back_with_python_docx(complete, tmp_path: Path) -> None:
     path = get_writer("docx").write(complete, tmp_path / "t.docx")
     document = docx.Document(str(path))
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
-    assert headings == ["Before the first topic", "Motivation for participation",
-                        "General structure – delegation of tasks", "Economic considerations"]
+    assert headings == [
+        "Before the first topic",
+        "Motivation for participation",
+        "General structure – delegation of tasks",
+        "Economic considerations",
+    ]
     body = "\n".join(p.text for p in document.paragraphs)
     assert "[00:00:06] P01: Well, um, I think delegation" in body
     assert "Note [00:00:28]: Hesitates before answering" in body
@@ -156,12 +160,15 @@ def test_json_export_keeps_transcript_and_metadata(complete) -> None:
 # --- units ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("seconds", "maxqda", "tenths", "srt"), [
-    (0, "#00:00:00-0#", "00:00:00.0", "00:00:00,000"),
-    (59.96, "#00:01:00-0#", "00:01:00.0", "00:00:59,960"),
-    (3723.45, "#01:02:03-4#", "01:02:03.4", "01:02:03,450"),  # 3723.45 is 3723.4499...
-    (-1, "#00:00:00-0#", "00:00:00.0", "00:00:00,000"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "maxqda", "tenths", "srt"),
+    [
+        (0, "#00:00:00-0#", "00:00:00.0", "00:00:00,000"),
+        (59.96, "#00:01:00-0#", "00:01:00.0", "00:00:59,960"),
+        (3723.45, "#01:02:03-4#", "01:02:03.4", "01:02:03,450"),  # 3723.45 is 3723.4499...
+        (-1, "#00:00:00-0#", "00:00:00.0", "00:00:00,000"),
+    ],
+)
 def test_timecodes(seconds: float, maxqda: str, tenths: str, srt: str) -> None:
     assert timecodes.maxqda(seconds) == maxqda
     assert timecodes.tenths(seconds) == tenths
@@ -178,9 +185,15 @@ def test_turns_join_a_speaker_and_mark_pauses(complete) -> None:
 
 
 def test_unlabelled_turns_split_at_long_silences() -> None:
-    transcript = parse_transcript({"segments": [
-        {"start": 0, "end": 1, "text": "a"}, {"start": 1.5, "end": 2, "text": "b"},
-        {"start": 5, "end": 6, "text": "c"}]})
+    transcript = parse_transcript(
+        {
+            "segments": [
+                {"start": 0, "end": 1, "text": "a"},
+                {"start": 1.5, "end": 2, "text": "b"},
+                {"start": 5, "end": 6, "text": "c"},
+            ]
+        }
+    )
     assert [t.text for t in build_turns(transcript)] == ["a b", "c"]
 
 
@@ -190,8 +203,13 @@ def test_newer_transcript_schema_is_refused() -> None:
 
 
 def test_unknown_keys_are_ignored() -> None:
-    transcript = parse_transcript({"schema": 1, "new_key": 1, "segments": [
-        {"start": 0, "end": 1, "text": "hi", "speaker": None, "future": [1]}]})
+    transcript = parse_transcript(
+        {
+            "schema": 1,
+            "new_key": 1,
+            "segments": [{"start": 0, "end": 1, "text": "hi", "speaker": None, "future": [1]}],
+        }
+    )
     assert transcript.segments[0].text == "hi"
 
 
@@ -232,14 +250,17 @@ def test_cli_exports_every_format_into_the_session(session_copy: Path, capsys) -
     assert main(["export", str(session_copy)]) == 0
     names = sorted(p.name for p in (session_copy / "exports").iterdir())
     assert names == sorted(f"{session_copy.name}{get_writer(f).extension}" for f in FORMATS)
-    assert (session_copy / "transcript.json").read_bytes() == \
-        (COMPLETE / "transcript.json").read_bytes()
+    assert (session_copy / "transcript.json").read_bytes() == (
+        COMPLETE / "transcript.json"
+    ).read_bytes()
 
 
 def test_cli_export_selected_formats_to_out(session_copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert main(["export", str(session_copy), "-f", "md,srt", "--format", "vtt",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["export", str(session_copy), "-f", "md,srt", "--format", "vtt", "--out", str(out)])
+        == 0
+    )
     assert sorted(p.suffix for p in out.iterdir()) == [".md", ".srt", ".vtt"]
 
 
@@ -252,11 +273,14 @@ def test_cli_untranscribed_session_gets_json_and_qdpx(tmp_path: Path, capsys) ->
     assert "guide-tui transcribe" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [
-    ["export", "/nonexistent/session"],
-    ["export", "--format", "pdf", str(COMPLETE)],
-    ["export"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", "/nonexistent/session"],
+        ["export", "--format", "pdf", str(COMPLETE)],
+        ["export"],
+    ],
+)
 def test_cli_bad_input_is_a_message_not_a_traceback(argv: list[str], capsys) -> None:
     assert main(argv) != 0
     err = capsys.readouterr().err
@@ -284,6 +308,7 @@ def test_export_modules_import_without_heavy_dependencies() -> None:
         "'torch', 'faster_whisper') if m in sys.modules]\n"
         "print(','.join(bad))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""

@@ -26,8 +26,9 @@ COMPLETE = FIXTURES / "2026-11-02_0900_P01"
 NVIVO_EXAMPLE = Path(__file__).parents[2] / "shared" / "tools" / "refi-qda" / "nvivo_project.qdpx"
 
 
-def make_wav(path: Path, seconds: float, rate: int = 8000, channels: int = 2,
-             value: int = 0) -> Path:
+def make_wav(
+    path: Path, seconds: float, rate: int = 8000, channels: int = 2, value: int = 0
+) -> Path:
     """A tiny WAV made at test time (audio is never committed)."""
     frames = int(seconds * rate)
     with wave.open(str(path), "wb") as handle:
@@ -45,8 +46,9 @@ def recorded(tmp_path: Path) -> Path:
     make_wav(folder / "audio-001.wav", 1.0, value=1)
     make_wav(folder / "audio-002.wav", 0.5, value=2)
     text = (folder / "session.json").read_text()
-    text = text.replace('"file": "audio-001.wav"',
-                        '"file": "audio-001.wav"}, {"file": "audio-002.wav"', 1)
+    text = text.replace(
+        '"file": "audio-001.wav"', '"file": "audio-001.wav"}, {"file": "audio-002.wav"', 1
+    )
     (folder / "session.json").write_text(text)
     return folder
 
@@ -86,7 +88,8 @@ def test_guids_are_distinct_valid_and_stable(study_sessions) -> None:
     for value in guids:
         uuid.UUID(value)
     refs = set(re.findall(r'targetGUID="([^"]+)"', qde)) | set(
-        re.findall(r'(?:creatingUser|creatingUserGUID)="([^"]+)"', qde))
+        re.findall(r'(?:creatingUser|creatingUserGUID)="([^"]+)"', qde)
+    )
     assert refs <= set(guids), "every reference points at an element of the project"
     assert build_project(study_sessions).qde.decode("utf-8") == qde
 
@@ -101,9 +104,11 @@ def test_zip_layout_follows_refi(recorded: Path, tmp_path: Path) -> None:
     paths = re.findall(r'(?:plainTextPath|path)="([^"]+)"', qde)
     assert paths and all(p.startswith("internal://") for p in paths)
     assert {"sources/" + p.removeprefix("internal://") for p in paths} == set(names) - {
-        "project.qde"}
-    assert "PlainTextContent" not in re.sub(r"<Note .*?</Note>", "", qde, flags=re.S), \
+        "project.qde"
+    }
+    assert "PlainTextContent" not in re.sub(r"<Note .*?</Note>", "", qde, flags=re.S), (
         "sources use plainTextPath, never also inline content"
+    )
     assert validate_qde(qde.encode("utf-8")) == []
 
 
@@ -117,7 +122,8 @@ def test_round_trip_recovers_sources_codes_codings_cases(recorded: Path, tmp_pat
     topic = project.code_by_name("Motivation for participation")
     assert topic.codable and topic.parent is None
     question = project.code_by_name(
-        "Tell me about your expectations of the study and motivation for participation.")
+        "Tell me about your expectations of the study and motivation for participation."
+    )
     assert question.parent == topic.guid
     markers = project.code_by_name("Markers")
     assert not markers.codable
@@ -137,11 +143,14 @@ def test_round_trip_recovers_sources_codes_codings_cases(recorded: Path, tmp_pat
     assert coded[0].startswith("[00:00:02] Interviewer: Tell me about your expectations")
     assert coded[0].endswith(motivation[-1].text)
     assert "General structure" not in coded[0]
-    staff = project.coded_text(project.code_by_name(
-        "Which tasks is the clinic staff engaged in?").guid)
-    assert staff == ["[00:00:36] Interviewer: Which tasks is the clinic staff engaged in?\n\n"
-                     "[00:00:41] P01: They do blood samples, vaccinations and, yes, some of the "
-                     "chronic care. Mette handles the diabetes controls."]
+    staff = project.coded_text(
+        project.code_by_name("Which tasks is the clinic staff engaged in?").guid
+    )
+    assert staff == [
+        "[00:00:36] Interviewer: Which tasks is the clinic staff engaged in?\n\n"
+        "[00:00:41] P01: They do blood samples, vaccinations and, yes, some of the "
+        "chronic care. Mette handles the diabetes controls."
+    ]
     quotable = project.coded_text(project.code_by_name("quotable").guid)
     assert quotable == [staff[0].split("\n\n")[1]]
     economy = project.code_by_name("Economic considerations")
@@ -150,7 +159,8 @@ def test_round_trip_recovers_sources_codes_codings_cases(recorded: Path, tmp_pat
     # memos: notes are attached to the selection where they were taken
     note_refs = [n for s in text.selections for n in s.notes]
     assert [project.notes[n] for n in note_refs] == [
-        "Hesitates before answering; mentions a colleague by name."]
+        "Hesitates before answering; mentions a colleague by name."
+    ]
     assert any("Participant: P01" in n for n in project.notes.values())
 
     # audio: the two recordings laid end to end, sync points in ms at character positions
@@ -163,17 +173,21 @@ def test_round_trip_recovers_sources_codes_codings_cases(recorded: Path, tmp_pat
     positions = [p.position for p in points]
     assert positions == sorted(positions)
     for turn, point in zip(turns, points[::2], strict=True):
-        assert text.text[point.position:].startswith("[")
-        assert turn.text[:20] in text.text[point.position:point.position + 200]
+        assert text.text[point.position :].startswith("[")
+        assert turn.text[:20] in text.text[point.position : point.position + 200]
 
     # cases: the participant, with group and baseline answers as typed variables
     assert len(project.cases) == 1
     case = project.cases[0]
     assert case.name == "P01"
     assert case.variables == {
-        "Group": "General practitioner", "Gender": "Male", "Age": "⩽50 years",
-        "City size": ">10,000 citizens", "Type of practice": "Collaborative",
-        "Years in practice": "12"}
+        "Group": "General practitioner",
+        "Gender": "Male",
+        "Age": "⩽50 years",
+        "City size": ">10,000 citizens",
+        "Type of practice": "Collaborative",
+        "Years in practice": "12",
+    }
     assert sorted(case.sources) == sorted(project.sources)
     types = {name: kind for name, kind in project.variables.values()}
     assert types["Years in practice"] == "Integer" and types["Gender"] == "Text"
@@ -197,8 +211,13 @@ def test_study_project_has_every_session(study_sessions, tmp_path: Path) -> None
     assert "Years in practice" not in project.cases[2].variables  # not answered
     # every topic of every guide version used, newest wording first
     names = [c.name for c in project.codes.values() if c.parent is None]
-    assert names == ["Motivation for participation", "General structure – delegation of tasks",
-                     "Economic considerations", "Patients with low back pain", "Markers"]
+    assert names == [
+        "Motivation for participation",
+        "General structure – delegation of tasks",
+        "Economic considerations",
+        "Patients with low back pain",
+        "Markers",
+    ]
     assert project.code_by_name("Which tasks are your clinic staff engaged in today?")
     # only P01 is transcribed: one text source; P02/P03 have cases and memos
     assert [s.kind for s in project.sources.values()] == ["TextSource"]
@@ -208,8 +227,7 @@ def test_study_project_has_every_session(study_sessions, tmp_path: Path) -> None
 def test_cli_study_export(tmp_path: Path) -> None:
     root = Path(shutil.copytree(FIXTURES, tmp_path / "recordings"))
     assert main(["export", "--study", str(root)]) == 0
-    assert validate_qde(zipfile.ZipFile(root / "exports" / "study.qdpx").read("project.qde")) \
-        == []
+    assert validate_qde(zipfile.ZipFile(root / "exports" / "study.qdpx").read("project.qde")) == []
     assert main(["export", "--study", str(root), "--format", "md"]) == 2
 
 

@@ -50,7 +50,10 @@ def test_coverage_matrix(study) -> None:
     table = {r[0]: r[1:] for r in rows(study, "coverage")}
     assert study.table("coverage").columns == ("Topic", "P01", "P02", "P03")
     assert table["Motivation for participation"] == (
-        "covered 0.6 min", "covered 5.0 min", "covered 6.6 min")
+        "covered 0.6 min",
+        "covered 5.0 min",
+        "covered 6.6 min",
+    )
     assert table["General structure – delegation of tasks"][2] == "partly 3.7 min"
     assert table["Economic considerations"] == ("partly 0.4 min", "skipped", "not")
     assert table["Patients with low back pain"] == ("–", "covered 9.8 min", "not")
@@ -59,8 +62,12 @@ def test_coverage_matrix(study) -> None:
 def test_baseline_table_has_the_form_of_table_1(study) -> None:
     table = rows(study, "baseline")
     assert study.table("baseline").columns[2] == "Number of participants (n=3)"
-    assert table[:4] == [("Group", "General practitioner", "2"), ("", "Clinic staff", "1"),
-                         ("Gender", "Male", "1"), ("", "Female", "2")]
+    assert table[:4] == [
+        ("Group", "General practitioner", "2"),
+        ("", "Clinic staff", "1"),
+        ("Gender", "Male", "1"),
+        ("", "Female", "2"),
+    ]
     assert ("Type of practice", "Collaborative", "2") in table
     assert ("", "Solo", "0") in table  # every option listed, as in a paper's Table 1
     assert ("Years in practice", "median (range)", "17 (12–22)") in table
@@ -73,8 +80,10 @@ def test_guide_versions_and_changes(study) -> None:
     assert table[1][3] == "P02, P03"
     changes = table[1][5]
     assert "topic added: Patients with low back pain" in changes
-    assert ("question reworded: Which tasks is the clinic staff engaged in? → Which tasks are "
-            "your clinic staff engaged in today?") in changes
+    assert (
+        "question reworded: Which tasks is the clinic staff engaged in? → Which tasks are "
+        "your clinic staff engaged in today?"
+    ) in changes
     assert "question added: Are new appointments" in changes
     assert "planned minutes 10 → 5" in changes
 
@@ -82,8 +91,9 @@ def test_guide_versions_and_changes(study) -> None:
 def test_coreq_facts(study) -> None:
     facts = {r[1]: r[2] for r in rows(study, "coreq")}
     assert facts["Sample size"] == "3 participants, 3 interviews (gp: 2, staff: 1)"
-    assert facts["Presence of non-participants"] == \
-        "P02: B. Second-Researcher (observer, field notes)"
+    assert (
+        facts["Presence of non-participants"] == "P02: B. Second-Researcher (observer, field notes)"
+    )
     assert facts["Repeat interviews"] == "none"
     assert facts["Audio/visual recording"] == "audio recorded in 3 of 3 interviews"
     assert facts["Field notes"] == "taken in 2 of 3 interviews (2 notes)"
@@ -132,8 +142,13 @@ def test_csv_tables_are_rectangular(study) -> None:
 
 def test_text_rendering_shows_every_table(study) -> None:
     text = render_text(list(study.tables), study.title, width=140)
-    for title in ("Sessions", "Coverage: topics × participants", "Baseline characteristics",
-                  "Interview guide versions used", "COREQ checklist"):
+    for title in (
+        "Sessions",
+        "Coverage: topics × participants",
+        "Baseline characteristics",
+        "Interview guide versions used",
+        "COREQ checklist",
+    ):
         assert title in text
     assert "\x1b[" not in text
 
@@ -148,7 +163,12 @@ def test_cli_study_formats(tmp_path: Path, capsys) -> None:
     out = tmp_path / "csv"
     assert main(["study", str(FIXTURES), "--format", "csv", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "baseline.csv", "coreq.csv", "coverage.csv", "guide_versions.csv", "sessions.csv"]
+        "baseline.csv",
+        "coreq.csv",
+        "coverage.csv",
+        "guide_versions.csv",
+        "sessions.csv",
+    ]
 
 
 def test_cli_study_of_an_empty_or_missing_folder(tmp_path: Path, capsys) -> None:

@@ -36,18 +36,35 @@ def register(subparsers: Any) -> None:
         "topics as codes, the transcript pre-coded, the participant as a case. By default every "
         "format goes into the session's exports/ folder.",
     )
-    export.add_argument("sessions", nargs="*", metavar="SESSION",
-                        help="session folder (or its name under the recordings folder)")
-    export.add_argument("-f", "--format", action="append", metavar="FORMAT",
-                        help=f"one of {', '.join(FORMAT_NAMES)} (repeat or comma-separate; "
-                        "default: all)")
+    export.add_argument(
+        "sessions",
+        nargs="*",
+        metavar="SESSION",
+        help="session folder (or its name under the recordings folder)",
+    )
+    export.add_argument(
+        "-f",
+        "--format",
+        action="append",
+        metavar="FORMAT",
+        help=f"one of {', '.join(FORMAT_NAMES)} (repeat or comma-separate; default: all)",
+    )
     export.add_argument("-o", "--out", metavar="DIR", help="write here instead of SESSION/exports")
-    export.add_argument("--study", metavar="DIR",
-                        help="one REFI-QDA project with every session in the recordings folder DIR")
-    export.add_argument("--no-audio", action="store_true",
-                        help="leave the audio out of .qdpx projects (smaller, shareable)")
-    export.add_argument("--clean", action="store_true",
-                        help="readable text (fillers such as um, uh removed) instead of verbatim")
+    export.add_argument(
+        "--study",
+        metavar="DIR",
+        help="one REFI-QDA project with every session in the recordings folder DIR",
+    )
+    export.add_argument(
+        "--no-audio",
+        action="store_true",
+        help="leave the audio out of .qdpx projects (smaller, shareable)",
+    )
+    export.add_argument(
+        "--clean",
+        action="store_true",
+        help="readable text (fillers such as um, uh removed) instead of verbatim",
+    )
     export.set_defaults(func=run_export)
 
     study = subparsers.add_parser(
@@ -57,12 +74,19 @@ def register(subparsers: Any) -> None:
         "coverage matrix (topics × participants), the baseline characteristics table, the guide "
         "versions used and what changed, and the facts a COREQ checklist asks for.",
     )
-    study.add_argument("dir", nargs="?", metavar="DIR",
-                       help="recordings folder (default: $GUIDE_TUI_RECORDINGS, the config, or "
-                       "./recordings)")
+    study.add_argument(
+        "dir",
+        nargs="?",
+        metavar="DIR",
+        help="recordings folder (default: $GUIDE_TUI_RECORDINGS, the config, or ./recordings)",
+    )
     study.add_argument("--format", choices=("text", "md", "csv"), default="text")
-    study.add_argument("-o", "--out", metavar="PATH",
-                       help="write to a file (text, md) or a folder of CSV files (csv)")
+    study.add_argument(
+        "-o",
+        "--out",
+        metavar="PATH",
+        help="write to a file (text, md) or a folder of CSV files (csv)",
+    )
     study.set_defaults(func=run_study)
 
     anonymise = subparsers.add_parser(
@@ -76,10 +100,12 @@ def register(subparsers: Any) -> None:
     )
     anonymise.add_argument("session", metavar="SESSION")
     anonymise.add_argument("--names", required=True, metavar="FILE", help="names to replace")
-    anonymise.add_argument("-f", "--format", action="append", metavar="FORMAT",
-                           help="formats to write (default: all)")
-    anonymise.add_argument("-o", "--out", metavar="DIR",
-                           help="write here instead of SESSION/exports/anonymised")
+    anonymise.add_argument(
+        "-f", "--format", action="append", metavar="FORMAT", help="formats to write (default: all)"
+    )
+    anonymise.add_argument(
+        "-o", "--out", metavar="DIR", help="write here instead of SESSION/exports/anonymised"
+    )
     anonymise.set_defaults(func=run_anonymise)
 
 
@@ -103,7 +129,8 @@ def clean_text(data: Any) -> Any:
     if data.transcript is None:
         return data
     return dataclasses.replace(
-        data, transcript=parse_transcript(data.transcript.raw, str(data.folder), clean=True))
+        data, transcript=parse_transcript(data.transcript.raw, str(data.folder), clean=True)
+    )
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -124,8 +151,9 @@ def run_export(args: argparse.Namespace) -> int:
             if args.clean:
                 data = clean_text(data)
             chosen = formats or [
-                f for f in FORMATS if data.transcript is not None or not get_writer(f)
-                .needs_transcript
+                f
+                for f in FORMATS
+                if data.transcript is not None or not get_writer(f).needs_transcript
             ]
             out = Path(args.out) if args.out else data.folder / "exports"
             written = export_session(data, chosen, out, include_audio=not args.no_audio)
@@ -136,8 +164,11 @@ def run_export(args: argparse.Namespace) -> int:
         for path in written:
             print(path)
         if data.transcript is None and formats is None:
-            print(f"{data.name}: no transcript yet, so only json and qdpx were written; run "
-                  f"`guide-tui transcribe {data.folder}` for the rest", file=sys.stderr)
+            print(
+                f"{data.name}: no transcript yet, so only json and qdpx were written; run "
+                f"`guide-tui transcribe {data.folder}` for the rest",
+                file=sys.stderr,
+            )
     return 1 if failures else 0
 
 
@@ -148,8 +179,7 @@ def _export_study(args: argparse.Namespace, formats: list[str] | None) -> int:
     from guide_tui.paths import recordings_dir
 
     if formats not in (None, ["qdpx"]):
-        raise ExportError("--study writes one REFI-QDA project: use --format qdpx (or no "
-                          "--format)")
+        raise ExportError("--study writes one REFI-QDA project: use --format qdpx (or no --format)")
     root = recordings_dir(args.study)
     sessions = [read_session(p) for p in find_sessions(root)]
     if args.clean:

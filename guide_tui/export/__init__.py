@@ -13,5 +13,11 @@ from __future__ import annotations
 from guide_tui.export.session_data import SessionData, find_sessions, read_session
 from guide_tui.export.writers import FORMATS, export_session, get_writer
 
-__all__ = ["FORMATS", "SessionData", "export_session", "find_sessions", "get_writer",
-           "read_session"]
+__all__ = [
+    "FORMATS",
+    "SessionData",
+    "export_session",
+    "find_sessions",
+    "get_writer",
+    "read_session",
+]

@@ -81,6 +81,7 @@ def replace_names(text: str, names: list[Replacement], *, count: bool = True) ->
     each occurrence in the transcript once.
     """
     for entry in sorted(names, key=lambda e: len(e.name), reverse=True):
+
         def substitute(match: re.Match[str], entry: Replacement = entry) -> str:
             if count:
                 entry.count += 1
@@ -102,17 +103,20 @@ def _scrub(value: Any, names: list[Replacement], *, count: bool = True) -> Any:
     return value
 
 
-def anonymise_session(data: SessionData, names: list[Replacement]
-                      ) -> tuple[SessionData, list[Replacement]]:
+def anonymise_session(
+    data: SessionData, names: list[Replacement]
+) -> tuple[SessionData, list[Replacement]]:
     """An anonymised copy of ``data`` (nothing on disk changes) and the replacement report."""
     meta = _scrub(copy.deepcopy(data.meta), names, count=False)  # interviewer, location, ...
     transcript = data.transcript
     if transcript is not None:
-        segments = tuple(dataclasses.replace(s, text=replace_names(s.text, names))
-                         for s in transcript.segments)
+        segments = tuple(
+            dataclasses.replace(s, text=replace_names(s.text, names)) for s in transcript.segments
+        )
         annotations = tuple(
             dataclasses.replace(a, text=replace_names(a.text, names) if a.text else a.text)
-            for a in transcript.annotations)
+            for a in transcript.annotations
+        )
         # The raw copy (for the JSON export) is scrubbed whole, so that text fields the
         # transcriber adds later (``text_clean`` was one) cannot leak a name.
         raw = copy.deepcopy(transcript.raw)
@@ -137,10 +141,15 @@ def write_key(folder: Path, names_file: Path, report: list[Replacement]) -> Path
         "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "names_file": str(names_file),
         "replacements": [
-            {"name": e.name, "placeholder": e.placeholder, "count": e.count,
-             "forms": sorted(e.forms)}
+            {
+                "name": e.name,
+                "placeholder": e.placeholder,
+                "count": e.count,
+                "forms": sorted(e.forms),
+            }
             for e in report
         ],
     }
-    return write_text_atomic(folder / KEY_FILE,
-                             json.dumps(key, ensure_ascii=False, indent=2) + "\n")
+    return write_text_atomic(
+        folder / KEY_FILE, json.dumps(key, ensure_ascii=False, indent=2) + "\n"
+    )

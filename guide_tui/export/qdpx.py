@@ -57,8 +57,18 @@ from guide_tui.guide.model import BaselineField, Guide
 NS = "urn:QDA-XML:project:1.0"
 GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://guide-tui.invalid/refi-qda")
 #: Colours for topic codes, in guide order (distinct on light and dark backgrounds).
-PALETTE = ("#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2",
-           "#7F7F7F", "#BCBD22", "#17BECF")
+PALETTE = (
+    "#1F77B4",
+    "#FF7F0E",
+    "#2CA02C",
+    "#D62728",
+    "#9467BD",
+    "#8C564B",
+    "#E377C2",
+    "#7F7F7F",
+    "#BCBD22",
+    "#17BECF",
+)
 MARKER_COLOUR = "#FFD700"
 MAX_CODE_NAME = 120
 
@@ -68,8 +78,9 @@ def guid(*key: object) -> str:
     return str(uuid.uuid5(GUID_NAMESPACE, "/".join(str(k) for k in key)))
 
 
-def _el(parent: ET.Element, tag: str, attrs: dict[str, Any] | None = None,
-        text: str | None = None) -> ET.Element:
+def _el(
+    parent: ET.Element, tag: str, attrs: dict[str, Any] | None = None, text: str | None = None
+) -> ET.Element:
     """A child element; ``None`` attributes are left out, booleans spelled ``true``/``false``."""
     element = ET.SubElement(parent, f"{{{NS}}}{tag}")
     for key, value in (attrs or {}).items():
@@ -196,8 +207,13 @@ def _codebook(sessions: list[SessionData]) -> _CodeBook:
             if seg.topic and seg.topic not in known:
                 known.add(seg.topic)
                 book.topics.append((seg.topic, data.topic_title(seg.topic), ()))
-    kinds = {a.kind or "marker" for d in sessions if d.transcript
-             for a in d.transcript.annotations if a.type == "marker"}
+    kinds = {
+        a.kind or "marker"
+        for d in sessions
+        if d.transcript
+        for a in d.transcript.annotations
+        if a.type == "marker"
+    }
     book.markers = sorted(kinds)
     return book
 
@@ -209,17 +225,28 @@ def _variables(sessions: list[SessionData]) -> list[tuple[str, str, str, str | N
         for baseline_field in guide.baseline:
             fields.setdefault(baseline_field.id, baseline_field)
     answered = {k for d in sessions for k in (d.meta.get("baseline") or {})}
-    result = [("group", "Group", "Text", "Participant group")]
+    result: list[tuple[str, str, str, str | None]] = [
+        ("group", "Group", "Text", "Participant group")
+    ]
     for field_id in list(fields) + sorted(answered - set(fields)):
         spec = fields.get(field_id)
-        values = [(d.meta.get("baseline") or {}).get(field_id) for d in sessions]
-        values = [v for v in values if v is not None and v != ""]
+        values = [
+            v
+            for d in sessions
+            if (v := (d.meta.get("baseline") or {}).get(field_id)) is not None and v != ""
+        ]
         kind = "Text"
-        if spec is not None and spec.type == "yes-no" and all(
-                _as_bool(v) is not None for v in values):
+        if (
+            spec is not None
+            and spec.type == "yes-no"
+            and all(_as_bool(v) is not None for v in values)
+        ):
             kind = "Boolean"
-        elif spec is not None and spec.type == "number" and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        elif (
+            spec is not None
+            and spec.type == "number"
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        ):
             kind = "Integer" if all(float(v).is_integer() for v in values) else "Float"
         name = spec.label if spec is not None else field_id
         result.append((field_id, name, kind, f"Baseline question `{field_id}`"))
@@ -285,8 +312,9 @@ def _audio_groups(files: list[Path]) -> list[list[Path]]:
     return groups
 
 
-def build_project(sessions: list[SessionData], *, include_audio: bool = True,
-                  name: str | None = None) -> Project:
+def build_project(
+    sessions: list[SessionData], *, include_audio: bool = True, name: str | None = None
+) -> Project:
     """The ``project.qde`` document and the files that go with it."""
     if not sessions:
         raise ExportError("nothing to export: no sessions")
@@ -294,8 +322,9 @@ def build_project(sessions: list[SessionData], *, include_audio: bool = True,
     ET.register_namespace("", NS)
     first = sessions[0]
     created = _utc(first.meta.get("started"))
-    interviewers = sorted({str(d.meta["interviewer"]) for d in sessions
-                           if d.meta.get("interviewer")}) or ["guide-tui"]
+    interviewers = sorted(
+        {str(d.meta["interviewer"]) for d in sessions if d.meta.get("interviewer")}
+    ) or ["guide-tui"]
     user_guid = {n: guid("user", n) for n in interviewers}
 
     def user_of(data: SessionData) -> str:
@@ -303,14 +332,20 @@ def build_project(sessions: list[SessionData], *, include_audio: bool = True,
 
     if name is None:
         title = first.guide_info.get("title") or first.guide_info.get("id") or "Interviews"
-        name = (f"{first.participant} — {title}" if len(sessions) == 1
-                else f"{title} ({len(sessions)} interviews)")
-    root = ET.Element(f"{{{NS}}}Project", {
-        "name": name,
-        "origin": f"guide-tui {__version__}",
-        "creatingUserGUID": user_guid[interviewers[0]],
-        **({"creationDateTime": created} if created else {}),
-    })
+        name = (
+            f"{first.participant} — {title}"
+            if len(sessions) == 1
+            else f"{title} ({len(sessions)} interviews)"
+        )
+    root = ET.Element(
+        f"{{{NS}}}Project",
+        {
+            "name": name,
+            "origin": f"guide-tui {__version__}",
+            "creatingUserGUID": user_guid[interviewers[0]],
+            **({"creationDateTime": created} if created else {}),
+        },
+    )
 
     # Users ----------------------------------------------------------------------------------
     users = _el(root, "Users")
@@ -325,37 +360,65 @@ def build_project(sessions: list[SessionData], *, include_audio: bool = True,
     marker_code: dict[str, str] = {}
     for index, (topic_id, title, research_questions) in enumerate(book.topics):
         topic_code[topic_id] = guid("code", "topic", topic_id)
-        code = _el(codes, "Code", {"guid": topic_code[topic_id], "name": _code_name(title),
-                                   "isCodable": True, "color": PALETTE[index % len(PALETTE)]})
+        code = _el(
+            codes,
+            "Code",
+            {
+                "guid": topic_code[topic_id],
+                "name": _code_name(title),
+                "isCodable": True,
+                "color": PALETTE[index % len(PALETTE)],
+            },
+        )
         description = f"Interview guide topic `{topic_id}`."
         if research_questions:
             description += " Research questions: " + " ".join(research_questions)
         _el(code, "Description", text=description)
         for question_id, text in book.questions.get(topic_id, []):
-            question_code[(topic_id, question_id)] = guid("code", "question", topic_id,
-                                                          question_id)
-            child = _el(code, "Code", {"guid": question_code[(topic_id, question_id)],
-                                       "name": _code_name(text), "isCodable": True})
+            question_code[(topic_id, question_id)] = guid("code", "question", topic_id, question_id)
+            child = _el(
+                code,
+                "Code",
+                {
+                    "guid": question_code[(topic_id, question_id)],
+                    "name": _code_name(text),
+                    "isCodable": True,
+                },
+            )
             _el(child, "Description", text=f"Interview question `{question_id}`: {text}")
     if book.markers:
-        parent = _el(codes, "Code", {"guid": guid("code", "markers"), "name": "Markers",
-                                     "isCodable": False, "color": MARKER_COLOUR})
+        parent = _el(
+            codes,
+            "Code",
+            {
+                "guid": guid("code", "markers"),
+                "name": "Markers",
+                "isCodable": False,
+                "color": MARKER_COLOUR,
+            },
+        )
         _el(parent, "Description", text="Moments the interviewer marked during the interview.")
         for kind in book.markers:
             marker_code[kind] = guid("code", "marker", kind)
-            _el(parent, "Code", {"guid": marker_code[kind], "name": marker_label(kind),
-                                 "isCodable": True})
+            _el(
+                parent,
+                "Code",
+                {"guid": marker_code[kind], "name": marker_label(kind), "isCodable": True},
+            )
     if len(codes):
         _el(root, "CodeBook").append(codes)
 
     # Variables --------------------------------------------------------------------------------
     variables = _variables(sessions)
     variables_el = _el(root, "Variables")
-    for key, var_name, kind, description in variables:
-        var = _el(variables_el, "Variable", {"guid": guid("variable", key), "name": var_name,
-                                             "typeOfVariable": kind})
-        if description:
-            _el(var, "Description", text=description)
+    for key, var_name, kind, var_description in variables:
+        variable = _el(
+            variables_el,
+            "Variable",
+            {"guid": guid("variable", key), "name": var_name, "typeOfVariable": kind},
+        )
+        if var_description:
+            _el(variable, "Description", text=var_description)
 
     # Sources, built first so that Cases can refer to them -----------------------------------
     sources_el = ET.Element(f"{{{NS}}}Sources")
@@ -364,8 +427,18 @@ def build_project(sessions: list[SessionData], *, include_audio: bool = True,
     sources_of: dict[str, list[str]] = {}
     for data in sessions:
         sources_of.setdefault(data.participant, []).extend(
-            _add_session(data, sources_el, notes_el, members, user_of(data), topic_code,
-                         question_code, marker_code, include_audio))
+            _add_session(
+                data,
+                sources_el,
+                notes_el,
+                members,
+                user_of(data),
+                topic_code,
+                question_code,
+                marker_code,
+                include_audio,
+            )
+        )
 
     # Cases ------------------------------------------------------------------------------------
     cases_el = _el(root, "Cases")
@@ -389,19 +462,31 @@ def build_project(sessions: list[SessionData], *, include_audio: bool = True,
     if len(notes_el):
         root.append(notes_el)
     count = len(sessions)
-    _el(root, "Description", text=(
-        f"Exported by guide-tui {__version__} from {count} interview session"
-        f"{'s' if count != 1 else ''}: " + ", ".join(d.name for d in sessions) + "."))
+    _el(
+        root,
+        "Description",
+        text=(
+            f"Exported by guide-tui {__version__} from {count} interview session"
+            f"{'s' if count != 1 else ''}: " + ", ".join(d.name for d in sessions) + "."
+        ),
+    )
     ET.indent(root, space=" ")
     xml = ET.tostring(root, encoding="unicode", xml_declaration=False)
     qde = ('<?xml version="1.0" encoding="UTF-8"?>\n' + xml + "\n").encode("utf-8")
     return Project(qde, members)
 
 
-def _add_session(data: SessionData, sources_el: ET.Element, notes_el: ET.Element,
-                 members: list[Member], user: str, topic_code: dict[str, str],
-                 question_code: dict[tuple[str, str], str], marker_code: dict[str, str],
-                 include_audio: bool) -> list[str]:
+def _add_session(
+    data: SessionData,
+    sources_el: ET.Element,
+    notes_el: ET.Element,
+    members: list[Member],
+    user: str,
+    topic_code: dict[str, str],
+    question_code: dict[tuple[str, str], str],
+    marker_code: dict[str, str],
+    include_audio: bool,
+) -> list[str]:
     """Add one session's sources and memos; returns the GUIDs of its sources."""
     key = data.name
     created = _utc(data.meta.get("started"))
@@ -410,8 +495,11 @@ def _add_session(data: SessionData, sources_el: ET.Element, notes_el: ET.Element
 
     # a memo with the session's facts, and one per note
     facts_guid = guid(key, "memo", "facts")
-    facts = _el(notes_el, "Note", {"guid": facts_guid, "name": f"Interview {data.participant}: "
-                                   f"session facts", **stamp})
+    facts = _el(
+        notes_el,
+        "Note",
+        {"guid": facts_guid, "name": f"Interview {data.participant}: session facts", **stamp},
+    )
     lines = [f"{k}: {v}" for k, v in session_facts(data)]
     lines.append(f"Session folder: {data.name}")
     _el(facts, "PlainTextContent", text="\n".join(lines))
@@ -421,16 +509,31 @@ def _add_session(data: SessionData, sources_el: ET.Element, notes_el: ET.Element
         text_guid = guid(key, "source", "text")
         source_guids.append(text_guid)
         members.append(Member(f"sources/{text_guid}.txt", layout.text.encode("utf-8")))
-        source = _el(sources_el, "TextSource", {
-            "guid": text_guid, "name": f"{data.participant} {data.name[:10]} transcript",
-            "plainTextPath": f"internal://{text_guid}.txt", **stamp})
+        source = _el(
+            sources_el,
+            "TextSource",
+            {
+                "guid": text_guid,
+                "name": f"{data.participant} {data.name[:10]} transcript",
+                "plainTextPath": f"internal://{text_guid}.txt",
+                **stamp,
+            },
+        )
         _el(source, "Description", text=f"Verbatim transcript of session {data.name}.")
         for n, (start, end, code_guids, note_guids, label) in enumerate(
-                _selections(data, layout, topic_code, question_code, marker_code, notes_el,
-                            stamp)):
-            selection = _el(source, "PlainTextSelection", {
-                "guid": guid(key, "selection", n), "name": label,
-                "startPosition": start, "endPosition": end, **stamp})
+            _selections(data, layout, topic_code, question_code, marker_code, notes_el, stamp)
+        ):
+            selection = _el(
+                source,
+                "PlainTextSelection",
+                {
+                    "guid": guid(key, "selection", n),
+                    "name": label,
+                    "startPosition": start,
+                    "endPosition": end,
+                    **stamp,
+                },
+            )
             for m, code_guid in enumerate(code_guids):
                 coding = _el(selection, "Coding", {"guid": guid(key, "coding", n, m), **stamp})
                 _el(coding, "CodeRef", {"targetGUID": code_guid})
@@ -443,33 +546,63 @@ def _add_session(data: SessionData, sources_el: ET.Element, notes_el: ET.Element
         audio_guid = guid(key, "source", "audio", index)
         source_guids.append(audio_guid)
         members.append(Member(f"sources/{audio_guid}.wav", files=tuple(group)))
-        source = _el(sources_el, "AudioSource", {
-            "guid": audio_guid, "name": f"{data.participant} {data.name[:10]} audio"
-            + (f" {index + 1}" if index else ""),
-            "path": f"internal://{audio_guid}.wav", **stamp})
+        source = _el(
+            sources_el,
+            "AudioSource",
+            {
+                "guid": audio_guid,
+                "name": f"{data.participant} {data.name[:10]} audio"
+                + (f" {index + 1}" if index else ""),
+                "path": f"internal://{audio_guid}.wav",
+                **stamp,
+            },
+        )
         _el(source, "Description", text="Recording: " + ", ".join(p.name for p in group))
         if index == 0 and layout is not None:
             transcript_guid = guid(key, "transcript")
             members.append(Member(f"sources/{transcript_guid}.txt", layout.text.encode("utf-8")))
-            transcript = _el(source, "Transcript", {
-                "guid": transcript_guid, "name": f"{data.participant} transcript",
-                "plainTextPath": f"internal://{transcript_guid}.txt", **stamp})
-            for n, (turn, (start, end)) in enumerate(zip(layout.turns, layout.spans,
-                                                         strict=True)):
-                _el(transcript, "SyncPoint", {"guid": guid(key, "sync", n, "start"),
-                                              "timeStamp": timecodes.milliseconds(turn.start),
-                                              "position": start})
-                _el(transcript, "SyncPoint", {"guid": guid(key, "sync", n, "end"),
-                                              "timeStamp": timecodes.milliseconds(turn.end),
-                                              "position": end})
+            transcript = _el(
+                source,
+                "Transcript",
+                {
+                    "guid": transcript_guid,
+                    "name": f"{data.participant} transcript",
+                    "plainTextPath": f"internal://{transcript_guid}.txt",
+                    **stamp,
+                },
+            )
+            for n, (turn, (start, end)) in enumerate(zip(layout.turns, layout.spans, strict=True)):
+                _el(
+                    transcript,
+                    "SyncPoint",
+                    {
+                        "guid": guid(key, "sync", n, "start"),
+                        "timeStamp": timecodes.milliseconds(turn.start),
+                        "position": start,
+                    },
+                )
+                _el(
+                    transcript,
+                    "SyncPoint",
+                    {
+                        "guid": guid(key, "sync", n, "end"),
+                        "timeStamp": timecodes.milliseconds(turn.end),
+                        "position": end,
+                    },
+                )
         _el(source, "NoteRef", {"targetGUID": facts_guid})
     return source_guids
 
 
-def _selections(data: SessionData, layout: TextLayout, topic_code: dict[str, str],
-                question_code: dict[tuple[str, str], str], marker_code: dict[str, str],
-                notes_el: ET.Element, stamp: dict[str, Any]
-                ) -> Iterator[tuple[int, int, list[str], list[str], str]]:
+def _selections(
+    data: SessionData,
+    layout: TextLayout,
+    topic_code: dict[str, str],
+    question_code: dict[tuple[str, str], str],
+    marker_code: dict[str, str],
+    notes_el: ET.Element,
+    stamp: dict[str, Any],
+) -> Iterator[tuple[int, int, list[str], list[str], str]]:
     """(start, end, code GUIDs, note GUIDs, name) for every pre-coded or annotated stretch."""
     assert data.transcript is not None
     turns, spans = layout.turns, layout.spans
@@ -479,12 +612,20 @@ def _selections(data: SessionData, layout: TextLayout, topic_code: dict[str, str
         if index == len(turns) or turns[index].topic != turns[run_start].topic:
             topic = turns[run_start].topic
             if topic in topic_code:
-                yield (spans[run_start][0], spans[index - 1][1], [topic_code[topic]], [],
-                       data.topic_title(topic))
+                yield (
+                    spans[run_start][0],
+                    spans[index - 1][1],
+                    [topic_code[topic]],
+                    [],
+                    data.topic_title(topic),
+                )
             run_start = index
     # question stretches: from the turn where it was asked to before the next tick or topic
-    ticks = [a for a in data.transcript.annotations
-             if a.type in ("question_asked", "probe_used", "summary_given") and a.topic]
+    ticks = [
+        a
+        for a in data.transcript.annotations
+        if a.type in ("question_asked", "probe_used", "summary_given") and a.topic
+    ]
     for number, tick in enumerate(ticks):
         if tick.type != "question_asked" or (tick.topic, tick.question) not in question_code:
             continue
@@ -493,35 +634,54 @@ def _selections(data: SessionData, layout: TextLayout, topic_code: dict[str, str
             continue
         # Interviewers tick a question while (or just after) asking it, so the next question
         # begins with the turn being spoken at its tick, not with the first turn after it.
-        next_t = next((a.t for a in ticks[number + 1:] if a.type == "question_asked"
-                       or a.topic != tick.topic), None)
+        next_t = next(
+            (
+                a.t
+                for a in ticks[number + 1 :]
+                if a.type == "question_asked" or a.topic != tick.topic
+            ),
+            None,
+        )
         stop = _turn_at(turns, next_t) if next_t is not None else None
         last = first
-        while (last + 1 < len(turns) and turns[last + 1].topic == turns[first].topic
-               and (stop is None or last + 1 < stop)):
+        while (
+            last + 1 < len(turns)
+            and turns[last + 1].topic == turns[first].topic
+            and (stop is None or last + 1 < stop)
+        ):
             last += 1
         assert tick.topic is not None and tick.question is not None
-        yield (spans[first][0], spans[last][1], [question_code[(tick.topic, tick.question)]],
-               [], f"Question {tick.question}")
+        yield (
+            spans[first][0],
+            spans[last][1],
+            [question_code[(tick.topic, tick.question)]],
+            [],
+            f"Question {tick.question}",
+        )
     # markers and notes: the turn they were taken in
     for number, ann in enumerate(data.transcript.annotations):
         if ann.type not in ("marker", "note"):
             continue
-        index = _turn_at(turns, ann.t)
-        if index is None:
+        at = _turn_at(turns, ann.t)
+        if at is None:
             continue
-        start, end = spans[index]
+        start, end = spans[at]
         if ann.type == "marker":
             kind = ann.kind or "marker"
             if kind in marker_code:
                 yield start, end, [marker_code[kind]], [], f"Marker {marker_label(kind)}"
             continue
         note_guid = guid(data.name, "memo", "note", number)
-        note = _el(notes_el, "Note", {
-            "guid": note_guid,
-            "name": f"Note {data.participant} {timecodes.hms(ann.t)}",
-            "creatingUser": stamp["creatingUser"],
-            "creationDateTime": _utc(data.meta.get("started"), ann.t)})
+        note = _el(
+            notes_el,
+            "Note",
+            {
+                "guid": note_guid,
+                "name": f"Note {data.participant} {timecodes.hms(ann.t)}",
+                "creatingUser": stamp["creatingUser"],
+                "creationDateTime": _utc(data.meta.get("started"), ann.t),
+            },
+        )
         _el(note, "PlainTextContent", text=ann.text or "")
         yield start, end, [], [note_guid], f"Note at {timecodes.hms(ann.t)}"
 
@@ -538,8 +698,14 @@ def _zip_time(sessions: Iterable[SessionData]) -> tuple[int, int, int, int, int,
             try:
                 moment = datetime.fromisoformat(started)
                 if moment.year >= 1980:
-                    return (moment.year, moment.month, moment.day, moment.hour, moment.minute,
-                            moment.second)
+                    return (
+                        moment.year,
+                        moment.month,
+                        moment.day,
+                        moment.hour,
+                        moment.minute,
+                        moment.second,
+                    )
             except ValueError:
                 pass
     return (1980, 1, 1, 0, 0, 0)
@@ -549,18 +715,30 @@ def _write_wav(files: tuple[Path, ...], out: Any) -> None:
     """Concatenate WAVs of one format into ``out`` (a write-only stream), header first."""
     with contextlib.ExitStack() as stack:
         readers = [stack.enter_context(wave.open(str(p), "rb")) for p in files]
-        channels, width, rate = (readers[0].getnchannels(), readers[0].getsampwidth(),
-                                 readers[0].getframerate())
+        channels, width, rate = (
+            readers[0].getnchannels(),
+            readers[0].getsampwidth(),
+            readers[0].getframerate(),
+        )
         frames = sum(r.getnframes() for r in readers)
         size = frames * channels * width
-        header = b"".join((
-            b"RIFF", (36 + size).to_bytes(4, "little"), b"WAVE",
-            b"fmt ", (16).to_bytes(4, "little"), (1).to_bytes(2, "little"),
-            channels.to_bytes(2, "little"), rate.to_bytes(4, "little"),
-            (rate * channels * width).to_bytes(4, "little"),
-            (channels * width).to_bytes(2, "little"), (8 * width).to_bytes(2, "little"),
-            b"data", size.to_bytes(4, "little"),
-        ))
+        header = b"".join(
+            (
+                b"RIFF",
+                (36 + size).to_bytes(4, "little"),
+                b"WAVE",
+                b"fmt ",
+                (16).to_bytes(4, "little"),
+                (1).to_bytes(2, "little"),
+                channels.to_bytes(2, "little"),
+                rate.to_bytes(4, "little"),
+                (rate * channels * width).to_bytes(4, "little"),
+                (channels * width).to_bytes(2, "little"),
+                (8 * width).to_bytes(2, "little"),
+                b"data",
+                size.to_bytes(4, "little"),
+            )
+        )
         out.write(header)
         for reader in readers:
             while chunk := reader.readframes(65536):
@@ -601,8 +779,10 @@ class QdpxWriter(Writer):
 
     name = "qdpx"
     extension = ".qdpx"
-    description = "REFI-QDA project (NVivo, MAXQDA, ATLAS.ti, QualCoder): audio, transcript, " \
-                  "topics as codes, pre-coded, case with baseline variables, notes as memos"
+    description = (
+        "REFI-QDA project (NVivo, MAXQDA, ATLAS.ti, QualCoder): audio, transcript, "
+        "topics as codes, pre-coded, case with baseline variables, notes as memos"
+    )
     needs_transcript = False
     include_audio: bool = True  # set per export; audio is what makes a project large
 
@@ -610,8 +790,9 @@ class QdpxWriter(Writer):
         return write_study_qdpx([data], path, include_audio=self.include_audio)
 
 
-def write_study_qdpx(sessions: list[SessionData], path: Path, *, include_audio: bool = True,
-                     name: str | None = None) -> Path:
+def write_study_qdpx(
+    sessions: list[SessionData], path: Path, *, include_audio: bool = True, name: str | None = None
+) -> Path:
     """Every session of a study in one project (shared codes, one case per participant)."""
     project = build_project(sessions, include_audio=include_audio, name=name)
     return write_project(project, path, sessions)
@@ -627,8 +808,11 @@ def validate_qde(qde: bytes) -> list[str]:
     try:
         import xmlschema  # deferred: ~0.3 s to import, and only checks need it
     except ImportError:
-        raise ExportError("validating needs the xmlschema package (pip install xmlschema)") \
-            from None
+        raise ExportError(
+            "validating needs the xmlschema package (pip install xmlschema)"
+        ) from None
     schema = xmlschema.XMLSchema(str(schema_path()))
-    return [str(error.reason or error) + f" (at {error.path})"
-            for error in schema.iter_errors(qde.decode("utf-8"))]
+    return [
+        str(error.reason or error) + f" (at {error.path})"
+        for error in schema.iter_errors(qde.decode("utf-8"))
+    ]

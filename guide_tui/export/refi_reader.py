@@ -17,11 +17,23 @@ from pathlib import Path
 from guide_tui.errors import ExportError
 
 NS = "{urn:QDA-XML:project:1.0}"
-VALUE_TAGS = ("TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateValue",
-              "DateTimeValue")
+VALUE_TAGS = (
+    "TextValue",
+    "BooleanValue",
+    "IntegerValue",
+    "FloatValue",
+    "DateValue",
+    "DateTimeValue",
+)
 SOURCE_TAGS = ("TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource")
-SELECTION_TAGS = ("PlainTextSelection", "AudioSelection", "VideoSelection", "PictureSelection",
-                  "PDFSelection", "TranscriptSelection")
+SELECTION_TAGS = (
+    "PlainTextSelection",
+    "AudioSelection",
+    "VideoSelection",
+    "PictureSelection",
+    "PDFSelection",
+    "TranscriptSelection",
+)
 
 
 @dataclass
@@ -96,9 +108,12 @@ class RefiProject:
         result = []
         for source in self.sources.values():
             for selection in source.selections:
-                if code_guid in selection.codes and source.text is not None \
-                        and selection.start is not None:
-                    result.append(source.text[selection.start:selection.end])
+                if (
+                    code_guid in selection.codes
+                    and source.text is not None
+                    and selection.start is not None
+                ):
+                    result.append(source.text[selection.start : selection.end])
         return result
 
 
@@ -112,8 +127,13 @@ def _codes(parent: ET.Element, into: dict[str, Code], parent_guid: str | None) -
         if guid in into:
             raise ExportError(f"duplicate code GUID {guid}")
         description = element.find(NS + "Description")
-        into[guid] = Code(guid, element.get("name") or "", element.get("isCodable") == "true",
-                          parent_guid, description.text if description is not None else None)
+        into[guid] = Code(
+            guid,
+            element.get("name") or "",
+            element.get("isCodable") == "true",
+            parent_guid,
+            description.text if description is not None else None,
+        )
         _codes(element, into, guid)
 
 
@@ -141,7 +161,7 @@ def read_qdpx(path: str | Path, *, with_media: bool = False) -> RefiProject:
                 return None
             if not ref.startswith("internal://"):
                 return None  # an external file: not in the archive
-            name = "sources/" + ref[len("internal://"):]
+            name = "sources/" + ref[len("internal://") :]
             try:
                 raw = archive.read(name)
             except KeyError:
@@ -155,15 +175,20 @@ def read_qdpx(path: str | Path, *, with_media: bool = False) -> RefiProject:
         for book in _children(root, "CodeBook"):
             for codes_el in _children(book, "Codes"):
                 _codes(codes_el, codes, None)
-        variables = {v.get("guid") or "": (v.get("name") or "", v.get("typeOfVariable") or "")
-                     for v in root.iter(NS + "Variable")}
+        variables = {
+            v.get("guid") or "": (v.get("name") or "", v.get("typeOfVariable") or "")
+            for v in root.iter(NS + "Variable")
+        }
         cases = []
         for case_el in root.iter(NS + "Case"):
             case = Case(case_el.get("guid") or "", case_el.get("name"))
             for value_el in _children(case_el, "VariableValue"):
                 ref = value_el.find(NS + "VariableRef")
-                name = variables.get(ref.get("targetGUID") or "", ("?", ""))[0] \
-                    if ref is not None else "?"
+                name = (
+                    variables.get(ref.get("targetGUID") or "", ("?", ""))[0]
+                    if ref is not None
+                    else "?"
+                )
                 for tag in VALUE_TAGS:
                     found = value_el.find(NS + tag)
                     if found is not None:
@@ -177,17 +202,27 @@ def read_qdpx(path: str | Path, *, with_media: bool = False) -> RefiProject:
                 if kind not in SOURCE_TAGS:
                     continue
                 guid = element.get("guid") or ""
-                if element.get("plainTextPath") and element.find(NS + "PlainTextContent") \
-                        is not None:
-                    raise ExportError(f"{path}: source {guid} has both plainTextPath and "
-                                      "PlainTextContent")
-                source = Source(guid, kind, element.get("name"),
-                                element.get("plainTextPath") or element.get("path"))
+                if (
+                    element.get("plainTextPath")
+                    and element.find(NS + "PlainTextContent") is not None
+                ):
+                    raise ExportError(
+                        f"{path}: source {guid} has both plainTextPath and PlainTextContent"
+                    )
+                source = Source(
+                    guid,
+                    kind,
+                    element.get("name"),
+                    element.get("plainTextPath") or element.get("path"),
+                )
                 if kind == "TextSource":
                     inline = element.find(NS + "PlainTextContent")
                     text = internal(source.path)
-                    source.text = inline.text if inline is not None else (
-                        text if isinstance(text, str) else None)
+                    source.text = (
+                        inline.text
+                        if inline is not None
+                        else (text if isinstance(text, str) else None)
+                    )
                 elif with_media:
                     data = internal(source.path, binary=True)
                     source.data = data if isinstance(data, bytes) else None
@@ -195,20 +230,32 @@ def read_qdpx(path: str | Path, *, with_media: bool = False) -> RefiProject:
                     for sel in _children(element, tag):
                         start = _int(sel.get("startPosition") or sel.get("begin"))
                         end = _int(sel.get("endPosition") or sel.get("end"))
-                        source.selections.append(Selection(
-                            sel.get("guid") or "", tag, sel.get("name"), start, end,
-                            [c.get("targetGUID") or "" for coding in _children(sel, "Coding")
-                             for c in _children(coding, "CodeRef")],
-                            [n.get("targetGUID") or "" for n in _children(sel, "NoteRef")]))
+                        source.selections.append(
+                            Selection(
+                                sel.get("guid") or "",
+                                tag,
+                                sel.get("name"),
+                                start,
+                                end,
+                                [
+                                    c.get("targetGUID") or ""
+                                    for coding in _children(sel, "Coding")
+                                    for c in _children(coding, "CodeRef")
+                                ],
+                                [n.get("targetGUID") or "" for n in _children(sel, "NoteRef")],
+                            )
+                        )
                 source.notes = [n.get("targetGUID") or "" for n in _children(element, "NoteRef")]
                 for transcript in _children(element, "Transcript"):
                     source.transcript_path = transcript.get("plainTextPath")
                     text = internal(source.transcript_path)
                     source.transcript_text = text if isinstance(text, str) else None
                     source.sync_points = [
-                        SyncPoint(p.get("guid") or "", _int(p.get("timeStamp")),
-                                  _int(p.get("position")))
-                        for p in _children(transcript, "SyncPoint")]
+                        SyncPoint(
+                            p.get("guid") or "", _int(p.get("timeStamp")), _int(p.get("position"))
+                        )
+                        for p in _children(transcript, "SyncPoint")
+                    ]
                 sources[guid] = source
         notes = {}
         for notes_el in _children(root, "Notes"):
@@ -216,5 +263,6 @@ def read_qdpx(path: str | Path, *, with_media: bool = False) -> RefiProject:
                 inline = note.find(NS + "PlainTextContent")
                 text = inline.text if inline is not None else internal(note.get("plainTextPath"))
                 notes[note.get("guid") or ""] = text if isinstance(text, str) else ""
-    return RefiProject(root.get("name") or "", users, codes, variables, cases, sources, notes,
-                       members)
+    return RefiProject(
+        root.get("name") or "", users, codes, variables, cases, sources, notes, members
+    )

@@ -61,8 +61,10 @@ class SessionData:
     @property
     def audio_files(self) -> list[Path]:
         """The session's audio files that exist on disk, in recording order."""
-        names = [a.get("file") for a in self.meta.get("audio") or [] if isinstance(a, dict)]
-        if not names:
+        names = [
+            str(a.get("file") or "") for a in self.meta.get("audio") or [] if isinstance(a, dict)
+        ]
+        if not any(names):
             names = sorted(p.name for p in self.folder.glob("audio*.wav"))
         return [self.folder / n for n in names if n and (self.folder / n).is_file()]
 

@@ -59,11 +59,24 @@ class Transcript:
     engine: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
-    def replace_text(self, segments: tuple[Segment, ...], annotations: tuple[Annotation, ...],
-                     raw: dict[str, Any]) -> Transcript:
+    def replace_text(
+        self,
+        segments: tuple[Segment, ...],
+        annotations: tuple[Annotation, ...],
+        raw: dict[str, Any],
+    ) -> Transcript:
         """A copy with other texts (used by pseudonymisation)."""
-        return Transcript(segments, annotations, self.pauses, dict(self.topic_titles),
-                          self.speakers, self.language, self.duration, dict(self.engine), raw)
+        return Transcript(
+            segments,
+            annotations,
+            self.pauses,
+            dict(self.topic_titles),
+            self.speakers,
+            self.language,
+            self.duration,
+            dict(self.engine),
+            raw,
+        )
 
 
 @dataclass(frozen=True)
@@ -90,8 +103,9 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-def parse_transcript(obj: Any, source: str = "transcript.json", *,
-                     clean: bool = False) -> Transcript:
+def parse_transcript(
+    obj: Any, source: str = "transcript.json", *, clean: bool = False
+) -> Transcript:
     """Build a :class:`Transcript` from parsed JSON; raises :class:`ExportError` if unusable.
 
     ``clean`` takes each segment's ``text_clean`` (fillers removed) where the transcriber wrote
@@ -112,39 +126,46 @@ def parse_transcript(obj: Any, source: str = "transcript.json", *,
     for index, seg in enumerate(raw_segments):
         if not isinstance(seg, dict):
             continue
-        text = str((seg.get("text_clean") if clean and "text_clean" in seg else seg.get("text"))
-                   or "").strip()
-        segments.append(Segment(
-            id=int(seg.get("id", index)) if str(seg.get("id", index)).isdigit() else index,
-            start=_num(seg.get("start")),
-            end=_num(seg.get("end"), _num(seg.get("start"))),
-            text=text,
-            speaker=_opt_str(seg.get("speaker")),
-            topic=_opt_str(seg.get("topic")),
-            flags=tuple(str(f) for f in seg.get("flags") or () if f),
-        ))
+        text = str(
+            (seg.get("text_clean") if clean and "text_clean" in seg else seg.get("text")) or ""
+        ).strip()
+        segments.append(
+            Segment(
+                id=int(seg.get("id", index)) if str(seg.get("id", index)).isdigit() else index,
+                start=_num(seg.get("start")),
+                end=_num(seg.get("end"), _num(seg.get("start"))),
+                text=text,
+                speaker=_opt_str(seg.get("speaker")),
+                topic=_opt_str(seg.get("topic")),
+                flags=tuple(str(f) for f in seg.get("flags") or () if f),
+            )
+        )
     segments.sort(key=lambda s: (s.start, s.id))
     annotations = []
     for ann in obj.get("annotations") or ():
         if not isinstance(ann, dict) or "t" not in ann:
             continue
-        annotations.append(Annotation(
-            t=_num(ann.get("t")),
-            type=str(ann.get("type") or "note"),
-            topic=_opt_str(ann.get("topic")),
-            text=_opt_str(ann.get("text")),
-            kind=_opt_str(ann.get("kind")),
-            question=_opt_str(ann.get("question")),
-            probe=_opt_str(ann.get("probe")),
-        ))
+        annotations.append(
+            Annotation(
+                t=_num(ann.get("t")),
+                type=str(ann.get("type") or "note"),
+                topic=_opt_str(ann.get("topic")),
+                text=_opt_str(ann.get("text")),
+                kind=_opt_str(ann.get("kind")),
+                question=_opt_str(ann.get("question")),
+                probe=_opt_str(ann.get("probe")),
+            )
+        )
     annotations.sort(key=lambda a: a.t)
     pauses = tuple(
         (_num(p.get("start")), _num(p.get("end")))
-        for p in obj.get("pauses") or () if isinstance(p, dict)
+        for p in obj.get("pauses") or ()
+        if isinstance(p, dict)
     )
     titles = {
         str(t["id"]): str(t.get("title") or t["id"])
-        for t in obj.get("topics") or () if isinstance(t, dict) and t.get("id")
+        for t in obj.get("topics") or ()
+        if isinstance(t, dict) and t.get("id")
     }
     duration = obj.get("duration")
     return Transcript(
@@ -155,7 +176,7 @@ def parse_transcript(obj: Any, source: str = "transcript.json", *,
         speakers=tuple(str(s) for s in obj.get("speakers") or () if s),
         language=_opt_str(obj.get("language")),
         duration=_num(duration) if duration is not None else None,
-        engine=obj.get("engine") if isinstance(obj.get("engine"), dict) else {},
+        engine=engine if isinstance(engine := obj.get("engine"), dict) else {},
         raw=obj,
     )
 
@@ -200,15 +221,17 @@ def build_turns(transcript: Transcript) -> list[Turn]:
             if gap is not None:
                 parts.append(pause_mark(gap))
             parts.append(seg.text)
-        turns.append(Turn(
-            start=current[0].start,
-            end=current[-1].end,
-            speaker=current[0].speaker,
-            topic=current[0].topic,
-            text=" ".join(p for p in parts if p),
-            segments=tuple(current),
-            flagged=any(s.flags for s in current),
-        ))
+        turns.append(
+            Turn(
+                start=current[0].start,
+                end=current[-1].end,
+                speaker=current[0].speaker,
+                topic=current[0].topic,
+                text=" ".join(p for p in parts if p),
+                segments=tuple(current),
+                flagged=any(s.flags for s in current),
+            )
+        )
         current.clear()
 
     for seg in transcript.segments:
@@ -216,8 +239,11 @@ def build_turns(transcript: Transcript) -> list[Turn]:
             continue
         if current:
             last = current[-1]
-            if (seg.speaker != last.speaker or seg.topic != last.topic
-                    or (seg.speaker is None and seg.start - last.end >= UNLABELLED_TURN_GAP_S)):
+            if (
+                seg.speaker != last.speaker
+                or seg.topic != last.topic
+                or (seg.speaker is None and seg.start - last.end >= UNLABELLED_TURN_GAP_S)
+            ):
                 close()
         current.append(seg)
     close()

@@ -96,16 +96,25 @@ def session_facts(data: SessionData) -> list[tuple[str, str]]:
         ("Date", started_label(data)),
         ("Interviewer", data.meta.get("interviewer")),
         ("Location", data.meta.get("location")),
-        ("Guide", " ".join(str(x) for x in (
-            info.get("title") or info.get("id"),
-            f"(version {info['version']})" if info.get("version") else None,
-        ) if x) or None),
+        (
+            "Guide",
+            " ".join(
+                str(x)
+                for x in (
+                    info.get("title") or info.get("id"),
+                    f"(version {info['version']})" if info.get("version") else None,
+                )
+                if x
+            )
+            or None,
+        ),
         ("Duration", timecodes.hms(d) if (d := data.duration_s()) else None),
     ]
     if data.transcript is not None:
         engine = data.transcript.engine
-        model = " ".join(str(x) for x in (engine.get("name"), engine.get("version"),
-                                          engine.get("model")) if x)
+        model = " ".join(
+            str(x) for x in (engine.get("name"), engine.get("version"), engine.get("model")) if x
+        )
         facts.append(("Language", data.transcript.language))
         facts.append(("Transcribed with", model or None))
     return [(k, str(v)) for k, v in facts if v]
@@ -152,8 +161,11 @@ class MarkdownWriter(TextWriter):
     def render(self, data: SessionData) -> str:
         transcript = require_transcript(data)
         title = data.guide_info.get("title")
-        lines = [f"# Interview {_md_escape(data.participant)}"
-                 + (f" — {_md_escape(str(title))}" if title else ""), ""]
+        lines = [
+            f"# Interview {_md_escape(data.participant)}"
+            + (f" — {_md_escape(str(title))}" if title else ""),
+            "",
+        ]
         lines += ["| | |", "|---|---|"]
         for key, value in session_facts(data):
             cell = _md_escape(value).replace("|", "\\|")
@@ -165,8 +177,10 @@ class MarkdownWriter(TextWriter):
             elif isinstance(block, Turn):
                 who = f" {_md_escape(block.speaker)}:" if block.speaker else ""
                 check = " *(check against the audio)*" if block.flagged else ""
-                lines += [f"**[{timecodes.hms(block.start)}]{who}** "
-                          f"{_md_escape(block.text)}{check}", ""]
+                lines += [
+                    f"**[{timecodes.hms(block.start)}]{who}** {_md_escape(block.text)}{check}",
+                    "",
+                ]
             else:
                 label, text = annotation_label(block)
                 lines += [f"> **{label}** [{timecodes.hms(block.t)}] {_md_escape(text)}", ""]
@@ -195,8 +209,10 @@ class MaxqdaTextWriter(TextWriter):
         paragraphs: list[str] = []
         for block in timeline(transcript):
             if isinstance(block, TopicHeading):
-                paragraphs.append(f"[Topic: {one_line(heading_text(data, block))}] "
-                                  f"{timecodes.maxqda(block.start)}")
+                paragraphs.append(
+                    f"[Topic: {one_line(heading_text(data, block))}] "
+                    f"{timecodes.maxqda(block.start)}"
+                )
             elif isinstance(block, Turn):
                 who = f"{block.speaker}: " if block.speaker else ""
                 paragraphs.append(f"{who}{one_line(block.text)} {timecodes.maxqda(block.end)}")
@@ -228,8 +244,11 @@ class NvivoWriter(TextWriter):
         for turn in build_turns(transcript):
             span = f"{timecodes.tenths(turn.start)}-{timecodes.tenths(turn.end)}"
             topic = data.topic_title(turn.topic) if turn.topic else ""
-            rows.append("\t".join((span, one_line(turn.speaker or ""), one_line(turn.text),
-                                   one_line(topic))))
+            rows.append(
+                "\t".join(
+                    (span, one_line(turn.speaker or ""), one_line(turn.text), one_line(topic))
+                )
+            )
         return "\r\n".join(rows) + "\r\n"
 
 
@@ -252,8 +271,10 @@ class SrtWriter(TextWriter):
         segments = [s for s in transcript.segments if s.text]
         for index, seg in enumerate(segments, start=1):
             end = max(seg.end, seg.start + 0.001)
-            cues.append(f"{index}\n{timecodes.srt(seg.start)} --> {timecodes.srt(end)}\n"
-                        f"{_cue_text(seg.speaker, one_line(seg.text))}\n")
+            cues.append(
+                f"{index}\n{timecodes.srt(seg.start)} --> {timecodes.srt(end)}\n"
+                f"{_cue_text(seg.speaker, one_line(seg.text))}\n"
+            )
         return "\n".join(cues)
 
 
@@ -328,8 +349,9 @@ class DocxWriter(Writer):
 
         document = docx.Document()
         title = data.guide_info.get("title")
-        document.add_heading(f"Interview {data.participant}"
-                             + (f" — {title}" if title else ""), level=0)
+        document.add_heading(
+            f"Interview {data.participant}" + (f" — {title}" if title else ""), level=0
+        )
         facts = session_facts(data)
         table = document.add_table(rows=len(facts), cols=2)
         table.style = "Table Grid"
@@ -383,8 +405,15 @@ def _qdpx_writer() -> type[Writer]:
 
 WRITERS: dict[str, type[Writer]] = {
     w.name: w
-    for w in (MarkdownWriter, MaxqdaTextWriter, NvivoWriter, SrtWriter, VttWriter, DocxWriter,
-              JsonWriter)
+    for w in (
+        MarkdownWriter,
+        MaxqdaTextWriter,
+        NvivoWriter,
+        SrtWriter,
+        VttWriter,
+        DocxWriter,
+        JsonWriter,
+    )
 }
 #: Every format, in the order ``export`` writes them by default.
 FORMATS: tuple[str, ...] = ("md", "txt", "nvivo", "srt", "vtt", "docx", "qdpx", "json")
@@ -402,8 +431,9 @@ def get_writer(name: str) -> Writer:
         ) from None
 
 
-def export_session(data: SessionData, formats: Iterable[str], out_dir: Path,
-                   **options: Any) -> list[Path]:
+def export_session(
+    data: SessionData, formats: Iterable[str], out_dir: Path, **options: Any
+) -> list[Path]:
     """Write the given formats of one session into ``out_dir``; returns the files written."""
     written = []
     for name in formats:

@@ -11,5 +11,12 @@ from __future__ import annotations
 from guide_tui.study.report import Study, build_study, load_study
 from guide_tui.study.tables import ReportTable, render_csv, render_markdown, render_text
 
-__all__ = ["ReportTable", "Study", "build_study", "load_study", "render_csv", "render_markdown",
-           "render_text"]
+__all__ = [
+    "ReportTable",
+    "Study",
+    "build_study",
+    "load_study",
+    "render_csv",
+    "render_markdown",
+    "render_text",
+]

@@ -38,8 +38,9 @@ class Study:
 
     @property
     def title(self) -> str:
-        guides = {str(d.guide_info.get("title") or d.guide_info.get("id") or "")
-                  for d in self.sessions} - {""}
+        guides = {
+            str(d.guide_info.get("title") or d.guide_info.get("id") or "") for d in self.sessions
+        } - {""}
         name = ", ".join(sorted(guides)) or "Interviews"
         return f"Study: {name} ({len(self.sessions)} sessions)"
 
@@ -67,8 +68,8 @@ def session_coverage(data: SessionData) -> dict[str, dict[str, Any]]:
         from guide_tui.session.state import InterviewState
 
         state = InterviewState.from_events(data.guide, data.events, data.group)
-        topics: dict[str, dict[str, Any]] = state.coverage_summary()["topics"]
-        return topics
+        derived: dict[str, dict[str, Any]] = state.coverage_summary()["topics"]
+        return derived
     stored = data.meta.get("coverage")
     topics = stored.get("topics") if isinstance(stored, dict) else None
     if isinstance(topics, dict):
@@ -84,8 +85,12 @@ def _guides_in_order(sessions: list[SessionData]) -> list[GuideUse]:
     seen: dict[str, GuideUse] = {}
     for data in sorted(sessions, key=_started):
         info = data.guide_info
-        key = str(info.get("sha256") or (data.guide.sha256 if data.guide else None)
-                  or info.get("version") or "?")
+        key = str(
+            info.get("sha256")
+            or (data.guide.sha256 if data.guide else None)
+            or info.get("version")
+            or "?"
+        )
         if key not in seen or (seen[key][1] is None and data.guide is not None):
             members = seen[key][2] if key in seen else []
             seen[key] = (str(info.get("version") or "?"), data.guide, members)
@@ -98,8 +103,11 @@ def _topic_order(sessions: list[SessionData]) -> list[tuple[str, str]]:
     order: list[tuple[str, str]] = []
     known: set[str] = set()
     for data in sorted(sessions, key=_started, reverse=True):
-        topics = ([(t.id, t.title) for t in data.guide.topics] if data.guide is not None
-                  else [(k, data.topic_title(k)) for k in session_coverage(data)])
+        topics = (
+            [(t.id, t.title) for t in data.guide.topics]
+            if data.guide is not None
+            else [(k, data.topic_title(k)) for k in session_coverage(data)]
+        )
         for topic_id, title in topics:
             if topic_id not in known:
                 known.add(topic_id)
@@ -133,26 +141,36 @@ def sessions_table(sessions: list[SessionData]) -> ReportTable:
         coverage = session_coverage(data)
         applicable = [t for t in coverage.values() if isinstance(t, dict)]
         covered = sum(1 for t in applicable if t.get("status") == "covered")
-        audio = "yes" if data.recorded else ("notes only" if data.meta.get("notes_only")
-                                              else "no")
-        rows.append((
-            label,
-            data.group or "",
-            _started(data)[:10],
-            str(data.guide_info.get("version") or "?"),
-            minutes_label(data.duration_s()),
-            audio,
-            "yes" if data.transcript is not None else "no",
-            _status(data) + (f" ({data.torn_lines} torn line)" if data.torn_lines else ""),
-            f"{covered}/{len(applicable)}" if applicable else "?",
-        ))
+        audio = "yes" if data.recorded else ("notes only" if data.meta.get("notes_only") else "no")
+        rows.append(
+            (
+                label,
+                data.group or "",
+                _started(data)[:10],
+                str(data.guide_info.get("version") or "?"),
+                minutes_label(data.duration_s()),
+                audio,
+                "yes" if data.transcript is not None else "no",
+                _status(data) + (f" ({data.torn_lines} torn line)" if data.torn_lines else ""),
+                f"{covered}/{len(applicable)}" if applicable else "?",
+            )
+        )
     return ReportTable(
-        "sessions", "Sessions",
-        ("Participant", "Group", "Date", "Guide version", "Duration", "Recorded", "Transcribed",
-         "Status", "Topics covered"),
+        "sessions",
+        "Sessions",
+        (
+            "Participant",
+            "Group",
+            "Date",
+            "Guide version",
+            "Duration",
+            "Recorded",
+            "Transcribed",
+            "Status",
+            "Topics covered",
+        ),
         tuple(rows),
-        ("Interrupted: the session has no end event (closed terminal, crash); it can be "
-         "resumed.",),
+        ("Interrupted: the session has no end event (closed terminal, crash); it can be resumed.",),
     )
 
 
@@ -174,11 +192,15 @@ def coverage_table(sessions: list[SessionData]) -> ReportTable:
             cells.append(label)
         rows.append(tuple(cells))
     return ReportTable(
-        "coverage", "Coverage: topics × participants",
-        ("Topic", *labels), tuple(rows),
-        ("covered: marked covered; partly: discussed but not marked covered; not: never "
-         "reached; skipped: marked skipped; – : not in that session's guide version or group. "
-         "Minutes on the recording clock.",),
+        "coverage",
+        "Coverage: topics × participants",
+        ("Topic", *labels),
+        tuple(rows),
+        (
+            "covered: marked covered; partly: discussed but not marked covered; not: never "
+            "reached; skipped: marked skipped; – : not in that session's guide version or group. "
+            "Minutes on the recording clock.",
+        ),
     )
 
 
@@ -245,11 +267,17 @@ def baseline_table(sessions: list[SessionData]) -> ReportTable:
         missing = len(values) - len(given)
         counts: list[tuple[str, str]] = []
         if spec is not None and spec.type == "number":
-            numbers = [float(v) for v in given if isinstance(v, (int, float))
-                       and not isinstance(v, bool)]
+            numbers = [
+                float(v) for v in given if isinstance(v, (int, float)) and not isinstance(v, bool)
+            ]
             if numbers:
-                counts.append(("median (range)", f"{_number(statistics.median(numbers))} "
-                               f"({_number(min(numbers))}–{_number(max(numbers))})"))
+                counts.append(
+                    (
+                        "median (range)",
+                        f"{_number(statistics.median(numbers))} "
+                        f"({_number(min(numbers))}–{_number(max(numbers))})",
+                    )
+                )
         else:
             if spec is not None and spec.type == "yes-no":
                 tally = Counter(_yes_no(v) for v in given)
@@ -263,7 +291,8 @@ def baseline_table(sessions: list[SessionData]) -> ReportTable:
             counts.append(("not answered", str(missing)))
         add(label, counts)
     return ReportTable(
-        "baseline", "Baseline characteristics",
+        "baseline",
+        "Baseline characteristics",
         ("Selection variables", "", f"Number of participants (n={len(people)})"),
         tuple(rows),
         ("Each participant counted once, with the answers of their latest session.",),
@@ -288,10 +317,11 @@ def _guide_changes(old: Guide, new: Guide) -> list[str]:
         if before.title != topic.title:
             changes.append(f"topic renamed: {before.title} → {topic.title}")
         if before.minutes != topic.minutes:
-            changes.append(f"{topic.title}: planned minutes {before.minutes:g} → "
-                           f"{topic.minutes:g}" if before.minutes is not None
-                           and topic.minutes is not None
-                           else f"{topic.title}: planned minutes changed")
+            changes.append(
+                f"{topic.title}: planned minutes {before.minutes:g} → {topic.minutes:g}"
+                if before.minutes is not None and topic.minutes is not None
+                else f"{topic.title}: planned minutes changed"
+            )
         old_questions = {q.id: q for q in before.questions}
         new_questions = {q.id: q for q in topic.questions}
         for question in topic.questions:
@@ -299,8 +329,9 @@ def _guide_changes(old: Guide, new: Guide) -> list[str]:
             if previous is None:
                 changes.append(f"{topic.title}: question added: {question.text}")
             elif previous.text != question.text:
-                changes.append(f"{topic.title}: question reworded: {previous.text} → "
-                               f"{question.text}")
+                changes.append(
+                    f"{topic.title}: question reworded: {previous.text} → {question.text}"
+                )
             elif {p.text for p in previous.probes} != {p.text for p in question.probes}:
                 changes.append(f"{topic.title}: probes changed for: {question.text}")
         for question in before.questions:
@@ -311,8 +342,9 @@ def _guide_changes(old: Guide, new: Guide) -> list[str]:
     old_fields = {f.id for f in old.baseline}
     new_fields = {f.id for f in new.baseline}
     changes += [f"baseline field added: {f.label}" for f in new.baseline if f.id not in old_fields]
-    changes += [f"baseline field removed: {f.label}" for f in old.baseline
-                if f.id not in new_fields]
+    changes += [
+        f"baseline field removed: {f.label}" for f in old.baseline if f.id not in new_fields
+    ]
     if [c.text for c in old.closing] != [c.text for c in new.closing]:
         changes.append("closing prompts changed")
     return changes
@@ -334,23 +366,30 @@ def versions_table(sessions: list[SessionData]) -> ReportTable:
         else:
             found = _guide_changes(previous, guide)
             change = "; ".join(found) if found else "no change in topics, questions or baseline"
-        rows.append((
-            version, sha,
-            str(members[0].guide_info.get("id") or (guide.id if guide else "?")),
-            ", ".join(_column_labels(members)),
-            f"{_started(members[0])[:10]} – {_started(members[-1])[:10]}",
-            change,
-        ))
+        rows.append(
+            (
+                version,
+                sha,
+                str(members[0].guide_info.get("id") or (guide.id if guide else "?")),
+                ", ".join(_column_labels(members)),
+                f"{_started(members[0])[:10]} – {_started(members[-1])[:10]}",
+                change,
+            )
+        )
         if guide is not None:
             previous = guide
     for version, count in versions_seen.items():
         if count > 1:
-            notes.append(f"Warning: version {version} was used with {count} different guide "
-                         "texts; bump the version when the guide changes.")
+            notes.append(
+                f"Warning: version {version} was used with {count} different guide "
+                "texts; bump the version when the guide changes."
+            )
     return ReportTable(
-        "guide_versions", "Interview guide versions used",
+        "guide_versions",
+        "Interview guide versions used",
         ("Version", "sha256", "Guide", "Sessions", "Dates", "Changes from the previous version"),
-        tuple(rows), tuple(notes),
+        tuple(rows),
+        tuple(notes),
     )
 
 
@@ -359,11 +398,11 @@ def coreq_table(sessions: list[SessionData]) -> ReportTable:
     people = {d.participant for d in sessions}
     per_person = Counter(d.participant for d in sessions)
     repeats = sorted(p for p, n in per_person.items() if n > 1)
-    durations = [d.duration_s() for d in sessions if d.ended]
-    durations = [x / 60 for x in durations if x]
+    durations = [x / 60 for d in sessions if d.ended and (x := d.duration_s())]
     groups = Counter(d.group or "none" for d in sessions)
-    interviewers = sorted({str(d.meta["interviewer"]) for d in sessions
-                           if d.meta.get("interviewer")})
+    interviewers = sorted(
+        {str(d.meta["interviewer"]) for d in sessions if d.meta.get("interviewer")}
+    )
     locations = sorted({str(d.meta["location"]) for d in sessions if d.meta.get("location")})
     recorded = sum(1 for d in sessions if d.recorded)
     notes_only = sum(1 for d in sessions if d.meta.get("notes_only"))
@@ -377,46 +416,83 @@ def coreq_table(sessions: list[SessionData]) -> ReportTable:
             present.append(f"{data.participant}: {', '.join(str(n) for n in names)}")
     versions = [v for v, _, _ in _guides_in_order(sessions)]
     apps = sorted({str(d.meta.get("app_version")) for d in sessions if d.meta.get("app_version")})
-    engines = sorted({
-        " ".join(str(x) for x in (e.get("name"), e.get("version"), e.get("model")) if x)
-        for d in sessions if d.transcript is not None
-        for e in [d.transcript.engine] if e
-    })
+    engines = sorted(
+        {
+            " ".join(str(x) for x in (e.get("name"), e.get("version"), e.get("model")) if x)
+            for d in sessions
+            if d.transcript is not None
+            for e in [d.transcript.engine]
+            if e
+        }
+    )
     dates = sorted(_started(d)[:10] for d in sessions)
     interrupted = sum(1 for d in sessions if not d.ended)
-    duration = (f"min {min(durations):.0f}, median {statistics.median(durations):.0f}, "
-                f"max {max(durations):.0f} minutes (completed interviews)" if durations
-                else "unknown")
+    duration = (
+        f"min {min(durations):.0f}, median {statistics.median(durations):.0f}, "
+        f"max {max(durations):.0f} minutes (completed interviews)"
+        if durations
+        else "unknown"
+    )
     rows = [
         ("1", "Interviewer", ", ".join(interviewers) or "not recorded"),
-        ("12", "Sample size", f"{len(people)} participants, {len(sessions)} interviews ("
-         + ", ".join(f"{g}: {n}" for g, n in sorted(groups.items())) + ")"),
+        (
+            "12",
+            "Sample size",
+            f"{len(people)} participants, {len(sessions)} interviews ("
+            + ", ".join(f"{g}: {n}" for g, n in sorted(groups.items()))
+            + ")",
+        ),
         ("14", "Setting of data collection", "; ".join(locations) or "not recorded"),
         ("15", "Presence of non-participants", "; ".join(present) or "none recorded"),
-        ("17", "Interview guide", f"{len(versions)} version(s) used: {', '.join(versions)}"
-         + (" (adjusted during the study)" if len(versions) > 1 else "")),
+        (
+            "17",
+            "Interview guide",
+            f"{len(versions)} version(s) used: {', '.join(versions)}"
+            + (" (adjusted during the study)" if len(versions) > 1 else ""),
+        ),
         ("18", "Repeat interviews", ", ".join(repeats) if repeats else "none"),
-        ("19", "Audio/visual recording", f"audio recorded in {recorded} of {len(sessions)} "
-         f"interviews" + (f"; {notes_only} notes only" if notes_only else "")),
-        ("20", "Field notes", f"taken in {len(with_notes)} of {len(sessions)} interviews "
-         f"({note_count} notes)"),
+        (
+            "19",
+            "Audio/visual recording",
+            f"audio recorded in {recorded} of {len(sessions)} "
+            f"interviews" + (f"; {notes_only} notes only" if notes_only else ""),
+        ),
+        (
+            "20",
+            "Field notes",
+            f"taken in {len(with_notes)} of {len(sessions)} interviews ({note_count} notes)",
+        ),
         ("21", "Duration", duration),
         ("", "Dates", f"{dates[0]} – {dates[-1]}" if dates else "unknown"),
         ("", "Interrupted sessions", str(interrupted)),
-        ("", "Transcribed", f"{sum(1 for d in sessions if d.transcript is not None)} of "
-         f"{len(sessions)}"),
+        (
+            "",
+            "Transcribed",
+            f"{sum(1 for d in sessions if d.transcript is not None)} of {len(sessions)}",
+        ),
         ("", "Software", "guide-tui " + ", ".join(apps) if apps else "guide-tui"),
         ("", "Transcription models", "; ".join(engines) or "none yet"),
     ]
     return ReportTable(
-        "coreq", "COREQ checklist: facts from the sessions",
-        ("COREQ item", "Topic", "From the sessions"), tuple(rows),
+        "coreq",
+        "COREQ checklist: facts from the sessions",
+        ("COREQ item", "Topic", "From the sessions"),
+        tuple(rows),
         ("Item numbers from Tong, Sainsbury & Craig (2007), COREQ 32-item checklist.",),
     )
 
 
 def build_study(sessions: list[SessionData]) -> Study:
     ordered = sorted(sessions, key=lambda d: (_started(d), d.name))
-    tables = (sessions_table(ordered), coverage_table(ordered), baseline_table(ordered),
-              versions_table(ordered), coreq_table(ordered)) if ordered else ()
+    tables = (
+        (
+            sessions_table(ordered),
+            coverage_table(ordered),
+            baseline_table(ordered),
+            versions_table(ordered),
+            coreq_table(ordered),
+        )
+        if ordered
+        else ()
+    )
     return Study(tuple(ordered), tables)

@@ -60,14 +60,21 @@ def render_text(tables: list[ReportTable], title: str | None = None, width: int 
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False,
-                      highlight=False, emoji=False)
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        emoji=False,
+    )
     if title:
         console.print(title, style="bold")
         console.print()
     for table in tables:
-        rich_table = Table(title=table.title, box=box.SIMPLE_HEAD, title_justify="left",
-                           show_lines=False)
+        rich_table = Table(
+            title=table.title, box=box.SIMPLE_HEAD, title_justify="left", show_lines=False
+        )
         for column in table.columns:
             rich_table.add_column(column, overflow="fold")
         for row in table.rows:
