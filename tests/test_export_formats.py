@@ -312,3 +312,40 @@ def test_export_modules_import_without_heavy_dependencies() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_cli_finds_a_session_by_name_in_the_recordings_folder(
+    session_copy: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("GUIDE_TUI_RECORDINGS", str(session_copy.parent))
+    monkeypatch.chdir(session_copy.parent.parent)
+    assert main(["export", session_copy.name, "-f", "txt"]) == 0
+    assert (session_copy / "exports" / f"{session_copy.name}.txt").is_file()
+
+
+def test_revisited_topic_gets_a_continued_heading() -> None:
+    from guide_tui.export.transcript import TopicHeading, timeline
+
+    transcript = parse_transcript(
+        {
+            "topics": [{"id": "a", "title": "A"}],
+            "segments": [
+                {"start": 0, "end": 1, "text": "one", "topic": "a"},
+                {"start": 2, "end": 3, "text": "two", "topic": "b"},
+                {"start": 4, "end": 5, "text": "three", "topic": "a"},
+            ],
+        }
+    )
+    headings = [b for b in timeline(transcript) if isinstance(b, TopicHeading)]
+    assert [(h.topic, h.revisit) for h in headings] == [("a", False), ("b", False), ("a", True)]
+
+
+def test_exports_work_without_the_frozen_guide(session_copy: Path, tmp_path: Path) -> None:
+    """A guide that no longer loads (or is gone) costs the questions, not the export."""
+    from guide_tui.export.qdpx import build_project, validate_qde
+
+    (session_copy / "guide.yaml").unlink()
+    data = read_session(session_copy)
+    assert data.guide is None and data.guide_problem
+    assert "## Motivation for participation" in get_writer("md").render(data)
+    assert validate_qde(build_project([data]).qde) == []
