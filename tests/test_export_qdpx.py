@@ -222,6 +222,15 @@ def test_study_project_has_every_session(study_sessions, tmp_path: Path) -> None
     # only P01 is transcribed: one text source; P02/P03 have cases and memos
     assert [s.kind for s in project.sources.values()] == ["TextSource"]
     assert sum("session facts" in n or "Participant:" in n for n in project.notes.values()) == 3
+    qde = zipfile.ZipFile(path).read("project.qde").decode("utf-8")
+    text_source = next(iter(project.sources))
+    assert re.search(
+        rf'<Set guid="[^"]+" name="General practitioner">.*?<MemberSource targetGUID="'
+        rf'{text_source}" />\s*</Set>',
+        qde,
+        re.S,
+    ), "a set of sources per participant group"
+    assert 'name="Clinic staff"' not in qde.split("<Sets>")[1]  # no sources: no empty set
 
 
 def test_cli_study_export(tmp_path: Path) -> None:

@@ -461,6 +461,7 @@ def build_project(
         root.append(sources_el)
     if len(notes_el):
         root.append(notes_el)
+    _add_group_sets(root, sessions, sources_of)
     count = len(sessions)
     _el(
         root,
@@ -474,6 +475,39 @@ def build_project(
     xml = ET.tostring(root, encoding="unicode", xml_declaration=False)
     qde = ('<?xml version="1.0" encoding="UTF-8"?>\n' + xml + "\n").encode("utf-8")
     return Project(qde, members)
+
+
+def _date_of(data: SessionData) -> str:
+    """The interview date for source names (the folder name when ``started`` is missing)."""
+    started = data.meta.get("started")
+    return started[:10] if isinstance(started, str) and len(started) >= 10 else data.name
+
+
+def _add_group_sets(
+    root: ET.Element, sessions: list[SessionData], sources_of: dict[str, list[str]]
+) -> None:
+    """One set of sources per participant group (NVivo/MAXQDA document groups), when a study
+    has more than one group: comparing professions is the usual first cut of the analysis."""
+    groups: dict[str, list[str]] = {}
+    for data in sessions:
+        if data.group:
+            groups.setdefault(data.group, [])
+    if len(groups) < 2:
+        return
+    for participant, source_guids in sources_of.items():
+        data = next(d for d in reversed(sessions) if d.participant == participant)
+        if data.group:
+            groups[data.group].extend(g for g in source_guids if g not in groups[data.group])
+    groups = {group_id: members for group_id, members in groups.items() if members}
+    if not groups:
+        return
+    sets_el = _el(root, "Sets")
+    for group_id, members in groups.items():
+        label = next((group_label(d) for d in sessions if d.group == group_id), group_id)
+        group_set = _el(sets_el, "Set", {"guid": guid("set", "group", group_id), "name": label})
+        _el(group_set, "Description", text=f"Interviews with participants of group `{group_id}`.")
+        for source_guid in members:
+            _el(group_set, "MemberSource", {"targetGUID": source_guid})
 
 
 def _add_session(
@@ -514,7 +548,7 @@ def _add_session(
             "TextSource",
             {
                 "guid": text_guid,
-                "name": f"{data.participant} {data.name[:10]} transcript",
+                "name": f"{data.participant} {_date_of(data)} transcript",
                 "plainTextPath": f"internal://{text_guid}.txt",
                 **stamp,
             },
@@ -551,7 +585,7 @@ def _add_session(
             "AudioSource",
             {
                 "guid": audio_guid,
-                "name": f"{data.participant} {data.name[:10]} audio"
+                "name": f"{data.participant} {_date_of(data)} audio"
                 + (f" {index + 1}" if index else ""),
                 "path": f"internal://{audio_guid}.wav",
                 **stamp,
