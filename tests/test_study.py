@@ -176,3 +176,14 @@ def test_cli_study_of_an_empty_or_missing_folder(tmp_path: Path, capsys) -> None
     assert main(["study", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert "no sessions in" in err and "no such folder" in err and "Traceback" not in err
+
+
+def test_a_broken_session_folder_is_reported_not_fatal(tmp_path: Path, capsys) -> None:
+    root = Path(shutil.copytree(FIXTURES, tmp_path / "rec"))
+    broken = root / "2026-11-15_1000_P04"
+    broken.mkdir()
+    (broken / "session.json").write_text("{not json")
+    assert main(["study", str(root), "--format", "csv"]) == 0
+    err = capsys.readouterr().err
+    assert "skipped" in err and "2026-11-15_1000_P04" in err and "unreadable" in err
+    assert len(load_study(root).sessions) == 3

@@ -181,7 +181,12 @@ def _export_study(args: argparse.Namespace, formats: list[str] | None) -> int:
     if formats not in (None, ["qdpx"]):
         raise ExportError("--study writes one REFI-QDA project: use --format qdpx (or no --format)")
     root = recordings_dir(args.study)
-    sessions = [read_session(p) for p in find_sessions(root)]
+    sessions = []
+    for folder in find_sessions(root):
+        try:
+            sessions.append(read_session(folder))
+        except ExportError as error:  # one broken folder must not block the study's project
+            print(f"guide-tui: skipped {error}", file=sys.stderr)
     if args.clean:
         sessions = [clean_text(d) for d in sessions]
     if not sessions:
@@ -201,6 +206,8 @@ def run_study(args: argparse.Namespace) -> int:
 
     root = recordings_dir(args.dir)
     study = load_study(root)
+    for problem in study.problems:
+        print(f"guide-tui: skipped {problem}", file=sys.stderr)
     if not study.sessions:
         raise ExportError(f"no sessions in {root}")
     tables = list(study.tables)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guide_tui.errors import ExportError
 from guide_tui.export.session_data import SessionData, find_sessions, read_session
 from guide_tui.export.timecodes import minutes_label
 from guide_tui.guide.model import BaselineField, Guide
@@ -35,6 +36,7 @@ NOT_APPLICABLE = "–"
 class Study:
     sessions: tuple[SessionData, ...]
     tables: tuple[ReportTable, ...]
+    problems: tuple[str, ...] = ()  # session folders that could not be read, with the reason
 
     @property
     def title(self) -> str:
@@ -52,7 +54,15 @@ class Study:
 
 
 def load_study(root: str | Path) -> Study:
-    return build_study([read_session(p) for p in find_sessions(root)])
+    """Every session under ``root``; a broken folder is reported, not fatal to the report."""
+    sessions, problems = [], []
+    for folder in find_sessions(root):
+        try:
+            sessions.append(read_session(folder))
+        except ExportError as error:
+            problems.append(str(error))
+    study = build_study(sessions)
+    return Study(study.sessions, study.tables, tuple(problems))
 
 
 def _started(data: SessionData) -> str:
