@@ -207,7 +207,8 @@ def test_resume_after_sigkill_shows_the_same_interview(tmux: Tmux, tmp_path: Pat
 
     resume = [*guide_tui_command(), "run", "--resume", str(folder), "--no-audio"]
     tmux.start(launcher(tmp_path, resume, recordings, keep_open=False))
-    after_screen = tmux.wait_for("3/3  Working with others")
+    tmux.wait_for("3/3  Working with others")
+    after_screen = tmux.wait_for("Notes only: no audio")  # the recorder is built after paint
     after = state_from_disk(folder)
 
     assert after.snapshot() == before.snapshot()

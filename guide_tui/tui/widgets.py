@@ -5,10 +5,11 @@ recorder poll costs almost nothing when nothing moved."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.markup import escape
+from textual.message import Message
 from textual.widgets import Static
 
 from guide_tui.recorder.base import RecorderState, RecorderStatus
@@ -179,3 +180,71 @@ class KeyBar(QuietStatic):
             parts.append(f"[b $accent]{key}[/] {binding.description}")
         parts.append("[b $accent]^p[/] commands")
         self.show("  ".join(parts))
+
+
+class StepButton(Static, can_focus=True):
+    """A one-line button for the wizard: Enter, Space or a click presses it.
+
+    Textual's ``Button`` would do, but its styles cost about 30 ms on the first screen, and
+    every step has buttons; this draws the same thing with a Static's styles.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,space", "press", "Press", show=False),
+    ]
+
+    class Pressed(Message):
+        def __init__(self, button: StepButton) -> None:
+            super().__init__()
+            self.button = button
+
+        @property
+        def control(self) -> StepButton:
+            """For ``@on(StepButton.Pressed, "#id")``."""
+            return self.button
+
+    def __init__(self, label: str, *, id: str, classes: str = "") -> None:
+        super().__init__(f" {label} ", id=id, classes=classes)
+
+    def action_press(self) -> None:
+        self.post_message(self.Pressed(self))
+
+    def on_click(self) -> None:
+        self.action_press()
+
+
+class TickItem(Static, can_focus=True):
+    """A consent item: ``☐``/``☑`` and its text, wrapped (a ``Checkbox`` label is cut off at 80
+    columns, and consent wording must be read in full). Space, Enter or a click toggles it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space,enter", "toggle", "Tick", show=False),
+    ]
+
+    class Changed(Message):
+        def __init__(self, item: TickItem, value: bool) -> None:
+            super().__init__()
+            self.item = item
+            self.value = value
+
+        @property
+        def control(self) -> TickItem:
+            return self.item
+
+    def __init__(self, text: str, value: bool = False, *, id: str, classes: str = "") -> None:
+        super().__init__(id=id, classes=classes)
+        self.text = text
+        self.value = value
+        self._draw()
+
+    def _draw(self) -> None:
+        mark = "[b $success]☑[/]" if self.value else "☐"
+        self.update(f"{mark} {escape(self.text)}")
+
+    def action_toggle(self) -> None:
+        self.value = not self.value
+        self._draw()
+        self.post_message(self.Changed(self, self.value))
+
+    def on_click(self) -> None:
+        self.action_toggle()

@@ -14,14 +14,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.screen import Screen
-from textual.widgets import Button, OptionList
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from guide_tui.recorder.base import RecorderStatus
 from guide_tui.session.events import EventType
 from guide_tui.session.state import TopicStatus
 from guide_tui.tui.screens.interview import TICKED, UNTICKED
-from guide_tui.tui.widgets import KeyBar, QuietStatic, TopBar
+from guide_tui.tui.widgets import KeyBar, QuietStatic, StepButton, TopBar
 
 if TYPE_CHECKING:
     from guide_tui.tui.app import GuideApp
@@ -67,8 +67,8 @@ class ClosingScreen(Screen[None]):
             with Vertical(id="closing-right"):
                 yield OptionList(id="closing-prompts")
                 with Horizontal(classes="buttons"):
-                    yield Button("Back to interview", id="closing-back-button")
-                    yield Button("End interview", id="closing-end-button", variant="error")
+                    yield StepButton("Back", id="closing-back-button")
+                    yield StepButton("End interview", id="closing-end-button", classes="primary")
         yield KeyBar(id="keys")
 
     _ready = False  # set once composed: the app may redraw before that
@@ -114,8 +114,6 @@ class ClosingScreen(Screen[None]):
                     lines.append(f"    ☐ {escape(text)}")
                 if len(texts) > MAX_UNASKED_PER_TOPIC:
                     lines.append(f"    [dim]… and {len(texts) - MAX_UNASKED_PER_TOPIC} more[/]")
-        lines.append("")
-        lines.append("[dim]b: back to the interview · e: end[/]")
         self.query_one("#coverage-text", QuietStatic).show("\n".join(lines))
         prompts = self.query_one("#closing-prompts", OptionList)
         highlighted = prompts.highlighted
@@ -171,10 +169,10 @@ class ClosingScreen(Screen[None]):
 
         self.app.push_screen(ConfirmScreen("End the interview?", detail, yes="End"), confirmed)
 
-    @on(Button.Pressed, "#closing-back-button")
+    @on(StepButton.Pressed, "#closing-back-button")
     def _back_button(self) -> None:
         self.action_back()
 
-    @on(Button.Pressed, "#closing-end-button")
+    @on(StepButton.Pressed, "#closing-end-button")
     def _end_button(self) -> None:
         self.action_end()

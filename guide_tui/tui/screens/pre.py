@@ -19,9 +19,6 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import (
-    Button,
-    Checkbox,
-    Footer,
     Label,
     Static,
 )
@@ -30,6 +27,7 @@ from guide_tui.guide.model import BaselineField
 from guide_tui.recorder.base import RecorderStatus
 from guide_tui.session.events import EventType
 from guide_tui.session.state import PARTICIPANT_CONFIRMED, Phase, consent_item_is_about_recording
+from guide_tui.tui.widgets import KeyBar, StepButton, TickItem
 
 if TYPE_CHECKING:
     from guide_tui.tui.app import GuideApp
@@ -61,8 +59,10 @@ class PreInterviewScreen(Screen[None]):
     app: GuideApp  # type: ignore[assignment]
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="back", tooltip="Previous step"),
-        Binding("ctrl+n", "next", "Continue", id="next", tooltip="Confirm this step"),
+        Binding("escape", "back", "back", key_display="esc", id="back", tooltip="Previous step"),
+        Binding(
+            "ctrl+n", "next", "continue", key_display="^n", id="next", tooltip="Confirm this step"
+        ),
         Binding("down", "app.focus_next", "Next field", show=False, id="field_next"),
         Binding("up", "app.focus_previous", "Previous field", show=False, id="field_prev"),
     ]
@@ -78,7 +78,7 @@ class PreInterviewScreen(Screen[None]):
             # Only the step shown is built; the others are mounted when first reached. The
             # first screen is drawn sooner that way (every widget type costs stylesheet work).
             yield STEP_WIDGETS[self.current_step](id=self.current_step, classes="step")
-        yield Footer()
+        yield KeyBar(id="keys")
 
     def _initial_step(self) -> str:
         state = self.app.state
@@ -89,6 +89,15 @@ class PreInterviewScreen(Screen[None]):
         return "step-baseline"
 
     def on_mount(self) -> None:
+        self.query_one(KeyBar).render_bindings(
+            [b for b in self.BINDINGS if isinstance(b, Binding)]
+            + [
+                Binding("tab", "", "next field"),
+                Binding("space", "", "tick", key_display="␣"),
+                Binding("f1", "", "help"),
+                Binding("ctrl+q", "", "quit", key_display="^q"),
+            ]
+        )
         self.query_one(StepBar).show(self.current_step)
         self._focus_first(self.current_step)
         self.refresh_from_state()
@@ -133,8 +142,8 @@ class PreInterviewScreen(Screen[None]):
         if current in handlers:
             await handlers[current]()
 
-    @on(Button.Pressed)
-    async def _button(self, event: Button.Pressed) -> None:
+    @on(StepButton.Pressed)
+    async def _button(self, event: StepButton.Pressed) -> None:
         button = event.button.id or ""
         if button.endswith("-back"):
             await self.action_back()
@@ -149,10 +158,10 @@ class PreInterviewScreen(Screen[None]):
 
     # -- consent -------------------------------------------------------------------------------
 
-    @on(Checkbox.Changed)
-    def _consent_changed(self, event: Checkbox.Changed) -> None:
+    @on(TickItem.Changed)
+    def _consent_changed(self, event: TickItem.Changed) -> None:
         state = self.app.state
-        widget_id = event.checkbox.id or ""
+        widget_id = event.item.id or ""
         if widget_id == DECLINES_ID:
             if event.value != state.notes_only:
                 self.app.record(EventType.CONSENT_DECLINED_RECORDING, declined=event.value)
@@ -305,7 +314,7 @@ def _tune(step: Widget) -> None:
     for widget in step.query("Input"):
         widget.cursor_blink = getattr(app, "cursor_blink", True)  # type: ignore[attr-defined]
     if app.size.height < 32:
-        for field in step.query("Input, Select, Button"):
+        for field in step.query("Input, Select"):
             field.compact = True  # type: ignore[attr-defined]
 
 
@@ -324,20 +333,20 @@ class ConsentStep(WizardStep):
         yield Label("Tick each item as the participant confirms it.", classes="hint")
         with Vertical(classes="step-body"):
             for item in self.app.guide.consent:
-                yield Checkbox(
+                yield TickItem(
                     item.text,
                     state.consent.get(item.id, False),
                     id=f"consent-{item.id}",
                     classes="consent-item",
                 )
-            yield Checkbox(
+            yield TickItem(
                 "Participant declines audio recording (notes only)",
                 state.notes_only,
                 id=DECLINES_ID,
             )
         yield Label("", id="consent-status", classes="status")
         with Horizontal(classes="buttons"):
-            yield Button("Continue", id="consent-next", variant="primary")
+            yield StepButton("Continue", id="consent-next", classes="primary")
 
 
 class ParticipantStep(WizardStep):
@@ -360,8 +369,8 @@ class ParticipantStep(WizardStep):
                     for group in self.app.guide.groups:
                         yield RadioButton(group.label, group.id == state.group, name=group.id)
         with Horizontal(classes="buttons"):
-            yield Button("Back", id="participant-back")
-            yield Button("Continue", id="participant-next", variant="primary")
+            yield StepButton("Back", id="participant-back")
+            yield StepButton("Continue", id="participant-next", classes="primary")
 
 
 class BaselineStep(WizardStep):
@@ -374,8 +383,8 @@ class BaselineStep(WizardStep):
             if not self.app.guide.baseline:
                 yield Label("This guide has no baseline questions.")
         with Horizontal(classes="buttons"):
-            yield Button("Back", id="baseline-back")
-            yield Button("Continue", id="baseline-next", variant="primary")
+            yield StepButton("Back", id="baseline-back")
+            yield StepButton("Continue", id="baseline-next", classes="primary")
 
     def _baseline_field(self, field: BaselineField, value: Any) -> ComposeResult:
         from textual.widgets import Input, Select  # deferred: not needed for the first screen
@@ -415,8 +424,8 @@ class MicStep(WizardStep):
             yield Label("[b]Microphone check[/b]")
             yield Static("", id="mic-check")
         with Horizontal(classes="buttons"):
-            yield Button("Back", id="mic-back")
-            yield Button("Start interview", id="start-interview", variant="success")
+            yield StepButton("Back", id="mic-back")
+            yield StepButton("Start interview", id="start-interview", classes="primary")
 
 
 STEP_WIDGETS: dict[str, type[WizardStep]] = {
