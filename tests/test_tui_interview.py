@@ -393,3 +393,62 @@ async def test_help_and_command_palette_reach_every_action(tmp_path: Path) -> No
         assert "Mark the topic covered" in help_text and "Add a note" in help_text
         await pilot.press("escape")
         assert app.screen is screen
+
+
+# -- resume into each phase ---------------------------------------------------------------------
+
+
+def resumed_app(tmp_path: Path, script: Callable[[Session], None]) -> tuple[GuideApp, Session]:
+    guide = load_guide(GUIDES / "demo.yaml")
+    with Session.create(guide, "R01", root=tmp_path / "recordings") as session:
+        script(session)
+    reopened = Session.open(session.path, mark_resumed=True)
+    app = make_app(
+        reopened,
+        reopened.guide,
+        recorder_factory=lambda _s: FakeRecorder(),
+        resumed=True,
+        cursor_blink=False,
+    )
+    return app, reopened
+
+
+async def test_resume_in_the_baseline_step_keeps_the_answers(tmp_path: Path) -> None:
+    def script(session: Session) -> None:
+        for item in session.guide.consent:
+            session.append("consent", item=item.id, given=True)
+        session.append("participant_confirmed", group=None)
+        session.append("baseline_answer", field="years-in-job", value=4)
+
+    app, _session = resumed_app(tmp_path, script)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, PreInterviewScreen)
+        assert app.screen.current_step == "step-baseline"
+        assert app.screen.query_one("#baseline-years-in-job", Input).value == "4"
+
+
+async def test_resume_in_closing_goes_back_to_the_interview(tmp_path: Path) -> None:
+    def script(session: Session) -> None:
+        for item in session.guide.consent:
+            session.append("consent", item=item.id, given=True)
+        session.append("interview_started")
+        session.append("topic_entered", topic="tools")
+        session.append("closing_started")
+
+    app, session = resumed_app(tmp_path, script)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ClosingScreen))
+        await app.wait_for_recorder()
+        await pilot.press("b")
+        assert isinstance(app.screen, InterviewScreen)
+        assert app.state.current_topic == "tools" and app.state.phase == "interview"
+        await pilot.press("ctrl+q", "y")
+        await wait_until(pilot, lambda: not app.is_running)
+    types = [e["type"] for e in read_events(session.path)]
+    assert types[-4:] == [
+        "session_resumed",
+        "recording_started",  # recording goes on after a resume
+        "topic_entered",  # back from closing: the topic's clock runs again
+        "recording_stopped",  # left with ctrl+q: resumable, not ended
+    ]

@@ -99,9 +99,10 @@ def run(args: argparse.Namespace) -> int:
                 "--participant is required: the participant's pseudonym, "
                 "e.g. --participant 'GP 03'."
             )
-        guide = _choose_guide(args.guide)
-        if guide is None:
+        chosen = _choose_guide(args.guide)
+        if chosen is None:
             return 0
+        guide = chosen
         group = args.group
         if group is not None and not guide.groups:
             raise GuideTuiError(f"The guide {guide.id!r} has no participant groups; drop --group.")

@@ -384,7 +384,7 @@ class InterviewState:
 
     def unasked_questions(self) -> list[tuple[Topic, Question]]:
         """Visible questions of topics not skipped that were never ticked."""
-        result = []
+        result: list[tuple[Topic, Question]] = []
         for topic in self.visible_topics():
             ts = self.topics[topic.id]
             if ts.status == TopicStatus.SKIPPED:

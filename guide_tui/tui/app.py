@@ -48,7 +48,7 @@ class SessionLike(Protocol):
 
     def close(self) -> None: ...
 
-    def update_meta(self, **changes: Any) -> None: ...
+    def update_meta(self, **changes: Any) -> Any: ...
 
 
 RecorderFactory = Callable[[Any], Recorder]
@@ -94,11 +94,11 @@ class GuideApp(App[Path | None]):
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
     # Screen classes for the two sizes we design for: 80x24 (usable) and 120x40 (good).
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 - Textual declares the type
         (0, "-narrow"),
         (100, "-wide"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (32, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1,question_mark", "help", "Help", id="help", tooltip="List every key"),
         Binding("f2", "toggle_dark", "Light/dark", id="toggle_dark", show=False),

@@ -218,7 +218,7 @@ class TickItem(Static, can_focus=True):
     columns, and consent wording must be read in full). Space, Enter or a click toggles it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space,enter", "toggle", "Tick", show=False),
+        Binding("space,enter", "tick_item", "Tick", show=False),
     ]
 
     class Changed(Message):
@@ -241,10 +241,10 @@ class TickItem(Static, can_focus=True):
         mark = "[b $success]☑[/]" if self.value else "☐"
         self.update(f"{mark} {escape(self.text)}")
 
-    def action_toggle(self) -> None:
+    def action_tick_item(self) -> None:
         self.value = not self.value
         self._draw()
         self.post_message(self.Changed(self, self.value))
 
     def on_click(self) -> None:
-        self.action_toggle()
+        self.action_tick_item()

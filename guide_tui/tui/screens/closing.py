@@ -30,7 +30,7 @@ MAX_UNASKED_PER_TOPIC = 3
 
 
 class ClosingScreen(Screen[None]):
-    app: GuideApp  # type: ignore[assignment]
+    app: GuideApp
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(

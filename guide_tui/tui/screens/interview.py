@@ -58,7 +58,7 @@ class QuestionList(OptionList):
 class InterviewScreen(Screen[None]):
     """The main screen during the interview."""
 
-    app: GuideApp  # type: ignore[assignment]
+    app: GuideApp
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -179,7 +179,8 @@ class InterviewScreen(Screen[None]):
         self.query_one(TopicList).render_state(state, now)
         self._draw_topic(now)
         self._draw_questions()
-        self.query_one(NotesPanel).render_state(state)
+        notes = self.query_one(NotesPanel)
+        notes.render_state(state, limit=max(3, notes.content_size.height or 4))
         self.tick(self.app.last_status)
 
     def tick(self, status: RecorderStatus) -> None:

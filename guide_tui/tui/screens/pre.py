@@ -56,7 +56,7 @@ class StepBar(Static):
 class PreInterviewScreen(Screen[None]):
     """Consent → participant → baseline → microphone check → start the interview."""
 
-    app: GuideApp  # type: ignore[assignment]
+    app: GuideApp
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "back", key_display="esc", id="back", tooltip="Previous step"),
@@ -321,7 +321,7 @@ def _tune(step: Widget) -> None:
 class WizardStep(Vertical):
     """One step of the wizard; composed from the app's state when first shown."""
 
-    app: GuideApp  # type: ignore[assignment]
+    app: GuideApp
 
     def on_mount(self) -> None:
         _tune(self)
