@@ -150,7 +150,8 @@ class MicCheck:
         scale = _FULL_SCALE[self.config.dtype]
         audio = np.concatenate(blocks).astype(np.float64) / scale
         self._result = judge(source, audio, clipped, dropped, self.config)
-        self._done.set()
+        if self.continuous:
+            self._done.set()  # otherwise set once the device is closed
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop listening and close the device (waits, so the recorder can open it next)."""
@@ -263,4 +264,9 @@ def run_mic_check(
     """Listen for ``seconds`` and return the verdict (blocking; for the CLI)."""
     check = MicCheck(config, seconds, source_factory)
     check.start()
-    return check.result(timeout=seconds + check.config.start_timeout_seconds + 10)
+    try:
+        return check.result(timeout=seconds + check.config.start_timeout_seconds + 10)
+    finally:
+        # Wait until the stream is closed: PortAudio's atexit terminate would deadlock with a
+        # stream still stopping in the listening thread.
+        check.stop()
