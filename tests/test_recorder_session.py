@@ -216,3 +216,31 @@ def test_no_device_at_all_gives_a_notes_only_session_with_a_clear_warning(
     assert "Traceback" not in warnings[0].data["message"]
     assert not list(session.path.glob("audio-*.wav")) or session.meta["audio"]
     session.close()
+
+
+EXIT_WITHOUT_STOP = textwrap.dedent(
+    """
+    import sys, time
+    from guide_tui.recorder.capture import AudioRecorder
+    from guide_tui.recorder.config import RecorderConfig
+
+    recorder = AudioRecorder(sys.argv[1], RecorderConfig(samplerate=48000))
+    recorder.start()
+    while recorder.now() < 2.0:
+        time.sleep(0.05)
+    sys.exit(0)  # a bug elsewhere ends the program: no stop(), no close()
+    """
+)
+
+
+def test_leaving_the_program_without_stop_still_closes_the_file(tmp_path: Path) -> None:
+    with virtual_mic(tmp_path / "pa", rate=RATE) as mic:
+        mic.play(make_tone(tmp_path, 20.0, rate=RATE, gain_db=-12))
+        child = subprocess.run(
+            [sys.executable, "-c", EXIT_WITHOUT_STOP, str(tmp_path / "s")],
+            env=dict(mic.child_env(), PYTHONPATH=str(ROOT)),
+            timeout=30,
+        )
+    assert child.returncode == 0
+    info = sf.info(tmp_path / "s" / "audio-001.wav")
+    assert info.frames >= 2.0 * RATE

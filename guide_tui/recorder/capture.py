@@ -25,6 +25,7 @@ as notes-only until ``resume()`` finds a device again (into the next file, ``aud
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import errno
@@ -32,6 +33,7 @@ import queue
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,6 +53,22 @@ if TYPE_CHECKING:
     from guide_tui.recorder.mic_check import MicCheck
 
 _END = object()  # queue sentinel: the source has stopped, write what is left and close
+
+_live: weakref.WeakSet[AudioRecorder] = weakref.WeakSet()
+_atexit_registered = False
+
+
+def _stop_all_at_exit() -> None:
+    """Stop every running recorder before the interpreter (and PortAudio) shuts down.
+
+    Registered after sounddevice is imported, so it runs before sounddevice's own exit handler
+    (atexit is last-in, first-out): terminating PortAudio under a running stream can hang the
+    exit, and the writer threads are daemons that would otherwise die with blocks still queued.
+    """
+    for recorder in list(_live):
+        with contextlib.suppress(Exception):
+            recorder.stop()
+
 
 _BYTES = {"int16": 2, "int32": 4, "float32": 4}
 
@@ -274,8 +292,13 @@ class AudioRecorder:
         """Open a source and the next file and start capturing. Called with the lock held."""
         source: Source | None = None
         wav: CrashSafeWav | None = None
+        global _atexit_registered
         try:
             source = self._source_factory()
+            if not _atexit_registered:
+                atexit.register(_stop_all_at_exit)
+                _atexit_registered = True
+            _live.add(self)
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._check_disk_before_start(source)
             wav = CrashSafeWav(
