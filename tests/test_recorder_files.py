@@ -317,3 +317,12 @@ def test_stop_from_another_thread_while_writing_drains_everything(tmp_path: Path
     recorded, _ = sf.read(tmp_path / "s" / "audio-001.wav", dtype="int16", always_2d=True)
     assert len(recorded) == status.files[0].frames == round(status.t * rate)
     assert np.array_equal(recorded, data[: len(recorded)])
+
+
+def test_portaudio_errors_become_plain_words() -> None:
+    from guide_tui.recorder.sources import _explain_portaudio_error
+
+    busy = _explain_portaudio_error("USB Mic", Exception("Device unavailable [PaErrorCode -9985]"))
+    assert "busy" in busy and "USB Mic" in busy
+    rate = _explain_portaudio_error("USB Mic", Exception("Invalid sample rate [-9997]"))
+    assert "sample rate" in rate

@@ -500,20 +500,21 @@ class AudioRecorder:
             else:
                 run.fault = (
                     "device_lost",
-                    f"The microphone is gone ({run.finished_reason}). "
-                    "Everything recorded so far is saved.",
+                    f"The microphone is gone ({run.finished_reason}). Everything recorded "
+                    "so far is saved; resume recording when it is back (a new file).",
                 )
         elif run.last_arrival is None and now - run.started > self.config.start_timeout_seconds:
             run.fault = (
                 "device_lost",
-                "The microphone sends no audio. Check that it is "
-                "plugged in and not used by another program.",
+                "The microphone sends no audio. Check that it is plugged in and not used "
+                "by another program, then resume recording.",
             )
         elif run.last_arrival is not None and now - run.last_arrival > self.config.stall_seconds:
             run.fault = (
                 "device_lost",
                 f"The microphone stopped sending audio "
-                f"{now - run.last_arrival:.0f} s ago. Everything before is saved.",
+                f"{now - run.last_arrival:.0f} s ago. Everything before is saved; resume "
+                "recording when it is back (a new file).",
             )
 
     def _free_bytes(self) -> int | None:

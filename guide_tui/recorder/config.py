@@ -46,9 +46,10 @@ class RecorderConfig:
     """Seconds per level-meter window; a window closes on a block boundary, so 0.08 s gives four
     1024-frame blocks at 48 kHz: 11.7 updates a second (0.1 would round up to 9.4)."""
 
-    silence_db: float = -60.0
-    """A window quieter than this (dBFS, loudest channel) counts as silence: even a quiet room is
-    louder through a working microphone; a muted or unplugged one reads far lower."""
+    silence_db: float = -65.0
+    """A window quieter than this (dBFS, loudest channel) counts as silence. A working microphone
+    hears a quiet room at about -60 to -45 dBFS; a muted or unplugged one reads digital zero or
+    its converter's noise, below -80."""
 
     silence_seconds: float = 10.0
     """Warn after this long without a window above ``silence_db``; speech pauses are shorter."""

@@ -5,7 +5,7 @@ Nothing is written to disk: the check must be possible before consent to recordi
 
 The verdict rules, loudest problem first:
 
-- *silent*: the loudest 50 ms window is below the silence threshold (-60 dBFS): muted, unplugged
+- *silent*: the loudest 50 ms window is below the silence threshold (-65 dBFS): muted, unplugged
   or switched off;
 - *clipping*: samples at full scale: too close or gain too high;
 - *quiet*: speech (the 90th percentile of window levels) below -40 dBFS: move it closer;
