@@ -20,7 +20,8 @@ dropped frames, low disk...)
 
 ``session.json`` gets ``audio`` (one entry per file: offset on the session clock, frames, device,
 rate, channels, why it closed, drops), ``pauses`` and ``dropped_frames``, rewritten only when a file
-opens or closes or a pause ends, so the UI does not wait on an fsync at 10 Hz.
+opens or closes or a pause ends, on a thread of the bridge's own (the rewrite fsyncs); ``stop()``
+waits for the last one.
 
 The bridge also makes the recorder the session's clock (``session.clock = recorder``), so every
 event the interviewer triggers is stamped at its place in the audio.
@@ -30,12 +31,20 @@ Stdlib only: it imports nothing from the capture modules.
 
 from __future__ import annotations
 
+import concurrent.futures
+import copy
 import dataclasses
 import threading
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from guide_tui.recorder.base import AudioFileInfo, Recorder, RecorderState, RecorderStatus
+from guide_tui.recorder.base import (
+    AudioFileInfo,
+    Recorder,
+    RecorderState,
+    RecorderStatus,
+    RecorderWarning,
+)
 from guide_tui.session.events import EventType
 
 #: Warning kinds that become their own event types rather than ``warning`` events.
@@ -74,6 +83,11 @@ class SessionRecorderBridge:
         self._audio: list[dict[str, Any]] = list(meta.get("audio") or [])
         self._pauses: list[dict[str, Any]] = list(meta.get("pauses") or [])
         self._dropped_before = int(meta.get("dropped_frames") or 0)
+        # session.json is rewritten atomically with an fsync: off the UI thread, in order.
+        self._meta_writer = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="guide-tui-audio-meta"
+        )
+        self._last_meta_write: concurrent.futures.Future[Any] | None = None
         if use_as_clock:
             session.clock = recorder
 
@@ -99,6 +113,14 @@ class SessionRecorderBridge:
     def stop(self) -> None:
         self.recorder.stop()
         self._sync()
+        self.flush_meta()
+
+    def flush_meta(self, timeout: float = 10.0) -> None:
+        """Wait until every ``session.json`` update asked for so far is on disk."""
+        with self._lock:
+            last = self._last_meta_write
+        if last is not None:
+            concurrent.futures.wait([last], timeout=timeout)
 
     def mic_check(self, seconds: float = 5.0, *, continuous: bool = True) -> Any:
         """The wrapped recorder's microphone check (None when it has none: notes-only)."""
@@ -219,7 +241,16 @@ class SessionRecorderBridge:
         }
         if status.state == RecorderState.UNAVAILABLE and status.message:
             changes["recording_unavailable"] = status.message
-        self.session.update_meta(**changes)
+        changes = copy.deepcopy(changes)  # the lists go on changing on this thread
+        self._last_meta_write = self._meta_writer.submit(self._store_meta, changes)
+
+    def _store_meta(self, changes: dict[str, Any]) -> None:
+        try:
+            self.session.update_meta(**changes)
+        except Exception as error:
+            warning = RecorderWarning("meta_write", f"Cannot update session.json: {error}", 0.0)
+            with self._lock:
+                self._pending.append(dataclasses.replace(warning, t=self.now()))
 
 
 def record_repairs_in_meta(session: _SessionLike, repairs: list[Any]) -> None:
