@@ -38,13 +38,33 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 15) -> None:
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 30) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
             raise AssertionError("the app did not get there in time")
         await pilot.pause(0.05)
+
+
+async def walk_to_microphone_step(pilot: Pilot[Any], app: Any) -> None:
+    """Consent, participant and baseline of the demo guide, as an interviewer types them."""
+    guide = app.guide
+    for _item in guide.consent:
+        await pilot.press("space", "down")
+    await pilot.press("ctrl+n")  # consent
+    await pilot.press("ctrl+n")  # participant
+    screen = app.screen
+    answers = (("role", "Office"), ("years-in-job", 3), ("works-remotely", True))
+    for field_id, value in answers:
+        widget: Any = screen.query_one(f"#baseline-{field_id}")
+        if isinstance(widget, Select):
+            widget.value = value
+        else:
+            widget.focus()
+            await pilot.press(*str(value))
+    await pilot.pause()
+    await pilot.press("ctrl+n")  # baseline
 
 
 def tone_file(path: Path, seconds: float, gain: float) -> Path:
@@ -71,23 +91,15 @@ async def test_rehearsed_interview_records_through_the_tui(tmp_path: Path) -> No
         cursor_blink=False,
     )
     async with app.run_test(size=SIZE) as pilot:
-        for _item in guide.consent:
-            await pilot.press("space", "down")
-        await pilot.press("ctrl+n")  # consent
-        await pilot.press("ctrl+n")  # participant
-        screen = app.screen
-        answers = (("role", "Office"), ("years-in-job", 3), ("works-remotely", True))
-        for field_id, value in answers:
-            widget: Any = screen.query_one(f"#baseline-{field_id}")
-            if isinstance(widget, Select):
-                widget.value = value
-            else:
-                widget.focus()
-                await pilot.press(*str(value))
-        await pilot.pause()
-        await pilot.press("ctrl+n")  # baseline
+        await walk_to_microphone_step(pilot, app)
         await app.wait_for_recorder()
-        await pilot.press("ctrl+n")  # start the interview: recording starts
+        # The microphone step listens to the same source, live, and says what it heard.
+        await wait_until(pilot, lambda: any(p.listening for p in app.screen.query(MicCheckPanel)))
+        panel = app.screen.query_one(MicCheckPanel)
+        await wait_until(pilot, lambda: "dBFS" in str(panel.query_one("#mic-meter").content))
+        await wait_until(pilot, lambda: panel._check is not None and panel._check.latest)
+        await pilot.press("ctrl+n")  # start the interview: the check closes, recording starts
+        assert not panel.listening
         await wait_until(pilot, lambda: app.recorder.now() > 1.0)
         panel = str(app.screen.query_one("#recorder").content)
         assert "REC" in panel and "file:pilot.wav" in panel
@@ -159,3 +171,48 @@ async def test_mic_check_panel_without_a_recorder_says_notes_only(tmp_path: Path
     async with app.run_test(size=(100, 12)) as pilot:
         await pilot.pause(0.3)
         assert "Notes only" in str(app.query_one("#mic-verdict").content)
+
+
+@pytest.mark.slow
+async def test_lost_microphone_in_the_tui_then_p_records_on_into_the_next_file(
+    tmp_path: Path,
+) -> None:
+    from virtual_mic import make_tone, virtual_mic
+
+    from guide_tui.recorder.base import RecorderState
+
+    guide = load_guide(ROOT / "guides" / "demo.yaml")
+    session = Session.create(guide, "P02", root=tmp_path / "recordings")
+    config = RecorderConfig(samplerate=48000)
+    with virtual_mic(tmp_path / "pa", rate=48000) as mic:
+        app = make_app(
+            session,
+            guide,
+            recorder_factory=lambda s: attach_recorder(s, config=config),
+            cursor_blink=False,
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            await walk_to_microphone_step(pilot, app)
+            await app.wait_for_recorder()
+            await pilot.press("ctrl+n")  # start the interview: recording starts
+            await wait_until(pilot, lambda: app.recorder.now() > 0.5)
+            mic.play(make_tone(tmp_path, 30.0, rate=48000, gain_db=-12))
+            await pilot.pause(1.0)
+            mic.kill()
+            await wait_until(pilot, lambda: app.recorder.poll().state == RecorderState.LOST)
+            await pilot.pause(0.3)
+            assert "DEVICE LOST" in str(app.screen.query_one("#recorder").content)
+            mic.start()
+            await pilot.press("p")  # after a loss the pause key tries the microphone again
+            await wait_until(pilot, lambda: app.recorder.poll().state == RecorderState.RECORDING)
+            await wait_until(pilot, lambda: app.recorder.now() > 3.0)
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            await pilot.press("y")
+            await wait_until(pilot, lambda: not app.is_running)
+    types = [e["type"] for e in events_of(session.path)]
+    assert types.count("recording_started") == 2 and "device_lost" in types
+    assert "device_recovered" in types
+    meta = json.loads((session.path / "session.json").read_text())
+    assert [a["file"] for a in meta["audio"]] == ["audio-001.wav", "audio-002.wav"]
+    assert meta["audio"][0]["closed_reason"] == "device_lost"

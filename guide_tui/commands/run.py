@@ -56,6 +56,17 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--no-audio", action="store_true", help="notes only: do not record audio")
     parser.add_argument(
+        "--device",
+        "-d",
+        metavar="D",
+        help="microphone: index or part of its name (see guide-tui devices)",
+    )
+    parser.add_argument(
+        "--audio-file",
+        metavar="FILE",
+        help="rehearse: play FILE through the recorder in real time instead of a microphone",
+    )
+    parser.add_argument(
         "--theme",
         choices=("dark", "light"),
         default="dark",
@@ -68,12 +79,26 @@ def make_recorder_factory(args: argparse.Namespace) -> Callable[[Any], Recorder]
     """The one place ``run`` decides how audio is recorded.
 
     Returns a callable the app invokes once, off the UI thread, with the session, or None for a
-    notes-only session. Seam for the recording issue: until it wires the real recorder in here,
-    every session is notes-only (the app falls back to a ``NullRecorder``).
+    notes-only session. The settings are read here, before the TUI starts, so a bad
+    ``[recording]`` table or ``--audio-file`` is a plain error message; the capture code
+    (numpy, soundfile, PortAudio) is imported by the factory, off the UI thread.
     """
     if args.no_audio:
         return None
-    return None
+    from guide_tui.errors import RecorderError
+    from guide_tui.recorder.config import load_recorder_config  # stdlib only
+
+    config = load_recorder_config(device=getattr(args, "device", None))
+    audio_file = getattr(args, "audio_file", None)
+    if audio_file is not None and not Path(audio_file).is_file():
+        raise RecorderError(f"--audio-file {audio_file}: no such file")
+
+    def factory(session: Any) -> Recorder:
+        from guide_tui.recorder import attach_recorder
+
+        return attach_recorder(session, config=config, audio_file=audio_file)
+
+    return factory
 
 
 def run(args: argparse.Namespace) -> int:

@@ -300,7 +300,9 @@ class GuideApp(App[Path | None]):
         """Pause or resume the recording (and with it the session clock)."""
         status = self.recorder.poll()
         self._take_status(status)
-        if self.state.recording == "paused":
+        if status.state == RecorderState.LOST:
+            self.recorder.resume()  # try the device again: recording goes on in the next file
+        elif self.state.recording == "paused":
             self.recorder.resume()
             if self._app_logs_recording(status):
                 self.record(EventType.RECORDING_RESUMED)

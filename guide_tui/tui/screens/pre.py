@@ -27,6 +27,7 @@ from guide_tui.guide.model import BaselineField
 from guide_tui.recorder.base import RecorderStatus
 from guide_tui.session.events import EventType
 from guide_tui.session.state import PARTICIPANT_CONFIRMED, Phase, consent_item_is_about_recording
+from guide_tui.tui.meter import MicCheckPanel
 from guide_tui.tui.widgets import KeyBar, StepButton, TickItem
 
 if TYPE_CHECKING:
@@ -292,6 +293,8 @@ class PreInterviewScreen(Screen[None]):
             await self._show_step("step-consent")
             return
         await app.wait_for_recorder()
+        for panel in self.query(MicCheckPanel):
+            panel.stop_check()  # closes the device: the recorder opens it next
         if app.state.recording_allowed:
             app.start_recording()
         else:
@@ -423,6 +426,7 @@ class MicStep(WizardStep):
         with Vertical(id="mic-check-panel"):
             yield Label("[b]Microphone check[/b]")
             yield Static("", id="mic-check")
+            yield MicCheckPanel(id="mic-live")
         with Horizontal(classes="buttons"):
             yield StepButton("Back", id="mic-back")
             yield StepButton("Start interview", id="start-interview", classes="primary")
