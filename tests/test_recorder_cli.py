@@ -103,3 +103,24 @@ def test_mic_check_without_a_device_is_one_clear_line(tmp_path: Path) -> None:
 def test_mic_check_rejects_a_bad_duration() -> None:
     result = guide_tui("mic-check", "--seconds", "0")
     assert result.returncode == 2 and "--seconds" in result.stderr
+
+
+def test_run_rejects_a_missing_audio_file_before_the_tui_starts(tmp_path: Path) -> None:
+    result = guide_tui(
+        "run",
+        str(Path(__file__).resolve().parent.parent / "guides" / "demo.yaml"),
+        "--participant",
+        "P01",
+        "--recordings",
+        str(tmp_path),
+        "--audio-file",
+        str(tmp_path / "nope.wav"),
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"guide-tui: --audio-file {tmp_path / 'nope.wav'}: no such file"
+    assert not any(tmp_path.iterdir()), "no session folder is left behind"
+
+
+def test_run_offers_device_and_audio_file_options() -> None:
+    result = guide_tui("run", "--help")
+    assert "--device" in result.stdout and "--audio-file" in result.stdout

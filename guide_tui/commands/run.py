@@ -105,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
     from guide_tui.errors import GuideTuiError, SessionError
     from guide_tui.session.store import Session
 
+    # Recording settings are checked first: a typo in --audio-file must not leave a session.
+    recorder_factory = make_recorder_factory(args)
+
     if args.resume:
         if args.guide or args.participant:
             raise GuideTuiError(
@@ -152,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     app = make_app(
         session,
         guide,
-        recorder_factory=make_recorder_factory(args),
+        recorder_factory=recorder_factory,
         group=group,
         resumed=resumed,
         theme=args.theme,
