@@ -48,6 +48,60 @@ Minimal().run()
 """
 
 
+PHASES_PROBE = """
+import sys, time
+T0 = time.perf_counter()
+marks = []
+def mark(name):
+    marks.append((name, time.perf_counter()))
+import guide_tui
+mark("import guide_tui (its __version__ reads importlib.metadata)")
+from guide_tui.cli import build_parser
+build_parser().parse_args(["run", "guides/demo.yaml", "--participant", "PH1", "--no-audio"])
+mark("CLI: import every command module, parse arguments")
+from guide_tui.guide import load_guide
+guide = load_guide("guides/demo.yaml")
+mark("load and validate the guide (PyYAML)")
+from guide_tui.session.store import Session
+session = Session.create(guide, "PH1")
+mark("create the session folder (fsynced; overlapped with the next step in `run`)")
+from guide_tui.tui.app import GuideApp, make_app
+mark("import Textual and guide_tui.tui.app")
+app = make_app(session, guide)
+original = GuideApp.on_mount
+def on_mount(self):
+    original(self)
+    self.call_after_refresh(lambda: (mark("compose, style and draw the first screen"),
+                                     self.exit(None)))
+GuideApp.on_mount = on_mount
+app.run(headless=True, size=(120, 40))
+previous = T0
+for name, t in marks:
+    print(f"{(t - previous) * 1000:.1f}|{name}")
+    previous = t
+"""
+
+
+def phases(env: dict[str, str], runs: int) -> list[tuple[str, float]]:
+    """Where guide-tui's start-up time goes (in-process marks; medians over ``runs``)."""
+    import subprocess
+
+    table: dict[str, list[float]] = {}
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", PHASES_PROBE],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for line in out.splitlines():
+            ms, name = line.split("|", 1)
+            table.setdefault(name, []).append(float(ms))
+    return [(name, statistics.median(values)) for name, values in table.items()]
+
+
 class PtyApp:
     """A program on its own pseudo-terminal: send keys, wait for text on the screen."""
 
@@ -167,10 +221,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="measured runs per command")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--phases", action="store_true", help="also break guide-tui's start-up into phases"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="guide-tui-bench-") as tmp:
         env = clean_env(Path(tmp) / "recordings")
+        breakdown = phases(env, 7) if args.phases else []
         minimal = [sys.executable, "-c", MINIMAL_APP]
         samples: dict[str, list[float]] = {"minimal textual app": [], "guide-tui run": []}
         for run in range(args.runs + 1):
@@ -202,6 +260,12 @@ def main() -> int:
         )
     print(f"\nratio of medians: {ratio:.2f}× (target ≤ 1.5×)")
     print("machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()))
+    if breakdown:
+        print("\n| guide-tui start-up phase (in-process, headless, median of 7) | ms |")
+        print("|---|---:|")
+        for name, ms in breakdown:
+            print(f"| {name} | {ms:.0f} |")
+        report["phases_ms"] = dict(breakdown)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -124,7 +124,16 @@ class GuideApp(App[Path | None]):
         poll_interval: float = 0.1,
         theme: str = "dark",
     ) -> None:
-        super().__init__()
+        events = _events_of(session)
+        state = InterviewState.from_events(guide, events, group=group)
+        # Only the first screen's styles are read at start (the others load with their
+        # screens): the default screen's CSS_PATH is not loaded by Textual, so it goes here.
+        first_css = (
+            "screens/interview.tcss"
+            if state.phase in (Phase.INTERVIEW, Phase.CLOSING)
+            else "screens/pre.tcss"
+        )
+        super().__init__(css_path=[self.CSS_PATH, first_css])
         self.theme = "textual-light" if theme == "light" else "textual-dark"
         self.session = session
         self.guide = guide
@@ -132,8 +141,7 @@ class GuideApp(App[Path | None]):
         self.cursor_blink = cursor_blink
         self.poll_interval = poll_interval
         self._recorder_factory = recorder_factory
-        events = _events_of(session)
-        self.state = InterviewState.from_events(guide, events, group=group)
+        self.state = state
         self.clock = InterviewClock(self.state.last_t)
         session.clock = self.clock
         # Until the real recorder is built (off the UI thread), a stand-in answers polls.

@@ -30,6 +30,7 @@ MAX_UNASKED_PER_TOPIC = 3
 
 
 class ClosingScreen(Screen[None]):
+    CSS_PATH = "closing.tcss"
     app: GuideApp
 
     BINDINGS: ClassVar[list[BindingType]] = [

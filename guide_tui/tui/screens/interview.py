@@ -58,6 +58,8 @@ class QuestionList(OptionList):
 class InterviewScreen(Screen[None]):
     """The main screen during the interview."""
 
+    CSS_PATH = "interview.tcss"
+
     app: GuideApp
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -22,6 +22,8 @@ from guide_tui.tui.widgets import STATUS_ICON
 class ConfirmScreen(ModalScreen[bool]):
     """Yes/no for irreversible steps (ending, leaving)."""
 
+    CSS_PATH = "dialogs.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,n", "answer(False)", "No", show=False),
         Binding("y", "answer(True)", "Yes", show=False),
@@ -55,6 +57,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
 class NoteScreen(ModalScreen[str | None]):
     """A one-line note. Its time was taken when the key was pressed, before typing began."""
+
+    CSS_PATH = "dialogs.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
 
@@ -93,6 +97,8 @@ def _matches(query: str, number: int, title: str, topic_id: str = "") -> bool:
 
 class TopicJumpScreen(ModalScreen[str | None]):
     """Type to filter the topics; Enter goes to the highlighted one."""
+
+    CSS_PATH = "dialogs.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", show=False),
@@ -154,6 +160,8 @@ class TopicJumpScreen(ModalScreen[str | None]):
 
 class HelpScreen(ModalScreen[None]):
     """Every key of the screen underneath, with what it does."""
+
+    CSS_PATH = "dialogs.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "close", "Close", show=False)

@@ -57,6 +57,8 @@ class StepBar(Static):
 class PreInterviewScreen(Screen[None]):
     """Consent → participant → baseline → microphone check → start the interview."""
 
+    CSS_PATH = "pre.tcss"
+
     app: GuideApp
 
     BINDINGS: ClassVar[list[BindingType]] = [
