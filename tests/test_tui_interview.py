@@ -8,6 +8,7 @@ from the disk: the files are the product, the screen is how they get written.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,16 @@ from guide_tui.tui.screens.interview import InterviewScreen
 from guide_tui.tui.screens.pre import PreInterviewScreen
 
 SIZE = (120, 40)
-pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+def run_async(test: Callable[..., Any]) -> Callable[..., None]:
+    """Run an ``async def`` test with ``asyncio.run`` (no async pytest plugin needed)."""
+
+    @functools.wraps(test)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
 
 
 async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10) -> None:
@@ -118,6 +123,7 @@ def rebuilt_from_disk(session: Session) -> InterviewState:
 # -- demo guide ---------------------------------------------------------------------------------
 
 
+@run_async
 async def test_whole_interview_on_the_demo_guide(tmp_path: Path) -> None:
     app, session, rec = new_app(tmp_path, GUIDES / "demo.yaml")
     async with app.run_test(size=SIZE) as pilot:
@@ -249,6 +255,7 @@ async def test_whole_interview_on_the_demo_guide(tmp_path: Path) -> None:
 # -- GP delegation guide -------------------------------------------------------------------------
 
 
+@run_async
 async def test_whole_interview_on_the_gp_delegation_guide(tmp_path: Path) -> None:
     app, session, rec = new_app(tmp_path, GUIDES / "gp-delegation-lbp.yaml", "GP 03")
     guide = app.guide
@@ -307,6 +314,7 @@ async def test_whole_interview_on_the_gp_delegation_guide(tmp_path: Path) -> Non
 # -- details ----------------------------------------------------------------------------------
 
 
+@run_async
 async def test_declining_recording_makes_a_notes_only_session(tmp_path: Path) -> None:
     app, session, rec = new_app(tmp_path, GUIDES / "demo.yaml")
     async with app.run_test(size=SIZE) as pilot:
@@ -329,6 +337,7 @@ async def test_declining_recording_makes_a_notes_only_session(tmp_path: Path) ->
     assert meta["notes_only"] is True and meta["coverage"]["notes_only"] is True
 
 
+@run_async
 async def test_group_decides_questions_and_wording(tmp_path: Path) -> None:
     guide_file = tmp_path / "group.yaml"
     guide_file.write_text(GROUP_GUIDE_YAML, encoding="utf-8")
@@ -348,6 +357,7 @@ async def test_group_decides_questions_and_wording(tmp_path: Path) -> None:
     }
 
 
+@run_async
 async def test_recorder_status_and_warnings(tmp_path: Path) -> None:
     app, session, rec = new_app(tmp_path, GUIDES / "demo.yaml")
     async with app.run_test(size=SIZE) as pilot:
@@ -374,6 +384,7 @@ async def test_recorder_status_and_warnings(tmp_path: Path) -> None:
     assert read_meta(session.path)["status"] == "in_progress"  # left, not ended: resumable
 
 
+@run_async
 async def test_help_and_command_palette_reach_every_action(tmp_path: Path) -> None:
     app, _session, _ = new_app(tmp_path, GUIDES / "demo.yaml")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -413,6 +424,7 @@ def resumed_app(tmp_path: Path, script: Callable[[Session], None]) -> tuple[Guid
     return app, reopened
 
 
+@run_async
 async def test_resume_in_the_baseline_step_keeps_the_answers(tmp_path: Path) -> None:
     def script(session: Session) -> None:
         for item in session.guide.consent:
@@ -428,6 +440,7 @@ async def test_resume_in_the_baseline_step_keeps_the_answers(tmp_path: Path) -> 
         assert app.screen.query_one("#baseline-years-in-job", Input).value == "4"
 
 
+@run_async
 async def test_resume_in_closing_goes_back_to_the_interview(tmp_path: Path) -> None:
     def script(session: Session) -> None:
         for item in session.guide.consent:
