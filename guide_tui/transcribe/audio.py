@@ -233,9 +233,19 @@ def speech_threshold(frame_db: np.ndarray) -> float:
 
 
 def speech_chunks(
-    f: AudioFile, min_silence_s: float, pad_s: float = 0.4
+    f: AudioFile,
+    min_silence_s: float,
+    pad_before_s: float = 1.0,
+    pad_after_s: float = 0.5,
+    min_run_s: float = 0.1,
 ) -> list[tuple[float, float]]:
-    """Spans (file seconds) holding speech; silences under ``min_silence_s`` stay inside them."""
+    """Spans (file seconds) holding speech; silences under ``min_silence_s`` stay inside them.
+
+    A chunk keeps a second of the silence before its speech: measured on tiny.en, starting the
+    audio 0.6 s before the first word instead of 1.0 s doubled the WER (0.035 → 0.070), and the
+    decoder's context carries such an early error into later turns.
+    Runs shorter than ``min_run_s`` (a click, a knock) are not speech.
+    """
     import numpy as np
 
     assert f.frame_db is not None
@@ -244,17 +254,25 @@ def speech_chunks(
         return []
     idx = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(np.int8), [0]])))
     runs = [
-        (int(a) * FRAME_S - pad_s, int(b) * FRAME_S + pad_s)
+        (int(a) * FRAME_S, int(b) * FRAME_S)
         for a, b in zip(idx[::2], idx[1::2], strict=True)
+        if (int(b) - int(a)) * FRAME_S >= min_run_s
     ]
     merged: list[list[float]] = []
     for a, b in runs:
-        if merged and a - merged[-1][1] < max(0.0, min_silence_s - 2 * pad_s):
-            merged[-1][1] = max(merged[-1][1], b)
+        if merged and a - merged[-1][1] < min_silence_s:
+            merged[-1][1] = b
         else:
             merged.append([a, b])
     duration = f.duration
-    return [(max(0.0, a), min(duration, b)) for a, b in merged if min(duration, b) > max(0.0, a)]
+    padded = [(max(0.0, a - pad_before_s), min(duration, b + pad_after_s)) for a, b in merged]
+    out: list[tuple[float, float]] = []
+    for a, b in padded:  # padding may make neighbours touch: join them
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], b)
+        elif b > a:
+            out.append((a, b))
+    return out
 
 
 @dataclass
