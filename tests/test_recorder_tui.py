@@ -38,13 +38,29 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 30) -> None:
+async def wait_until(
+    pilot: Pilot[Any],
+    condition: Callable[[], bool],
+    timeout: float = 30,
+    explain: Callable[[], object] = lambda: "",
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
-            raise AssertionError("the app did not get there in time")
+            raise AssertionError(f"the app did not get there in time {explain()}")
         await pilot.pause(0.05)
+
+
+def where(app: Any) -> str:
+    """What the screen shows, for a failure message."""
+    from textual.widgets import ContentSwitcher
+
+    switchers = app.screen.query(ContentSwitcher)
+    step = switchers.first().current if switchers else None
+    panels = app.screen.query(MicCheckPanel)
+    verdict = str(panels.first().query_one("#mic-verdict").content) if panels else None
+    return f"screen={type(app.screen).__name__} step={step} mic={verdict!r}"
 
 
 async def walk_to_microphone_step(pilot: Pilot[Any], app: Any) -> None:
@@ -94,7 +110,11 @@ async def test_rehearsed_interview_records_through_the_tui(tmp_path: Path) -> No
         await walk_to_microphone_step(pilot, app)
         await app.wait_for_recorder()
         # The microphone step listens to the same source, live, and says what it heard.
-        await wait_until(pilot, lambda: any(p.listening for p in app.screen.query(MicCheckPanel)))
+        await wait_until(
+            pilot,
+            lambda: any(p.listening for p in app.screen.query(MicCheckPanel)),
+            explain=lambda: where(app),
+        )
         panel = app.screen.query_one(MicCheckPanel)
         await wait_until(pilot, lambda: "dBFS" in str(panel.query_one("#mic-meter").content))
         await wait_until(pilot, lambda: panel._check is not None and panel._check.latest)
