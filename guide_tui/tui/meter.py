@@ -3,7 +3,7 @@
 It listens through the app's recorder (same device, rate and channels as the recording will use,
 or the ``--audio-file`` being rehearsed) with a :class:`guide_tui.recorder.mic_check.MicCheck`,
 which keeps nothing on disk: the check happens before the interview, possibly before consent to
-recording is complete. The meter starts when the panel is shown and stops when it is hidden or
+recording is complete. The meter starts when the panel is visible and stops when it is hidden or
 when :meth:`MicCheckPanel.stop_check` is called: the recorder opens the same device right after,
 and a hardware device may take one stream only.
 
@@ -52,6 +52,8 @@ class MicCheckPanel(Vertical):
         self._check: Any = None  # MicCheck, imported lazily with the capture code
         self._timer: Timer | None = None
         self._shown: tuple[str, str] | None = None
+        self._suspended = False  # stop_check() was called: do not restart by itself
+        self._starting = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="mic-meter")
@@ -60,12 +62,16 @@ class MicCheckPanel(Vertical):
             yield Button("Check again", id="mic-again")
 
     # -- lifecycle ----------------------------------------------------------------------------
+    # The panel follows its own visibility (a 5 Hz look, only while it is mounted): Show/Hide
+    # events proved unreliable inside a step switcher, and the check must run exactly while the
+    # interviewer can see it. ``stop_check`` suspends it until the panel has been hidden (or
+    # "Check again" is pressed), so the recorder can take the device right after.
 
-    def on_show(self) -> None:
-        self.start_check()
-
-    def on_hide(self) -> None:
-        self.stop_check()
+    def on_mount(self) -> None:
+        self._suspended = False
+        self._starting = False
+        self.set_interval(0.2, self._follow_visibility)
+        self.call_after_refresh(self._follow_visibility)
 
     def on_unmount(self) -> None:
         self.stop_check()
@@ -74,22 +80,52 @@ class MicCheckPanel(Vertical):
         if event.button.id == "mic-again":
             event.stop()
             self.stop_check()
+            self._suspended = False
             self.start_check()
+
+    def _is_shown(self) -> bool:
+        if not self.is_mounted or self.app.screen is not self.screen:
+            return False
+        node: Any = self
+        while node is not None and node is not self.screen:
+            if not node.display:
+                return False
+            node = node.parent
+        return self.region.area > 0
+
+    def _follow_visibility(self) -> None:
+        if self._is_shown():
+            if not self._suspended:
+                self.start_check()
+        else:
+            self._suspended = False
+            if self._check is not None or self._starting:
+                self.stop_check()
+                self._suspended = False
 
     @property
     def listening(self) -> bool:
         return self._check is not None
 
     def start_check(self) -> None:
-        """Start listening (no-op while already listening)."""
-        if self._check is None:
+        """Start listening (no-op while already listening or starting)."""
+        if self._check is None and not self._starting:
+            self._starting = True
             self._start()
 
     @work(exclusive=True, group="mic-check", exit_on_error=False, description="microphone check")
     async def _start(self) -> None:
+        try:
+            await self._open()
+        finally:
+            self._starting = False
+
+    async def _open(self) -> None:
         wait = getattr(self.app, "wait_for_recorder", None)
         if wait is not None:
             await wait()  # the app builds its recorder off the UI thread
+        if self._suspended:
+            return
         recorder = getattr(self.app, "recorder", None)
         make = getattr(recorder, "mic_check", None)
         check = make(self.seconds, continuous=True) if make is not None else None
@@ -105,11 +141,19 @@ class MicCheckPanel(Vertical):
         except RecorderError as error:
             self._show_verdict(f"[$error]{error}[/]\nThe interview can go on as notes-only.")
             return
+        except asyncio.CancelledError:
+            await asyncio.to_thread(check.stop)
+            raise
+        if self._suspended:  # stopped while the device was opening: give it back at once
+            await asyncio.to_thread(check.stop)
+            return
         self._check = check
         self._timer = self.set_interval(0.1, self._tick)
 
     def stop_check(self) -> None:
-        """Stop listening and close the device; returns once it is closed."""
+        """Stop listening and close the device; returns once it is closed. The check stays off
+        until the panel is hidden and shown again, or "Check again" is pressed."""
+        self._suspended = True
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
