@@ -67,6 +67,7 @@ def _child(config: dict) -> dict:
             compute_type=config["compute"],
             threads=threads,
             window_s=config.get("window", 120.0),
+            filler_prompt=bool(config.get("filler_prompt")),
         )
         tr = Transcriber(opts)
         tr.run(folder)
@@ -270,6 +271,36 @@ def main() -> None:
                 {
                     "config": c["label"],
                     "prompt": "filler prompt" if prompt else "none",
+                    "fillers_spoken": has_fillers(plain_ref),
+                    "fillers_kept": has_fillers(res["text"]),
+                    "wer_vs_content": errors / n,
+                    "text": res["text"],
+                }
+            )
+
+    # The same through guide-tui transcribe --filler-prompt (fallback on skipped speech), and the
+    # prompt's cost in lost words on the main interview.
+    default = next(
+        c for c in configs if c["compute"] == "float32" and c["engine"] == "faster-whisper"
+    )
+    for label, fixture in (("fillers clip", fillers_fx), ("interview", fx)):
+        sess = make_session(work / f"fp-{label.split()[0]}", [fixture.path])
+        for flag in (False, True):
+            res = _run_child(
+                {
+                    **common,
+                    **default,
+                    "mode": "pipeline",
+                    "session": str(sess),
+                    "filler_prompt": flag,
+                }
+            )
+            plain_ref = " ".join(t.text for t in fixture.turns)
+            errors, n = word_errors(normalize(plain_ref), res["text"])
+            fill_rows.append(
+                {
+                    "config": f"{default['label']} (guide-tui transcribe, {label})",
+                    "prompt": "--filler-prompt" if flag else "none",
                     "fillers_spoken": has_fillers(plain_ref),
                     "fillers_kept": has_fillers(res["text"]),
                     "wer_vs_content": errors / n,
