@@ -24,6 +24,7 @@ class EventType:
 
     SESSION_STARTED = "session_started"  # guide, guide_version, participant, group, resumed: bool
     SESSION_RESUMED = "session_resumed"  # after a crash / reopen; torn_lines: int
+    PARTICIPANT_CONFIRMED = "participant_confirmed"  # group: confirmed before the baseline
     CONSENT = "consent"  # item, given: bool
     CONSENT_DECLINED_RECORDING = "consent_declined_recording"  # notes-only session
     BASELINE_ANSWER = "baseline_answer"  # field, value
@@ -41,6 +42,7 @@ class EventType:
     NOTE = "note"  # text, started_t (when typing started: the note is placed there)
     MARKER = "marker"  # kind: quotable | follow_up | interruption | ..., topic
     UNDO = "undo"  # undoes: seq of the event withdrawn
+    CLOSING_STARTED = "closing_started"  # the closing screen was opened (ends the topic)
     CLOSING_PROMPT = "closing_prompt"  # prompt
     DEVICE_LOST = "device_lost"  # device, file, reason
     DEVICE_RECOVERED = "device_recovered"  # device, file

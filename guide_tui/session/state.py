@@ -21,9 +21,6 @@ Design decisions:
   ends; the current topic's running visit is counted up to ``now`` by :meth:`topic_seconds`.
 - **Unknown event types and data keys are ignored**, so the schema can grow.
 
-Event types introduced by the interview flow beyond ``guide_tui.session.events.EventType``
-(the constants are here until that module lists them): ``participant_confirmed`` (``group``),
-``closing_started``.
 """
 
 from __future__ import annotations
@@ -35,8 +32,8 @@ from typing import Any
 from guide_tui.guide.model import Guide, Question, Topic
 from guide_tui.session.events import Event, EventType
 
-PARTICIPANT_CONFIRMED = "participant_confirmed"  # group: the group confirmed before baseline
-CLOSING_STARTED = "closing_started"  # the interviewer opened the closing screen
+PARTICIPANT_CONFIRMED = EventType.PARTICIPANT_CONFIRMED  # kept: the TUI imports them from here
+CLOSING_STARTED = EventType.CLOSING_STARTED
 
 #: Event types the interviewer can withdraw with an ``undo`` event ("undo the last tick").
 UNDOABLE_TYPES = frozenset(

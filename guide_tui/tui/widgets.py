@@ -46,8 +46,17 @@ class QuietStatic(Static):
 
     def show(self, content: Any) -> None:
         if content != self._shown:
+            # Most 10 Hz updates only change digits or a meter bar: same length, same lines, so
+            # the size cannot change and Textual's layout pass (measured as most of the TUI's
+            # cost while recording) can be skipped.
+            same_shape = (
+                isinstance(content, str)
+                and isinstance(self._shown, str)
+                and len(content) == len(self._shown)
+                and content.count("\n") == self._shown.count("\n")
+            )
             self._shown = content
-            self.update(content)
+            self.update(content, layout=not same_shape)
 
 
 class TopicList(QuietStatic):

@@ -154,6 +154,7 @@ class InterviewScreen(Screen[None]):
         yield KeyBar(id="keys")
 
     _ready = False  # set once composed: the app may redraw before that
+    _drawn_second: tuple[int, str] | None = None  # what the 1 Hz parts of tick() last drew
     _question_signature: Any = None  # what the question list shows; redrawn only on change
 
     def on_mount(self) -> None:
@@ -183,6 +184,7 @@ class InterviewScreen(Screen[None]):
         self._draw_questions()
         notes = self.query_one(NotesPanel)
         notes.render_state(state, limit=max(3, notes.content_size.height or 4))
+        self._drawn_second = None  # an event may change what the top bar shows: draw it all
         self.tick(self.app.last_status)
 
     def tick(self, status: RecorderStatus) -> None:
@@ -191,11 +193,16 @@ class InterviewScreen(Screen[None]):
             return
         state = self.app.state
         now = self.app.clock.now()
-        self.query_one(TopBar).render_state(state, status, now)
         panel = self.query_one(RecorderPanel)
         panel.render_state(state, status, self.app.recent_warnings, panel.content_size.width)
-        self.query_one(TopicList).render_state(state, now)
-        self._draw_topic(now)
+        # The clocks show whole seconds: rebuilding them ten times a second only costs CPU
+        # (bench/recording.py --tui). Actions redraw everything through refresh_views anyway.
+        second = (int(now), status.state)
+        if second != self._drawn_second:
+            self._drawn_second = second
+            self.query_one(TopBar).render_state(state, status, now)
+            self.query_one(TopicList).render_state(state, now)
+            self._draw_topic(now)
 
     def _draw_topic(self, now: float) -> None:
         state = self.app.state
