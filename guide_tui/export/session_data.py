@@ -114,24 +114,21 @@ def load_guide_file(path: Path) -> tuple[Guide | None, str | None]:
 
 
 def read_events(path: Path) -> tuple[list[Event], int]:
-    """Parse ``events.jsonl``; lines that cannot be parsed (a torn last line) are counted."""
-    events: list[Event] = []
-    torn = 0
+    """Parse ``events.jsonl`` with the session store's reader; torn lines are counted.
+
+    One parser for the log everywhere, so exports count exactly the lines the session reports.
+    """
+    from guide_tui.errors import SessionError
+    from guide_tui.session.store import EVENTS_FILE
+    from guide_tui.session.store import read_events as read_session_events
+
+    if path.name != EVENTS_FILE:
+        raise ExportError(f"{path}: not a session event log")
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return events, 0
-    except OSError as error:
-        raise ExportError(f"cannot read {path}: {error.strerror or error}") from None
-    for line in raw.splitlines():
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line.decode("utf-8"))
-            events.append(Event.from_json_dict(obj))
-        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
-            torn += 1
-    return events, torn
+        events, torn = read_session_events(path.parent)
+    except SessionError as error:
+        raise ExportError(str(error)) from None
+    return events, len(torn)
 
 
 def read_session(folder: str | Path, *, with_guide: bool = True) -> SessionData:
