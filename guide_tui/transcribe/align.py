@@ -14,7 +14,6 @@ and keys are ignored), so transcription needs nothing but the documented folder 
 from __future__ import annotations
 
 import bisect
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,23 +23,16 @@ ANCHORS = ("question_asked", "probe_used", "summary_given")
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
-    """Events as dicts in file order; lines that do not parse (a torn write) are skipped."""
-    events: list[dict[str, Any]] = []
+    """Events as dicts in file order, read by the session store's parser (one parser for the
+    log everywhere); lines that do not parse (a torn write) are skipped."""
+    from guide_tui.errors import SessionError, TranscriptionError
+    from guide_tui.session.store import read_events as read_session_events
+
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return events
-    for line in text.splitlines():
-        try:
-            obj = json.loads(line)
-            if isinstance(obj, dict) and "type" in obj:
-                obj["t"] = float(obj.get("t", 0.0))
-                if not isinstance(obj.get("data"), dict):
-                    obj["data"] = {}
-                events.append(obj)
-        except (ValueError, TypeError):
-            continue
-    return events
+        events, _torn = read_session_events(Path(path).parent)
+    except SessionError as error:
+        raise TranscriptionError(str(error)) from None
+    return [event.to_json_dict() for event in events]
 
 
 @dataclass
