@@ -185,5 +185,5 @@ def test_a_broken_session_folder_is_reported_not_fatal(tmp_path: Path, capsys) -
     (broken / "session.json").write_text("{not json")
     assert main(["study", str(root), "--format", "csv"]) == 0
     err = capsys.readouterr().err
-    assert "skipped" in err and "2026-11-15_1000_P04" in err and "unreadable" in err
+    assert "skipped" in err and "2026-11-15_1000_P04" in err and "damaged" in err
     assert len(load_study(root).sessions) == 3

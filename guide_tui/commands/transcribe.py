@@ -103,16 +103,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _session_folder(name: str) -> Path:
-    from guide_tui.errors import TranscriptionError
+    from guide_tui.errors import SessionError, TranscriptionError
     from guide_tui.paths import recordings_dir
+    from guide_tui.session.store import read_meta
 
     path = Path(name).expanduser()
-    if path.is_dir():
-        return path
-    candidate = recordings_dir() / name
-    if candidate.is_dir():
-        return candidate
-    raise TranscriptionError(f"no session folder {name!r} (looked in . and {recordings_dir()})")
+    if not path.is_dir():
+        path = recordings_dir() / name
+        if not path.is_dir():
+            raise TranscriptionError(
+                f"no session folder {name!r} (looked in . and {recordings_dir()})"
+            )
+    try:  # every queued folder is checked before any work starts or a progress bar is drawn
+        read_meta(path)
+    except SessionError as error:
+        raise TranscriptionError(str(error)) from None
+    return path
 
 
 def run_transcribe(args: argparse.Namespace) -> int:

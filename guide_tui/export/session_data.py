@@ -10,7 +10,6 @@ notes-only session no audio, an untranscribed one no ``transcript.json``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,17 +133,15 @@ def read_events(path: Path) -> tuple[list[Event], int]:
 def read_session(folder: str | Path, *, with_guide: bool = True) -> SessionData:
     """Read one session folder; raises :class:`ExportError` when it is not a session at all."""
     folder = Path(folder)
-    meta_path = folder / "session.json"
     if not folder.is_dir():
         raise ExportError(f"{folder}: no such session folder")
+    from guide_tui.errors import SessionError
+    from guide_tui.session.store import read_meta
+
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ExportError(f"{folder}: not a session folder (no session.json)") from None
-    except (OSError, ValueError) as error:
-        raise ExportError(f"{meta_path}: unreadable session metadata ({error})") from None
-    if not isinstance(meta, dict):
-        raise ExportError(f"{meta_path}: session metadata must be a JSON object")
+        meta = read_meta(folder)
+    except SessionError as error:
+        raise ExportError(str(error)) from None
     events, torn = read_events(folder / "events.jsonl")
     transcript_path = folder / "transcript.json"
     transcript = load_transcript(transcript_path) if transcript_path.is_file() else None

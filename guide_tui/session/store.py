@@ -212,8 +212,13 @@ def _parse_events(data: bytes) -> tuple[list[Event], list[TornLine], bool]:
     return events, torn, unterminated
 
 
-def _read_meta(folder: Path) -> dict[str, Any]:
-    """``session.json`` as a dict, or :class:`SessionError` saying what is wrong with it."""
+def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """``session.json`` as a dict, or :class:`SessionError` saying what is wrong with it.
+
+    The one reader of session metadata: the TUI, transcription and exports all use it, so a
+    damaged or too-new session gets the same message everywhere.
+    """
+    folder = Path(folder)
     meta_path = folder / SESSION_FILE
     try:
         raw = meta_path.read_bytes()
@@ -401,7 +406,7 @@ class Session:
         folder = Path(path)
         if not folder.is_dir():
             raise SessionError(f"No session folder at {folder}.")
-        meta = _read_meta(folder)
+        meta = read_meta(folder)
         guide_path = folder / GUIDE_FILE
         if not guide_path.is_file():
             raise SessionError(f"{folder} has no {GUIDE_FILE} (the frozen copy of the guide).")
@@ -723,7 +728,7 @@ class SessionSummary:
 def summarize_session(folder: Path, *, now: float | None = None) -> SessionSummary:
     """Summarise one folder; never raises for a broken one (it comes back ``unreadable``)."""
     try:
-        meta = _read_meta(folder)
+        meta = read_meta(folder)
     except SessionError as error:
         return SessionSummary(path=folder, reason=str(error))
     events_path = folder / EVENTS_FILE
@@ -828,6 +833,7 @@ __all__ = [
     "TornLine",
     "list_sessions",
     "read_events",
+    "read_meta",
     "summarize_session",
     "write_json_atomic",
 ]

@@ -56,19 +56,15 @@ class SessionInput:
     @classmethod
     def read(cls, folder: Path) -> SessionInput:
         folder = Path(folder)
-        meta_path = folder / "session.json"
         if not folder.is_dir():
             raise TranscriptionError(f"{folder} is not a folder")
+        from guide_tui.errors import SessionError
+        from guide_tui.session.store import read_meta
+
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if not isinstance(meta, dict):
-                raise ValueError("not an object")
-        except FileNotFoundError:
-            raise TranscriptionError(
-                f"{folder} is not a session folder (no session.json)"
-            ) from None
-        except (OSError, ValueError) as error:
-            raise TranscriptionError(f"cannot read {meta_path}: {error}") from None
+            meta = read_meta(folder)
+        except SessionError as error:
+            raise TranscriptionError(str(error)) from None
         paths: list[Path] = []
         for entry in meta.get("audio") or []:
             name = entry.get("file") if isinstance(entry, dict) else entry
