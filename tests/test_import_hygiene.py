@@ -28,6 +28,7 @@ LIGHT = [
         "guide_tui",
         "guide_tui.cli",
         "guide_tui.errors",
+        "guide_tui.atomic",
         "guide_tui.paths",
         "guide_tui.recorder",
         "guide_tui.recorder.base",

@@ -9,8 +9,6 @@ interview content (health-service data), so files are 0600 and folders 0700, lik
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,30 +27,15 @@ def ensure_dir(path: Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces ``path`` in one rename.
+    """:func:`guide_tui.atomic.atomic_path`, creating the folder and speaking ExportError."""
+    from guide_tui import atomic
 
-    For writers that need a file name (python-docx, zipfile). On any exception the temporary
-    file is removed and ``path`` is left as it was.
-    """
     ensure_dir(path.parent)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with atomic.atomic_path(path) as tmp:
+            yield tmp
     except OSError as error:
         raise ExportError(f"cannot write {path}: {error.strerror or error}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"cannot write {path}: {error.strerror or error}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> Path:

@@ -41,6 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from guide_tui.atomic import fsync_dir, write_bytes_atomic
 from guide_tui.errors import GuideTuiError, SessionError
 from guide_tui.guide.model import Guide
 from guide_tui.session.clock import Clock, MonotonicClock
@@ -77,20 +78,6 @@ def _chmod(path: Path, mode: int) -> None:
         os.chmod(path, mode)
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a rename or a new file in ``path`` durable (POSIX; a no-op where folders can't open)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -116,17 +103,7 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     fsync of the folder so the rename itself survives a power cut.
     """
     data = (json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        _create_file(tmp, data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+    write_bytes_atomic(path, data)
 
 
 def _mkdir_private(path: Path) -> None:
@@ -372,7 +349,7 @@ class Session:
             _create_file(folder / GUIDE_FILE, guide_bytes)
             write_json_atomic(folder / SESSION_FILE, meta)
             _create_file(folder / EVENTS_FILE, b"")
-            _fsync_dir(folder)
+            fsync_dir(folder)
         except OSError as error:
             raise SessionError(
                 f"Cannot write the session folder {folder}: {error.strerror or error}"
