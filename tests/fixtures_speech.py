@@ -325,3 +325,21 @@ def models_cache() -> Path:
     path = cache_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def transcribe_with_tiny_en(folder: Path) -> Path:
+    """Run the real transcriber (tiny.en, 2 threads) on a session folder, models from the
+    shared test cache, leaving ``GUIDE_TUI_MODELS`` as it was."""
+    from guide_tui.transcribe.runner import Transcriber
+    from guide_tui.transcribe.types import TranscribeOptions
+
+    old = os.environ.get("GUIDE_TUI_MODELS")
+    os.environ["GUIDE_TUI_MODELS"] = str(models_cache())
+    try:
+        Transcriber(TranscribeOptions(model="tiny.en", threads=2)).run(folder)
+    finally:
+        if old is None:
+            os.environ.pop("GUIDE_TUI_MODELS", None)
+        else:
+            os.environ["GUIDE_TUI_MODELS"] = old
+    return folder

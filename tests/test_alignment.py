@@ -8,10 +8,9 @@ transcribes, notes and ticks must sit at their times, and the Markdown must show
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
-from fixtures_speech import make_interview, make_session, models_cache
+from fixtures_speech import make_interview, make_session, transcribe_with_tiny_en
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("faster_whisper")
@@ -33,18 +32,7 @@ def aligned(tmp_path_factory):
         (fx.turns[-1].start + 1.0, "marker", {"kind": "quotable"}),
     ]
     folder = make_session(tmp_path_factory.mktemp("aligned"), [fx.path], events)
-    from guide_tui.transcribe.runner import Transcriber
-    from guide_tui.transcribe.types import TranscribeOptions
-
-    old = os.environ.get("GUIDE_TUI_MODELS")
-    os.environ["GUIDE_TUI_MODELS"] = str(models_cache())
-    try:
-        Transcriber(TranscribeOptions(model="tiny.en", threads=2)).run(folder)
-    finally:
-        if old is None:
-            os.environ.pop("GUIDE_TUI_MODELS", None)
-        else:
-            os.environ["GUIDE_TUI_MODELS"] = old
+    transcribe_with_tiny_en(folder)
     tr = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))
     return fx, change, tr, (folder / "transcript.md").read_text(encoding="utf-8")
 

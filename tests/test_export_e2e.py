@@ -7,13 +7,12 @@ hand-written fixture), including a minimal ``session.json`` without dates or int
 
 from __future__ import annotations
 
-import os
 import wave
 import zipfile
 from pathlib import Path
 
 import pytest
-from fixtures_speech import make_interview, make_session, models_cache
+from fixtures_speech import make_interview, make_session, transcribe_with_tiny_en
 
 from guide_tui.cli import main
 
@@ -38,18 +37,7 @@ def transcribed(tmp_path_factory) -> Path:
     ]
     root = tmp_path_factory.mktemp("e2e")
     folder = make_session(root / "2026-11-22_0900_P07", [fx.path], events)
-    from guide_tui.transcribe.runner import Transcriber
-    from guide_tui.transcribe.types import TranscribeOptions
-
-    old = os.environ.get("GUIDE_TUI_MODELS")
-    os.environ["GUIDE_TUI_MODELS"] = str(models_cache())
-    try:
-        Transcriber(TranscribeOptions(model="tiny.en", threads=2)).run(folder)
-    finally:
-        if old is None:
-            os.environ.pop("GUIDE_TUI_MODELS", None)
-        else:
-            os.environ["GUIDE_TUI_MODELS"] = old
+    transcribe_with_tiny_en(folder)
     return folder
 
 
