@@ -13,6 +13,10 @@ class GuideTuiError(Exception):
     exit_code = 2
 
 
+class ConfigError(GuideTuiError):
+    """The configuration file cannot be read or holds a wrong value."""
+
+
 class GuideError(GuideTuiError):
     """A guide file could not be read or is invalid.
 

@@ -64,20 +64,41 @@ def guides_dir() -> Path:
     return Path.cwd() / "guides"
 
 
-def _configured_recordings_dir() -> Path | None:
-    """``recordings = "..."`` in the config file, if there is one and it is readable."""
+def read_config() -> dict[str, object]:
+    """The config file as a dict; ``{}`` when there is none (or on Python 3.10, no tomllib).
+
+    The one reader of ``config.toml``: a file that exists but cannot be parsed is an error with
+    its path and the parser's line and column, never silently ignored (a typo would otherwise send
+    recordings somewhere the interviewer does not expect).
+    """
+    from guide_tui.errors import ConfigError
+
     path = config_file()
     try:
         text = path.read_bytes()
-    except OSError:
-        return None
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise ConfigError(
+            f"{path}: cannot read the config file: {error.strerror or error}"
+        ) from None
     try:
         import tomllib
     except ImportError:  # Python 3.10: no config file support, defaults apply
-        return None
+        return {}
     try:
-        data = tomllib.loads(text.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return tomllib.loads(text.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not a valid config file: {error}") from None
+
+
+def _configured_recordings_dir() -> Path | None:
+    """``recordings = "..."`` in the config file, if it sets one."""
+    value = read_config().get("recordings")
+    if value is None:
         return None
-    value = data.get("recordings")
-    return Path(value).expanduser() if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        from guide_tui.errors import ConfigError
+
+        raise ConfigError(f"{config_file()}: 'recordings' must be a folder path in quotes")
+    return Path(value).expanduser()

@@ -128,20 +128,9 @@ def load_recorder_config(**overrides: Any) -> RecorderConfig:
     from guide_tui import paths
 
     values: dict[str, Any] = {}
-    try:
-        text = paths.config_file().read_bytes()
-    except OSError:
-        text = b""
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10: no config file support, defaults apply
-        text = b""
-    if text:
-        try:
-            table = tomllib.loads(text.decode("utf-8")).get("recording", {})
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise RecorderError(f"{paths.config_file()}: cannot read: {error}") from None
-        if isinstance(table, dict):
-            values.update(table)
+    table = paths.read_config().get("recording", {})
+    if not isinstance(table, dict):
+        raise RecorderError(f"{paths.config_file()}: [recording] must be a table of settings")
+    values.update(table)
     values.update({key: value for key, value in overrides.items() if value is not None})
     return RecorderConfig.from_mapping(values)
