@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import platform
@@ -78,18 +79,23 @@ def machine() -> dict[str, object]:
 
 
 def make_signal(folder: Path, seconds: float) -> Path:
-    """Pink noise at -20 dBFS, int16, 48 kHz mono, no dither: every sample is checkable."""
+    """Pink noise shaped like speech, int16, 48 kHz mono, no dither: every sample is checkable.
+
+    The level swells and falls at a syllable rate (4 Hz) and a phrase rate (0.37 Hz), peaking at
+    -12 dBFS, so the level meter moves on every update as it does with a talking participant:
+    a steady noise would leave the meter still and the TUI's cost unmeasured."""
     out = folder / "bench-signal.wav"
     subprocess.run(
         ["sox", "-D", "-n", "-r", str(RATE), "-c", "1", "-e", "signed-integer", "-b", "16",
-         str(out), "synth", str(seconds), "pinknoise", "gain", "-n", "-20",
+         str(out), "synth", str(seconds), "pinknoise",
+         "tremolo", "4", "90", "tremolo", "0.37", "70", "gain", "-n", "-12",
          "pad", "0.5", "0.5"],
         check=True,
     )  # fmt: skip
     return out
 
 
-def run(seconds: float, with_tui: bool) -> dict[str, object]:
+def run(seconds: float, with_tui: bool, blocksize: int | None = None) -> dict[str, object]:
     import numpy as np
     import soundfile as sf
     from virtual_mic import isolate_pulse_client, virtual_mic
@@ -104,6 +110,9 @@ def run(seconds: float, with_tui: bool) -> dict[str, object]:
     signal_path = make_signal(work, seconds)
     result: dict[str, object] = {"seconds": seconds, "tui": with_tui, "machine": machine()}
     config = RecorderConfig(samplerate=RATE)
+    if blocksize:
+        config = dataclasses.replace(config, blocksize=blocksize)
+    result["blocksize"] = config.frames_per_block(RATE)
     with virtual_mic(work / "pa", rate=RATE) as mic:
         guide = load_guide(ROOT / "guides" / "demo.yaml")
         session = Session.create(guide, "BENCH", root=work / "recordings")
@@ -121,6 +130,7 @@ def run(seconds: float, with_tui: bool) -> dict[str, object]:
             poller.join(10)
         session.close()
     final = measured.pop("final")
+    block_ms = config.frames_per_block(RATE) / RATE * 1000
     # Read only now: the 55 MB reference must not count in the recorder's memory.
     reference, _ = sf.read(signal_path, dtype="int16")
     recorded, _ = sf.read(session.path / final.files[0].file, dtype="int16")
@@ -132,7 +142,7 @@ def run(seconds: float, with_tui: bool) -> dict[str, object]:
             "overflows": final.overflows,
             "played_signal_bit_exact": locate_all(np, recorded, reference),
             "max_queue_depth_blocks": final.max_queue_depth,
-            "max_queue_depth_ms": round(final.max_queue_depth * 1024 / RATE * 1000, 1),
+            "max_queue_depth_ms": round(final.max_queue_depth * block_ms, 1),
             "frames_recorded": final.files[0].frames,
             "files": len(final.files),
             "warnings": sorted({e["data"]["kind"] for e in events if e["type"] == "warning"}),
@@ -253,8 +263,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--tui", action="store_true", help="include the TUI (headless)")
+    parser.add_argument("--blocksize", type=int, help="frames per callback (default: the config's)")
     args = parser.parse_args()
-    result = run(args.seconds, args.tui)
+    result = run(args.seconds, args.tui, args.blocksize)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

@@ -127,7 +127,8 @@ class DropDetector:
 
     def __init__(self, config: RecorderConfig, samplerate: int) -> None:
         self.samplerate = samplerate
-        self.threshold = max(config.drop_threshold_seconds * samplerate, 3 * config.blocksize)
+        block = config.frames_per_block(samplerate)
+        self.threshold = max(config.drop_threshold_seconds * samplerate, 3 * block)
         self.window = config.drop_window_seconds
         self._anchor: tuple[float, int] | None = None
         self.dropped = 0

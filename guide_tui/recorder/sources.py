@@ -75,7 +75,7 @@ class DeviceSource:
                 samplerate=self.samplerate,
                 channels=self.channels,
                 dtype=self.config.dtype,
-                blocksize=self.config.blocksize,
+                blocksize=self.config.frames_per_block(self.samplerate),
                 latency=self.config.latency,
                 callback=callback,
                 finished_callback=finished,
@@ -161,7 +161,7 @@ class FileSource:
     def _run(self, on_block: BlockCallback, on_finished: FinishedCallback) -> None:
         start = time.monotonic()
         sent = 0
-        blocksize = self.config.blocksize
+        blocksize = self.config.frames_per_block(self.samplerate)
         while not self._stop.is_set():
             block = self._file.read(blocksize, dtype=self.config.dtype, always_2d=True)
             if not len(block):
