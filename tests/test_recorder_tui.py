@@ -25,6 +25,7 @@ from guide_tui.recorder.config import RecorderConfig
 from guide_tui.session.store import Session
 from guide_tui.tui.app import make_app
 from guide_tui.tui.meter import MicCheckPanel
+from guide_tui.tui.widgets import RecorderPanel
 
 isolate_pulse_client()
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
@@ -121,11 +122,11 @@ async def test_rehearsed_interview_records_through_the_tui(tmp_path: Path) -> No
         await pilot.press("ctrl+n")  # start the interview: the check closes, recording starts
         assert not panel.listening
         await wait_until(pilot, lambda: app.recorder.now() > 1.0)
-        panel = str(app.screen.query_one("#recorder").content)
+        panel = app.screen.query_one(RecorderPanel).text
         assert "REC" in panel and "file:pilot.wav" in panel
         await pilot.press("p")
         await pilot.pause(0.6)
-        assert "PAUSED" in str(app.screen.query_one("#recorder").content)
+        assert "PAUSED" in app.screen.query_one(RecorderPanel).text
         await pilot.press("p")
         await wait_until(pilot, lambda: app.recorder.now() > 2.0)
         await pilot.press("n", *"good point", "enter")
@@ -221,7 +222,7 @@ async def test_lost_microphone_in_the_tui_then_p_records_on_into_the_next_file(
             mic.kill()
             await wait_until(pilot, lambda: app.recorder.poll().state == RecorderState.LOST)
             await pilot.pause(0.3)
-            assert "DEVICE LOST" in str(app.screen.query_one("#recorder").content)
+            assert "DEVICE LOST" in app.screen.query_one(RecorderPanel).text
             mic.start()
             await pilot.press("p")  # after a loss the pause key tries the microphone again
             await wait_until(pilot, lambda: app.recorder.poll().state == RecorderState.RECORDING)

@@ -26,6 +26,7 @@ from guide_tui.tui.app import GuideApp, make_app
 from guide_tui.tui.screens.closing import ClosingScreen
 from guide_tui.tui.screens.interview import InterviewScreen
 from guide_tui.tui.screens.pre import PreInterviewScreen
+from guide_tui.tui.widgets import RecorderPanel
 
 SIZE = (120, 40)
 
@@ -370,7 +371,7 @@ async def test_recorder_status_and_warnings(tmp_path: Path) -> None:
         rec.advance(75)
         rec.warn("silence", "No sound for 10 s: is the microphone muted?")
         await pilot.pause(0.3)
-        panel = str(app.screen.query_one("#recorder").content)
+        panel = app.screen.query_one(RecorderPanel).text
         assert "REC" in panel and "1:15" in panel and "Fake microphone" in panel
         assert "█" in panel and "microphone muted" in panel
         await pilot.press("ctrl+q")

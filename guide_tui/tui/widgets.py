@@ -8,8 +8,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.geometry import Region, Size
 from textual.markup import escape
 from textual.message import Message
+from textual.strip import Strip
+from textual.visual import Visual
+from textual.widget import Widget
 from textual.widgets import Static
 
 from guide_tui.recorder.base import RecorderState, RecorderStatus
@@ -124,18 +129,104 @@ def recording_badge(state: InterviewState, status: RecorderStatus) -> str:
     return f"[dim]{status.state.upper()}[/]"
 
 
-class RecorderPanel(QuietStatic):
-    """State, level meter, recorded time, file size, the latest warnings."""
+class LinePanel(Widget):
+    """Lines of markup, each wrapped to the width like a ``Static``'s, where a change repaints
+    only the screen lines that changed.
+
+    A ``Static`` re-renders all of its text and Textual repaints all of its region on every
+    update; the recorder panel changes one line (the meter) ten times a second, so repainting
+    just that line is most of what the TUI costs while recording (bench/recording.py --tui).
+    """
+
+    DEFAULT_CSS = "LinePanel { height: auto; }"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lines: list[str] = []
+        self._rendered: dict[tuple[str, int], list[Strip]] = {}  # (markup, width) -> rows
+        self._rows: list[Strip] = []
+        self._rows_width = -1
+
+    @property
+    def lines(self) -> list[str]:
+        return list(self._lines)
+
+    @property
+    def text(self) -> str:
+        """What the panel shows, as plain text."""
+        return "\n".join(Content.from_markup(line).plain for line in self._lines)
+
+    def set_lines(self, lines: list[str]) -> None:
+        if lines == self._lines:
+            return
+        self._lines = list(lines)
+        width = self.content_size.width
+        if not self.is_mounted or width <= 0:
+            self.refresh(layout=True)
+            return
+        old = self._rows
+        self._build_rows(width)
+        if len(old) != len(self._rows):
+            self.refresh(layout=True)
+            return
+        for y, (before, after) in enumerate(zip(old, self._rows, strict=True)):
+            if before != after:
+                self.refresh(Region(0, y, width, 1))
+
+    def _build_rows(self, width: int) -> None:
+        rendered: dict[tuple[str, int], list[Strip]] = {}
+        rows: list[Strip] = []
+        for line in self._lines:
+            key = (line, width)
+            strips = self._rendered.get(key) or rendered.get(key)
+            if strips is None:
+                strips = Visual.to_strips(
+                    self, Content.from_markup(line), width, None, self.visual_style
+                )
+            rendered[key] = strips
+            rows.extend(strips)
+        self._rendered = rendered  # only the lines shown now: nothing grows
+        self._rows = rows
+        self._rows_width = width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if width != self._rows_width:
+            self._build_rows(width)
+        return len(self._rows)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._rendered = {}  # a theme change re-colours every line
+        self._rows_width = -1
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        if width != self._rows_width:
+            self._build_rows(width)
+        if y < len(self._rows):
+            return self._rows[y]
+        return Strip.blank(width, self.visual_style.rich_style)
+
+
+class RecorderPanel(LinePanel):
+    """State and recorded time, level meter, file size and device, the latest warnings."""
+
+    _head = ""
+    _meter: str | None = None
+    _facts: list[str] = []  # noqa: RUF012 (replaced, never changed in place)
+
+    def _show(self) -> None:
+        meter = [self._meter] if self._meter is not None else []
+        self.set_lines([self._head, *meter, *self._facts])
 
     def render_state(
         self, state: InterviewState, status: RecorderStatus, warnings: list[str], width: int
     ) -> None:
-        lines = [f"{recording_badge(state, status)}  {clock(status.t)}"]
-        if status.state in (RecorderState.RECORDING, RecorderState.PAUSED):
-            bar_width = max(8, width - 12)
-            bar = level_bar(status.rms_db, status.peak_db, bar_width)
-            level_style = "$error" if status.peak_db > -1 else "$success"
-            lines.append(f"[{level_style}]{bar}[/] {status.rms_db:>4.0f} dB")
+        """Everything: once a second and after every event."""
+        self._head = f"{recording_badge(state, status)}  {clock(status.t)}"
+        self._meter = self._meter_line(status, width)
+        lines = []
+        if _is_active(status):
             facts = [size(status.bytes_written)]
             if status.device:
                 facts.append(status.device)
@@ -147,7 +238,25 @@ class RecorderPanel(QuietStatic):
         elif status.message:
             lines.append(f"[dim]{status.message}[/]")
         lines.extend(f"[$warning]⚠ {w}[/]" for w in warnings[-2:])
-        self.show("\n".join(lines))
+        self._facts = lines
+        self._show()
+
+    def render_meter(self, status: RecorderStatus, width: int) -> None:
+        """Only the level meter: ten times a second."""
+        self._meter = self._meter_line(status, width)
+        self._show()
+
+    @staticmethod
+    def _meter_line(status: RecorderStatus, width: int) -> str | None:
+        if not _is_active(status):
+            return None
+        bar = level_bar(status.rms_db, status.peak_db, max(8, width - 12))
+        level_style = "$error" if status.peak_db > -1 else "$success"
+        return f"[{level_style}]{bar}[/] {status.rms_db:>4.0f} dB"
+
+
+def _is_active(status: RecorderStatus) -> bool:
+    return status.state in (RecorderState.RECORDING, RecorderState.PAUSED)
 
 
 class NotesPanel(QuietStatic):

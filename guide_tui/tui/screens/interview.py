@@ -154,13 +154,14 @@ class InterviewScreen(Screen[None]):
         yield KeyBar(id="keys")
 
     _ready = False  # set once composed: the app may redraw before that
-    _drawn_second: tuple[int, str] | None = None  # what the 1 Hz parts of tick() last drew
+    _drawn_second: tuple[int, str, tuple[str, ...]] | None = None  # what tick() last drew in full
     _question_signature: Any = None  # what the question list shows; redrawn only on change
 
     def on_mount(self) -> None:
         self._ready = True
         self.query_one("#topics").border_title = "Topics"
-        self.query_one("#recorder").border_title = "Recording"
+        self._recorder_panel = self.query_one(RecorderPanel)
+        self._recorder_panel.border_title = "Recording"
         self.query_one("#notes").border_title = "Notes"
         self.query_one(KeyBar).render_bindings([b for b in self.BINDINGS if isinstance(b, Binding)])
         self.refresh_from_state()
@@ -188,21 +189,25 @@ class InterviewScreen(Screen[None]):
         self.tick(self.app.last_status)
 
     def tick(self, status: RecorderStatus) -> None:
-        """10 Hz from the app: clocks and the recorder panel (each skips unchanged text)."""
+        """10 Hz from the app: the level meter; the rest once a second (each skips unchanged
+        text). Everything else shows whole seconds, so drawing it once a second, in one
+        repaint, is all it needs (bench/recording.py --tui measures what a tick costs);
+        actions and warnings redraw everything at once through ``refresh_from_state``."""
         if not self._ready:
             return
         state = self.app.state
         now = self.app.clock.now()
-        panel = self.query_one(RecorderPanel)
-        panel.render_state(state, status, self.app.recent_warnings, panel.content_size.width)
-        # The clocks show whole seconds: rebuilding them ten times a second only costs CPU
-        # (bench/recording.py --tui). Actions redraw everything through refresh_views anyway.
-        second = (int(now), status.state)
-        if second != self._drawn_second:
-            self._drawn_second = second
-            self.query_one(TopBar).render_state(state, status, now)
-            self.query_one(TopicList).render_state(state, now)
-            self._draw_topic(now)
+        panel = self._recorder_panel
+        width = panel.content_size.width
+        second = (int(now), status.state, tuple(self.app.recent_warnings[-2:]))
+        if second == self._drawn_second:
+            panel.render_meter(status, width)
+            return
+        self._drawn_second = second
+        panel.render_state(state, status, self.app.recent_warnings, width)
+        self.query_one(TopBar).render_state(state, status, now)
+        self.query_one(TopicList).render_state(state, now)
+        self._draw_topic(now)
 
     def _draw_topic(self, now: float) -> None:
         state = self.app.state
