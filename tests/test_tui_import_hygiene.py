@@ -1,4 +1,5 @@
-"""Starting the interview draws its first screen without whisper, torch, numpy or sounddevice.
+"""Starting the interview draws its first screen without whisper, torch, numpy or sounddevice
+(nor ``importlib.metadata``, which costs start-up time for nothing).
 
 The real ``guide-tui run`` entry point runs in a fresh interpreter (headless, so no terminal is
 needed); once the first screen has been drawn the app lists the heavy modules it finds in
@@ -16,7 +17,18 @@ from pathlib import Path
 
 from tui_support import GUIDES, ROOT
 
-BANNED = ("whisper", "faster_whisper", "torch", "numpy", "sounddevice", "ctranslate2", "soundfile")
+BANNED = (
+    "whisper",
+    "faster_whisper",
+    "torch",
+    "numpy",
+    "sounddevice",
+    "ctranslate2",
+    "soundfile",
+    # Not heavy, but 10-30 ms of start-up on the critical path (bench/startup.py): the package
+    # version is a constant, not read from the installed metadata.
+    "importlib.metadata",
+)
 
 PROBE = """
 import json, sys
@@ -30,7 +42,9 @@ def on_mount(self):
     original_mount(self)
 
     def report():
-        loaded = sorted(m for m in sys.modules if m.split(".")[0] in BANNED)
+        loaded = sorted(
+            m for m in sys.modules if any(m == b or m.startswith(b + ".") for b in BANNED)
+        )
         print("FIRST-SCREEN", type(self.screen).__name__, json.dumps(loaded), flush=True)
         self.exit(None)
 
