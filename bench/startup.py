@@ -55,7 +55,7 @@ marks = []
 def mark(name):
     marks.append((name, time.perf_counter()))
 import guide_tui
-mark("import guide_tui (its __version__ reads importlib.metadata)")
+mark("import guide_tui")
 from guide_tui.cli import build_parser
 build_parser().parse_args(["run", "guides/demo.yaml", "--participant", "PH1", "--no-audio"])
 mark("CLI: import every command module, parse arguments")
