@@ -62,6 +62,18 @@ def test_resume_refuses_missing_and_ended_sessions(
     assert code != 0 and "already ended" in err
 
 
+def test_resume_refuses_options_that_belong_to_a_new_session(
+    capsys: pytest.CaptureFixture[str], recordings: Path
+) -> None:
+    guide = load_guide(GUIDES / "demo.yaml")
+    with Session.create(guide, "P3", root=recordings, observers=["B. Second"]) as session:
+        pass
+    code, err = run_cli(capsys, "--resume", str(session.path), "--observer", "X", "-p", "P4")
+    assert code != 0
+    assert "drop --participant, --observer" in err and "Traceback" not in err
+    assert Session.open(session.path).meta["observers"] == ["B. Second"]
+
+
 def test_no_guide_and_no_guides_folder(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

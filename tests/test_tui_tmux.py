@@ -144,6 +144,7 @@ def state_from_disk(folder: Path) -> InterviewState:
 def test_interview_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     recordings = tmp_path / "recordings"
     args = [*guide_tui_command(), "run", "guides/demo.yaml", "--participant", "T01", "--no-audio"]
+    args += ["--interviewer", "A. Interviewer", "--observer", "B. Second", "--observer", "C. Third"]
     tmux.start(launcher(tmp_path, args, recordings, keep_open=True))
     through_pre_interview(tmux)
     screen = tmux.screen()
@@ -179,6 +180,9 @@ def test_interview_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     assert of_type(events, "baseline_answer")[1]["data"] == {"field": "years-in-job", "value": 7}
     meta = read_meta(folder)
     assert meta["status"] == "ended" and meta["participant"] == "T01"
+    assert meta["interviewer"] == "A. Interviewer"
+    assert meta["observers"] == ["B. Second", "C. Third"]
+    assert not (folder / "messages.log").exists()  # nothing on descriptor 2: no log left
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
 
 

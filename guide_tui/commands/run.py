@@ -1,6 +1,7 @@
 """``guide-tui run``: the interview TUI (SPEC §4).
 
     guide-tui run [GUIDE] --participant ID [--group G] [--interviewer NAME] [--location TEXT]
+                  [--observer NAME ...]
     guide-tui run --resume SESSION_DIR
 
 Without GUIDE a picker lists the guides in ``guides/`` (``GUIDE_TUI_GUIDES``). The session folder
@@ -46,6 +47,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--interviewer", metavar="NAME", help="who interviews (for COREQ)")
     parser.add_argument("--location", metavar="TEXT", help="where the interview takes place")
+    parser.add_argument(
+        "--observer",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="someone else present, e.g. a second researcher (repeat for each; for COREQ)",
+    )
     parser.add_argument(
         "--resume", metavar="SESSION_DIR", help="continue an interrupted session where it stopped"
     )
@@ -109,9 +117,22 @@ def run(args: argparse.Namespace) -> int:
     recorder_factory = make_recorder_factory(args)
 
     if args.resume:
-        if args.guide or args.participant:
+        given = [
+            flag
+            for flag, value in (
+                ("GUIDE", args.guide),
+                ("--participant", args.participant),
+                ("--group", args.group),
+                ("--interviewer", args.interviewer),
+                ("--location", args.location),
+                ("--observer", args.observer),
+            )
+            if value
+        ]
+        if given:
             raise GuideTuiError(
-                "--resume takes the session folder only (no GUIDE, no --participant)."
+                f"--resume takes the session folder only: drop {', '.join(given)} "
+                "(a resumed session keeps what it was started with)."
             )
         session = Session.open(Path(args.resume), mark_resumed=False)
         status = session.meta.get("status")
@@ -142,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
                 group=group,
                 interviewer=args.interviewer,
                 location=args.location,
+                observers=args.observer,
                 root=args.recordings,
             )
         )
@@ -160,7 +182,13 @@ def run(args: argparse.Namespace) -> int:
         resumed=resumed,
         theme=args.theme,
     )
-    result = app.run()
+    from guide_tui.terminal import divert_c_stderr
+
+    # Audio libraries write to descriptor 2, which is also the screen Textual draws on.
+    with divert_c_stderr(session.path / "messages.log") as log:
+        result = app.run()
+    if log is not None and log.exists():
+        print(f"Messages from the audio system were kept in {log}", file=sys.stderr)
     try:
         session.close()
     except GuideTuiError as error:  # a late write error must still be reported

@@ -285,6 +285,7 @@ class Session:
         group: str | None = None,
         interviewer: str | None = None,
         location: str | None = None,
+        observers: Iterable[str] = (),
         root: str | os.PathLike[str] | None = None,
         clock: Clock | None = None,
         notes_only: bool = False,
@@ -295,8 +296,10 @@ class Session:
         ``session.json`` is UTC. A second session in the same minute gets ``-2``, ``-3``, ...
         The guide is frozen as the exact bytes of ``guide.path``, so the session can always be
         read against the guide as it was used, even after the guide is adjusted.
+        ``observers``: anyone else present besides interviewer and participant (COREQ item 15).
         """
         pseudonym = validate_pseudonym(participant)
+        present = [name.strip() for name in observers if name and name.strip()]
         if group is not None and guide.groups and group not in {g.id for g in guide.groups}:
             known = ", ".join(g.id for g in guide.groups)
             raise SessionError(
@@ -324,6 +327,7 @@ class Session:
             "group": group,
             "interviewer": interviewer,
             "location": location,
+            "observers": present,
             "guide": {
                 "id": guide.id,
                 "title": guide.title,
