@@ -382,6 +382,32 @@ def test_torn_last_line_is_reported_and_never_rewritten(guide: Guide, root: Path
     again.close()
 
 
+def test_posted_events_reach_the_disk_when_the_program_ends_without_close(
+    guide: Guide, root: Path
+) -> None:
+    """The exit hook (registered with the first open session, not at import) drains what was
+    posted but not yet written."""
+    child = f"""
+import sys, time
+from guide_tui.guide import load_guide
+from guide_tui.session import store
+assert not store._atexit_registered  # importing registers nothing
+session = store.Session.create(load_guide({str(guide.path)!r}), "X1", root={str(root)!r})
+assert store._atexit_registered
+real_write = store._write_all
+store._write_all = lambda fd, data: (time.sleep(0.3), real_write(fd, data))
+for n in range(5):
+    session.post("note", text=f"note {{n}}")
+print(session.path)
+"""  # no close(): the interpreter exits with the writes still queued
+    result = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=60, check=True
+    )
+    folder = Path(result.stdout.strip())
+    notes = event_lines(folder)[1:]
+    assert [e["data"]["text"] for e in notes] == [f"note {n}" for n in range(5)]
+
+
 def test_complete_last_line_without_newline_is_kept(guide: Guide, root: Path) -> None:
     folder = _session_with_events(guide, root, 1)
     log = folder / "events.jsonl"

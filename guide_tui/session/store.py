@@ -223,9 +223,19 @@ def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
 
 _STOP = object()
 _live_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
+_atexit_registered = False
 
 
-@atexit.register
+def _track_live(session: Session) -> None:
+    """Remember an open session; the exit hook is registered with the first one (importing
+    this module has no side effects)."""
+    global _atexit_registered
+    if not _atexit_registered:
+        atexit.register(_close_live_sessions)
+        _atexit_registered = True
+    _live_sessions.add(session)
+
+
 def _close_live_sessions() -> None:
     """Posted events reach the disk even if the program ends without ``close()``."""
     for session in list(_live_sessions):
@@ -272,7 +282,7 @@ class Session:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._fd: int | None = None
-        _live_sessions.add(self)
+        _track_live(self)
 
     # -- construction ------------------------------------------------------------------------
 
