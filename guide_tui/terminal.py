@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 
 @contextlib.contextmanager
@@ -65,7 +66,7 @@ def divert_c_stderr(log_path: Path) -> Iterator[Path | None]:
                 log_path.unlink()
 
 
-def _set_stderr(dunder: object, current: object) -> None:
+def _set_stderr(dunder: TextIO, current: TextIO) -> None:
     # sys.__stderr__ is what Textual draws on (and is typed as final); setattr keeps that honest.
     setattr(sys, "__stderr__", dunder)  # noqa: B010
-    sys.stderr = current  # type: ignore[assignment]
+    sys.stderr = current

@@ -16,7 +16,7 @@ from typing import Any
 ORDER = 40
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tr = subparsers.add_parser(
         "transcribe",
         help="transcribe recorded sessions with local Whisper",

@@ -49,7 +49,7 @@ class GuideText:
         if not path.is_file():
             return cls()
         try:  # the lead's loader gives generated ids exactly as the TUI used them
-            from guide_tui.guide.loader import load_guide  # type: ignore[import-not-found]
+            from guide_tui.guide.loader import load_guide
 
             guide = load_guide(path)
         except Exception:
@@ -126,10 +126,11 @@ class Timeline:
                 item: dict[str, Any] = {"t": round(t, 3), "type": kind, "topic": topic}
                 if data.get("question"):
                     item["question"] = data["question"]
-                    text = guide.questions.get((topic, data["question"]))
+                    text = guide.questions.get((str(topic), str(data["question"])))
                     if data.get("probe"):
                         item["probe"] = data["probe"]
-                        text = guide.probes.get((topic, data["question"], data["probe"]))
+                        key = (str(topic), str(data["question"]), str(data["probe"]))
+                        text = guide.probes.get(key)
                     if text:
                         item["text"] = text
                 self.annotations.append(item)

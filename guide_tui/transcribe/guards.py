@@ -26,7 +26,7 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from guide_tui.transcribe.types import Segment, Word
 
@@ -209,6 +209,11 @@ def _fill(who: list[int | None], default: int | None) -> list[int | None]:
     return out
 
 
+def _field(name: str, value: str | None) -> dict[str, Any]:
+    """``{name: value}`` for ``replace(segment, **...)`` with a field chosen at run time."""
+    return {name: value}
+
+
 def _split_runs(s: Segment, keys: Sequence[str | None], field: str = "speaker") -> list[Segment]:
     runs: list[tuple[str | None, list[Word]]] = []
     for w, k in zip(s.words, keys, strict=True):
@@ -217,7 +222,7 @@ def _split_runs(s: Segment, keys: Sequence[str | None], field: str = "speaker") 
         else:
             runs.append((k, [w]))
     if len(runs) == 1:
-        return [replace(s, **{field: runs[0][0]})]
+        return [replace(s, **_field(field, runs[0][0]))]
     parts = []
     for i, (k, words) in enumerate(runs):
         parts.append(
@@ -227,7 +232,7 @@ def _split_runs(s: Segment, keys: Sequence[str | None], field: str = "speaker") 
                 end=s.end if i == len(runs) - 1 else words[-1].end,
                 text="".join(w.word for w in words).strip(),
                 words=tuple(words),
-                **{field: k},
+                **_field(field, k),
             )
         )
     return parts

@@ -319,9 +319,9 @@ class Transcriber:
             dict(t, end=t["end"] if t["end"] is not None else round(duration, 3))
             for t in timeline.topics
         ]
-        guide_meta = (
-            session.meta.get("guide") if isinstance(session.meta.get("guide"), dict) else {}
-        )
+        guide_meta = session.meta.get("guide")
+        if not isinstance(guide_meta, dict):
+            guide_meta = {}
         seg_dicts = []
         for s in segments:
             d = s.to_json_dict()

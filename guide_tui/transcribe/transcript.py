@@ -144,7 +144,7 @@ WRITERS = {"json": JsonWriter, "md": MarkdownWriter}
 
 
 def get_writer(fmt: str, **kwargs: Any) -> JsonWriter | MarkdownWriter:
-    return WRITERS[fmt](**kwargs)  # type: ignore[abstract, call-arg]
+    return WRITERS[fmt](**kwargs)
 
 
 def has_fillers(text: str) -> int:
