@@ -89,3 +89,18 @@ def test_a_theme_change_recolours_the_lines() -> None:
         assert dark != light
 
     run(test)
+
+
+def test_lines_set_while_hidden_are_drawn_when_shown() -> None:
+    async def test(app: PanelApp, pilot: Any) -> None:
+        panel = app.query_one(LinePanel)
+        panel.set_lines(["before"])
+        await pilot.pause()
+        panel.display = False
+        await pilot.pause()
+        panel.set_lines(["after"])
+        panel.display = True
+        await pilot.pause()
+        assert panel.render_line(0).text.rstrip() == "after"
+
+    run(test)

@@ -162,6 +162,7 @@ class LinePanel(Widget):
         self._lines = list(lines)
         width = self.content_size.width
         if not self.is_mounted or width <= 0:
+            self._rows_width = -1  # not laid out (or hidden): rebuild when next drawn
             self.refresh(layout=True)
             return
         old = self._rows
