@@ -261,6 +261,19 @@ def test_callback_jitter_and_clock_drift_are_not_drops() -> None:
 # ------------------------------------------------------------------------------ warning rules
 
 
+@pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100, 48000, 96000])
+def test_default_blocks_give_the_meter_ten_levels_a_second(rate: int) -> None:
+    config = RecorderConfig()
+    block = config.frames_per_block(rate)
+    assert block <= 0.1 * rate
+    monitor = LevelMonitor(config, rate, 1)
+    tone = (np.sin(np.arange(block) / 5) * 8000).astype(np.int16).reshape(-1, 1)
+    for _ in range(rate // block):  # about one second of blocks
+        monitor.feed(tone, 0.0, recording=True)
+    seconds = (rate // block) * block / rate
+    assert monitor.windows / seconds >= 10
+
+
 def test_silence_counts_only_while_recording_and_rearms_after_sound() -> None:
     rate = 16000
     monitor = LevelMonitor(RecorderConfig(silence_seconds=1.0), rate, 1)

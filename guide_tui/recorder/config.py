@@ -48,8 +48,9 @@ class RecorderConfig:
     """PortAudio input latency: "high" buffers more, which rides out CPU spikes on a busy laptop."""
 
     level_interval: float = 0.08
-    """Seconds per level-meter window; a window closes on a block boundary, so with the default
-    blocks (at most 0.1 s) every block closes one: 11.7 updates a second at 48 kHz."""
+    """Seconds per level-meter window, at most one block; a window closes on a block boundary,
+    so with the default blocks (at most 0.1 s) every block closes one: 11.7 updates a second at
+    48 kHz, 15.6 at 16 kHz."""
 
     silence_db: float = -65.0
     """A window quieter than this (dBFS, loudest channel) counts as silence. A working microphone

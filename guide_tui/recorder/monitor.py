@@ -49,7 +49,10 @@ class LevelMonitor:
         self.samplerate = samplerate
         self.channels = channels
         self._scale = _FULL_SCALE[config.dtype]
-        self._window_frames = max(1, int(config.level_interval * samplerate))
+        # A window closes on a block boundary: never longer than one block, or a 0.08 s window
+        # over 64 ms blocks (16 kHz) would close every other block, 7.8 times a second.
+        window = min(int(config.level_interval * samplerate), config.frames_per_block(samplerate))
+        self._window_frames = max(1, window)
         self._clip_threshold = config.clip_level * self._scale
         self._reset_window()
         self.levels = Levels((FLOOR_DB,) * channels, (FLOOR_DB,) * channels)
