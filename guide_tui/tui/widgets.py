@@ -148,10 +148,6 @@ class LinePanel(Widget):
         self._rows_width = -1
 
     @property
-    def lines(self) -> list[str]:
-        return list(self._lines)
-
-    @property
     def text(self) -> str:
         """What the panel shows, as plain text."""
         return "\n".join(Content.from_markup(line).plain for line in self._lines)
