@@ -299,6 +299,11 @@ def test_config_rejects_unknown_and_bad_settings() -> None:
     with pytest.raises(RecorderError, match=r"channels must be 1 or 2"):
         RecorderConfig.from_mapping({"channels": 4})
     assert RecorderConfig.from_mapping({"device": "USB", "channels": 2}).channels == 2
+    with pytest.raises(RecorderError, match=r"blocksize must be a whole number of frames"):
+        RecorderConfig.from_mapping({"blocksize": 10})
+    with pytest.raises(RecorderError, match=r"blocksize must be a whole number of frames"):
+        RecorderConfig.from_mapping({"blocksize": "big"})
+    assert RecorderConfig.from_mapping({"blocksize": 2048}).frames_per_block(48000) == 2048
 
 
 def test_missing_portaudio_means_notes_only_with_a_hint(
