@@ -4,8 +4,9 @@ The package is layered (see docs/architecture.md): the domain (``guide``, ``sess
 Python; services with I/O (``recorder``, ``transcribe``, ``export``) build on it; only
 ``guide_tui.tui`` imports Textual. Importing this package must stay cheap: no side effects, no
 heavy imports. ``__version__`` is a plain constant, also the packaging's version
-(``pyproject.toml`` reads it): asking ``importlib.metadata`` costs about 10 ms at start-up, and
-``guide-tui run`` writes the version into every new ``session.json``.
+(``pyproject.toml`` reads it). Asking ``importlib.metadata`` instead cost about 30 ms of
+``guide-tui run``'s start-up, which writes the version into every new ``session.json``
+(bench/startup.py; tests/test_tui_import_hygiene.py keeps it out).
 """
 
 from __future__ import annotations

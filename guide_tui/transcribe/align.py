@@ -48,7 +48,8 @@ class GuideText:
         path = folder / "guide.yaml"
         if not path.is_file():
             return cls()
-        try:  # the lead's loader gives generated ids exactly as the TUI used them
+        try:  # our loader gives generated ids exactly as the TUI used them; a damaged file
+            # falls back to reading what YAML there is
             from guide_tui.guide.loader import load_guide
 
             guide = load_guide(path)
@@ -125,12 +126,13 @@ class Timeline:
                 topic = data.get("topic") or self.topic_at(t)
                 item: dict[str, Any] = {"t": round(t, 3), "type": kind, "topic": topic}
                 if data.get("question"):
+                    question = str(data["question"])
                     item["question"] = data["question"]
-                    text = guide.questions.get((str(topic), str(data["question"])))
+                    text = guide.questions.get((topic, question)) if topic else None
                     if data.get("probe"):
                         item["probe"] = data["probe"]
-                        key = (str(topic), str(data["question"]), str(data["probe"]))
-                        text = guide.probes.get(key)
+                        probe = str(data["probe"])
+                        text = guide.probes.get((topic, question, probe)) if topic else None
                     if text:
                         item["text"] = text
                 self.annotations.append(item)
