@@ -43,6 +43,13 @@ def level_bar(rms_db: float, peak_db: float, width: int) -> str:
     return "".join(cells)
 
 
+def level_style(peak_db: float) -> str:
+    """The meter's colour: red at full scale (clipping), amber close to it, green otherwise."""
+    if peak_db > -1:
+        return "$error"
+    return "$warning" if peak_db > -6 else "$success"
+
+
 def size(n_bytes: int) -> str:
     """Human file size: the interviewer wants to see it growing, not the exact count."""
     value = float(n_bytes)

@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Button, Static
 
-from guide_tui.tui.format import level_bar
+from guide_tui.tui.format import level_bar, level_style
 
 METER_WIDTH = 40
 VERDICT_STYLE = {"ok": "$success", "silent": "$error", "clipping": "$error"}
@@ -31,7 +31,7 @@ VERDICT_STYLE = {"ok": "$success", "silent": "$error", "clipping": "$error"}
 
 def meter_line(rms_db: float, peak_db: float, width: int = METER_WIDTH) -> str:
     """``█████│·····  -23 dBFS (peak -12)`` coloured by the peak: red when it reaches 0 dBFS."""
-    style = "$error" if peak_db > -1 else "$warning" if peak_db > -6 else "$success"
+    style = level_style(peak_db)
     level = f"{rms_db:>4.0f} dBFS" if rms_db > -119 else "  silence"
     return f"[{style}]{level_bar(rms_db, peak_db, width)}[/] {level} [dim](peak {peak_db:.0f})[/]"
 

@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from guide_tui.recorder.base import RecorderState, RecorderStatus
 from guide_tui.session.state import InterviewState, TopicStatus
-from guide_tui.tui.format import clock, level_bar, overrun_level, size
+from guide_tui.tui.format import clock, level_bar, level_style, overrun_level, size
 
 OVERRUN_STYLE = {"ok": "", "amber": "$warning", "red": "$error"}
 STATUS_ICON = {
@@ -208,9 +208,11 @@ class LinePanel(Widget):
 class RecorderPanel(LinePanel):
     """State and recorded time, level meter, file size and device, the latest warnings."""
 
-    _head = ""
-    _meter: str | None = None
-    _facts: list[str] = []  # noqa: RUF012 (replaced, never changed in place)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._head = ""
+        self._meter: str | None = None  # None: no meter (not recording)
+        self._facts: list[str] = []
 
     def _show(self) -> None:
         meter = [self._meter] if self._meter is not None else []
@@ -248,8 +250,7 @@ class RecorderPanel(LinePanel):
         if not _is_active(status):
             return None
         bar = level_bar(status.rms_db, status.peak_db, max(8, width - 12))
-        level_style = "$error" if status.peak_db > -1 else "$success"
-        return f"[{level_style}]{bar}[/] {status.rms_db:>4.0f} dB"
+        return f"[{level_style(status.peak_db)}]{bar}[/] {status.rms_db:>4.0f} dB"
 
 
 def _is_active(status: RecorderStatus) -> bool:
