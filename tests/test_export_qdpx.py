@@ -246,3 +246,65 @@ def test_reader_reads_an_nvivo_project() -> None:
     assert project.name == "qc project"
     assert len(project.codes) > 100
     assert [s.kind for s in project.sources.values()] == ["TextSource", "TextSource"]
+
+
+# --- what QualCoder shows (issue 14, item 14) ---------------------------------------------------
+
+QDA = "{urn:QDA-XML:project:1.0}"
+
+
+def _qde(sessions):  # -> xml.etree.ElementTree.Element
+    import xml.etree.ElementTree as ET
+
+    qde = build_project(sessions).qde
+    assert validate_qde(qde) == []
+    return ET.fromstring(qde)
+
+
+def test_note_text_is_the_selection_description_and_facts_are_the_source_description() -> None:
+    root = _qde([read_session(COMPLETE)])
+    described = [
+        s.findtext(f"{QDA}Description")
+        for s in root.iter(f"{QDA}PlainTextSelection")
+        if s.find(f"{QDA}NoteRef") is not None
+    ]
+    assert described == ["Hesitates before answering; mentions a colleague by name."]
+    source = next(root.iter(f"{QDA}TextSource"))
+    facts = source.findtext(f"{QDA}Description") or ""
+    assert "Participant: P01" in facts and "Interviewer: A. Researcher" in facts
+
+
+def test_every_code_has_a_colour_derived_from_its_id(study_sessions) -> None:
+    from guide_tui.export.qdpx import code_colour
+
+    def colours(root) -> dict[str, str]:
+        return {c.get("guid"): c.get("color") for c in root.iter(f"{QDA}Code")}
+
+    alone = colours(_qde(study_sessions[:1]))
+    study = colours(_qde(study_sessions))
+    assert all(re.fullmatch(r"#[0-9A-F]{6}", c or "") for c in alone.values()), alone
+    # the same code has the same colour in a one-session project and in the study's
+    assert all(study[g] == c for g, c in alone.items())
+    assert code_colour("motivation") == code_colour("motivation")
+    assert code_colour("motivation") != code_colour("delegation")
+    assert len(set(alone.values())) == len(alone)  # distinct here, not a constant
+
+
+def test_memo_time_is_the_wall_time_of_the_note_not_started_plus_t(tmp_path: Path) -> None:
+    """Consent and baseline took 2.5 minutes before the recording (and its clock) started."""
+    import json
+    from datetime import datetime, timedelta
+
+    folder = Path(shutil.copytree(COMPLETE, tmp_path / COMPLETE.name))
+    lines = []
+    for line in (folder / "events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        if event["seq"] >= 7:  # from interview_started on
+            wall = datetime.fromisoformat(event["wall"]) + timedelta(seconds=150)
+            event["wall"] = wall.isoformat(timespec="milliseconds")
+        lines.append(json.dumps(event))
+    (folder / "events.jsonl").write_text("\n".join(lines) + "\n")
+    root = _qde([read_session(folder)])
+    note = next(n for n in root.iter(f"{QDA}Note") if n.get("name", "").startswith("Note "))
+    # typed from t=28 s on the recording, which began at 09:02:30
+    assert note.get("creationDateTime") == "2026-11-02T09:02:58Z"

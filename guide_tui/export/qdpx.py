@@ -15,7 +15,13 @@ What goes in, and why:
   would double every code count.
 - **Cases** are participants (a repeat interview joins its participant's case) with the group
   and baseline answers as **variables**; **notes** become memos referenced from the selection
-  they were taken at; the **interviewer** is the project's user.
+  they were taken at, and the note's text is also the selection's ``Description`` (QualCoder
+  shows only that: it imported every note as an empty memo); the session's facts are the text
+  source's ``Description`` as well as a memo (QualCoder drops memos no selection refers to); the
+  **interviewer** is the project's user.
+- **Colours**: every code has one, derived from its id (topic, question, marker kind), so an
+  import shows the same colours every time and in every tool (QualCoder picks random colours for
+  codes without one); a topic's questions are lighter shades of the topic's colour.
 
 Format rules that importers enforce (``shared/tools/README.md`` §6 and the schema): the folder in
 the zip is lowercase ``sources/``; source paths are ``internal://<guid>.<ext>``; a transcript
@@ -28,7 +34,9 @@ GUID stays distinct.
 
 from __future__ import annotations
 
+import colorsys
 import contextlib
+import hashlib
 import uuid
 import wave
 import xml.etree.ElementTree as ET
@@ -56,19 +64,6 @@ from guide_tui.guide.model import BaselineField, Guide
 
 NS = "urn:QDA-XML:project:1.0"
 GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://guide-tui.invalid/refi-qda")
-#: Colours for topic codes, in guide order (distinct on light and dark backgrounds).
-PALETTE = (
-    "#1F77B4",
-    "#FF7F0E",
-    "#2CA02C",
-    "#D62728",
-    "#9467BD",
-    "#8C564B",
-    "#E377C2",
-    "#7F7F7F",
-    "#BCBD22",
-    "#17BECF",
-)
 MARKER_COLOUR = "#FFD700"
 MAX_CODE_NAME = 120
 
@@ -106,6 +101,50 @@ def _utc(value: Any, plus_seconds: float = 0.0) -> str | None:
         moment = moment.replace(tzinfo=timezone.utc)
     moment = moment.astimezone(timezone.utc) + timedelta(seconds=plus_seconds)
     return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def _hash_fraction(*key: object) -> float:
+    """A number in [0, 1) that depends only on ``key`` (not on Python's salted ``hash``)."""
+    digest = hashlib.sha256("/".join(str(k) for k in key).encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32
+
+
+def code_colour(topic_id: str, question_id: str | None = None) -> str:
+    """``#RRGGBB`` for a topic's code, or a lighter shade of it for one of its questions.
+
+    Derived from the ids alone, so a re-export, another guide version or another session gives
+    the same code the same colour. Mid lightness and saturation read on light and dark themes.
+    """
+    hue = _hash_fraction("topic", topic_id)
+    lightness = 0.42
+    if question_id is not None:
+        lightness = 0.58 + 0.14 * _hash_fraction("question", topic_id, question_id)
+    red, green, blue = colorsys.hls_to_rgb(hue, lightness, 0.62)
+    return "#{:02X}{:02X}{:02X}".format(*(round(c * 255) for c in (red, green, blue)))
+
+
+def marker_colour(kind: str) -> str:
+    """Yellows to browns for marker kinds (the "Markers" parent is gold), stable per kind."""
+    red, green, blue = colorsys.hls_to_rgb(0.09 + 0.06 * _hash_fraction("marker", kind), 0.5, 0.85)
+    return "#{:02X}{:02X}{:02X}".format(*(round(c * 255) for c in (red, green, blue)))
+
+
+def wall_at(data: SessionData, t: float) -> str | None:
+    """The wall-clock time (``xsd:dateTime``, UTC) of the moment ``t`` on the session clock.
+
+    ``t`` is the recording's clock: it stands still through consent, baseline and the mic check
+    and while recording is paused, so ``started + t`` is early by all of that. Each event has
+    both its ``t`` and its ``wall``; the latest event at or before ``t`` anchors the moment.
+    """
+    anchor = None
+    for event in data.events:
+        if event.t <= t and (anchor is None or event.t >= anchor.t):
+            anchor = event
+    if anchor is not None:
+        moment = _utc(anchor.wall, t - anchor.t)
+        if moment is not None:
+            return moment
+    return _utc(data.meta.get("started"), t)
 
 
 def _code_name(text: str) -> str:
@@ -358,7 +397,7 @@ def build_project(
     topic_code: dict[str, str] = {}
     question_code: dict[tuple[str, str], str] = {}
     marker_code: dict[str, str] = {}
-    for index, (topic_id, title, research_questions) in enumerate(book.topics):
+    for topic_id, title, research_questions in book.topics:
         topic_code[topic_id] = guid("code", "topic", topic_id)
         code = _el(
             codes,
@@ -367,7 +406,7 @@ def build_project(
                 "guid": topic_code[topic_id],
                 "name": _code_name(title),
                 "isCodable": True,
-                "color": PALETTE[index % len(PALETTE)],
+                "color": code_colour(topic_id),
             },
         )
         description = f"Interview guide topic `{topic_id}`."
@@ -383,6 +422,7 @@ def build_project(
                     "guid": question_code[(topic_id, question_id)],
                     "name": _code_name(text),
                     "isCodable": True,
+                    "color": code_colour(topic_id, question_id),
                 },
             )
             _el(child, "Description", text=f"Interview question `{question_id}`: {text}")
@@ -403,7 +443,12 @@ def build_project(
             _el(
                 parent,
                 "Code",
-                {"guid": marker_code[kind], "name": marker_label(kind), "isCodable": True},
+                {
+                    "guid": marker_code[kind],
+                    "name": marker_label(kind),
+                    "isCodable": True,
+                    "color": marker_colour(kind),
+                },
             )
     if len(codes):
         _el(root, "CodeBook").append(codes)
@@ -553,8 +598,12 @@ def _add_session(
                 **stamp,
             },
         )
-        _el(source, "Description", text=f"Verbatim transcript of session {data.name}.")
-        for n, (start, end, code_guids, note_guids, label) in enumerate(
+        _el(
+            source,
+            "Description",
+            text=f"Verbatim transcript of session {data.name}.\n" + "\n".join(lines),
+        )
+        for n, (start, end, code_guids, note_guids, label, description) in enumerate(
             _selections(data, layout, topic_code, question_code, marker_code, notes_el, stamp)
         ):
             selection = _el(
@@ -568,6 +617,8 @@ def _add_session(
                     **stamp,
                 },
             )
+            if description:
+                _el(selection, "Description", text=description)
             for m, code_guid in enumerate(code_guids):
                 coding = _el(selection, "Coding", {"guid": guid(key, "coding", n, m), **stamp})
                 _el(coding, "CodeRef", {"targetGUID": code_guid})
@@ -636,8 +687,9 @@ def _selections(
     marker_code: dict[str, str],
     notes_el: ET.Element,
     stamp: dict[str, Any],
-) -> Iterator[tuple[int, int, list[str], list[str], str]]:
-    """(start, end, code GUIDs, note GUIDs, name) for every pre-coded or annotated stretch."""
+) -> Iterator[tuple[int, int, list[str], list[str], str, str | None]]:
+    """(start, end, code GUIDs, note GUIDs, name, description) for every pre-coded or
+    annotated stretch; a note's text is its selection's description."""
     assert data.transcript is not None
     turns, spans = layout.turns, layout.spans
     # topic stretches: maximal runs of turns with the same topic
@@ -652,6 +704,7 @@ def _selections(
                     [topic_code[topic]],
                     [],
                     data.topic_title(topic),
+                    None,
                 )
             run_start = index
     # question stretches: from the turn where it was asked to before the next tick or topic
@@ -691,6 +744,7 @@ def _selections(
             [question_code[(tick.topic, tick.question)]],
             [],
             f"Question {tick.question}",
+            None,
         )
     # markers and notes: the turn they were taken in
     for number, ann in enumerate(data.transcript.annotations):
@@ -703,7 +757,7 @@ def _selections(
         if ann.type == "marker":
             kind = ann.kind or "marker"
             if kind in marker_code:
-                yield start, end, [marker_code[kind]], [], f"Marker {marker_label(kind)}"
+                yield start, end, [marker_code[kind]], [], f"Marker {marker_label(kind)}", None
             continue
         note_guid = guid(data.name, "memo", "note", number)
         note = _el(
@@ -713,11 +767,11 @@ def _selections(
                 "guid": note_guid,
                 "name": f"Note {data.participant} {timecodes.hms(ann.t)}",
                 "creatingUser": stamp["creatingUser"],
-                "creationDateTime": _utc(data.meta.get("started"), ann.t),
+                "creationDateTime": wall_at(data, ann.t),
             },
         )
         _el(note, "PlainTextContent", text=ann.text or "")
-        yield start, end, [], [note_guid], f"Note at {timecodes.hms(ann.t)}"
+        yield start, end, [], [note_guid], f"Note at {timecodes.hms(ann.t)}", ann.text or None
 
 
 # ---------------------------------------------------------------------------------------------
