@@ -150,11 +150,7 @@ def run_export(args: argparse.Namespace) -> int:
             data = read_session(_resolve_session(name))
             if args.clean:
                 data = clean_text(data)
-            chosen = formats or [
-                f
-                for f in FORMATS
-                if data.transcript is not None or not get_writer(f).needs_transcript
-            ]
+            chosen = formats or [f for f in FORMATS if get_writer(f).can_write(data)]
             out = Path(args.out) if args.out else data.folder / "exports"
             written = export_session(data, chosen, out, include_audio=not args.no_audio)
         except GuideTuiError as error:
@@ -163,7 +159,7 @@ def run_export(args: argparse.Namespace) -> int:
             continue
         for path in written:
             print(path)
-        if data.transcript is None and formats is None:
+        if data.transcript is None and formats is None and data.recorded:
             print(
                 f"{data.name}: no transcript yet, so only json and qdpx were written; run "
                 f"`guide-tui transcribe {data.folder}` for the rest",
@@ -239,9 +235,7 @@ def run_anonymise(args: argparse.Namespace) -> int:
     data = read_session(_resolve_session(args.session))
     names = load_names(Path(args.names))
     anonymised, report = anonymise_session(data, names)
-    formats = _formats(args.format) or [
-        f for f in FORMATS if data.transcript is not None or not get_writer(f).needs_transcript
-    ]
+    formats = _formats(args.format) or [f for f in FORMATS if get_writer(f).can_write(data)]
     out = Path(args.out) if args.out else data.folder / "exports" / "anonymised"
     written = export_session(anonymised, formats, out, include_audio=False)
     key = write_key(data.folder, Path(args.names), report)
@@ -249,7 +243,8 @@ def run_anonymise(args: argparse.Namespace) -> int:
         print(path)
     for entry in report:
         forms = ", ".join(sorted(entry.forms)) or "not found"
-        print(f"{entry.placeholder}: {entry.count} replaced ({forms})", file=sys.stderr)
+        details = f", {entry.in_details} in the session details" if entry.in_details else ""
+        print(f"{entry.placeholder}: {entry.count} replaced ({forms}){details}", file=sys.stderr)
     print(f"key (keep private, do not share): {key}", file=sys.stderr)
     if "qdpx" in formats:
         print("the .qdpx has no audio: a recording cannot be anonymised", file=sys.stderr)

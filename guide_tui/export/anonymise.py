@@ -36,8 +36,9 @@ SUFFIXES = ("'s", "’s", "s'", "s’", "'", "’", "ens", "en", "es", "s", "e")
 class Replacement:
     name: str
     placeholder: str
-    count: int = 0
+    count: int = 0  # every occurrence replaced (transcript, notes and session details)
     forms: set[str] = field(default_factory=set)
+    in_details: int = 0  # of ``count``, those in the session details (interviewer, location, ...)
     pattern: re.Pattern[str] | None = None
 
     def compile(self) -> re.Pattern[str]:
@@ -74,17 +75,20 @@ def load_names(path: Path) -> list[Replacement]:
     return entries
 
 
-def replace_names(text: str, names: list[Replacement], *, count: bool = True) -> str:
+def replace_names(
+    text: str, names: list[Replacement], *, count: bool = True, details: bool = False
+) -> str:
     """``text`` with every listed name (and simple inflection) replaced.
 
     ``count=False`` for second copies of the same text (the raw JSON), so the report counts
-    each occurrence in the transcript once.
+    each occurrence once; ``details=True`` counts it as one in the session details too.
     """
     for entry in sorted(names, key=lambda e: len(e.name), reverse=True):
 
         def substitute(match: re.Match[str], entry: Replacement = entry) -> str:
             if count:
                 entry.count += 1
+                entry.in_details += details
                 entry.forms.add(match.group(0))
             return entry.placeholder + (match.group(2) or "")
 
@@ -92,23 +96,53 @@ def replace_names(text: str, names: list[Replacement], *, count: bool = True) ->
     return text
 
 
-def _scrub(value: Any, names: list[Replacement], *, count: bool = True) -> Any:
-    """Every string inside ``value`` (lists and dicts walked), names replaced."""
+def _scrub(
+    value: Any,
+    names: list[Replacement],
+    *,
+    count: bool = True,
+    details: bool = False,
+    paths: bool = True,
+) -> Any:
+    """Every string inside ``value`` (lists and dicts walked), names replaced and (``paths``)
+    absolute paths cut to their last part: a path names the researcher's account and folders."""
     if isinstance(value, str):
-        return replace_names(value, names, count=count)
+        text = _strip_path(value) if paths else value
+        return replace_names(text, names, count=count, details=details)
     if isinstance(value, list):
-        return [_scrub(v, names, count=count) for v in value]
+        return [_scrub(v, names, count=count, details=details, paths=paths) for v in value]
     if isinstance(value, dict):
-        return {k: _scrub(v, names, count=count) for k, v in value.items()}
+        return {
+            k: _scrub(v, names, count=count, details=details, paths=paths) for k, v in value.items()
+        }
     return value
+
+
+_ABSOLUTE_PATH = re.compile(r"^(?:/|~/|[A-Za-z]:[\\/]|\\\\)[^\n]*[\\/][^\n]*$")
+
+
+def _strip_path(text: str) -> str:
+    """``/home/mette/guides/gp.yaml`` → ``gp.yaml``; anything that is not a path is kept."""
+    if not _ABSOLUTE_PATH.match(text):
+        return text
+    return re.split(r"[\\/]", text.rstrip("\\/"))[-1] or text
 
 
 def anonymise_session(
     data: SessionData, names: list[Replacement]
 ) -> tuple[SessionData, list[Replacement]]:
     """An anonymised copy of ``data`` (nothing on disk changes) and the replacement report."""
-    meta = _scrub(copy.deepcopy(data.meta), names, count=False)  # interviewer, location, ...
+    # interviewer, location, observers, ...: occurrences there are counted (they are replaced)
+    meta = _scrub(copy.deepcopy(data.meta), names, details=True)
     transcript = data.transcript
+    # The log's notes are what a notes-only session exports; with a transcript they are its
+    # annotations already (counted there), so here they are only scrubbed.
+    events = tuple(
+        dataclasses.replace(e, data=_scrub(e.data, names, count=transcript is None, paths=False))
+        if e.type == "note"
+        else e
+        for e in data.events
+    )
     if transcript is not None:
         segments = tuple(
             dataclasses.replace(s, text=replace_names(s.text, names)) for s in transcript.segments
@@ -126,7 +160,7 @@ def anonymise_session(
         raw = _scrub(raw, names, count=False)
         raw["anonymised"] = True
         transcript = transcript.replace_text(_check(segments), _check(annotations), raw)
-    anonymised = dataclasses.replace(data, meta=meta, transcript=transcript, events=())
+    anonymised = dataclasses.replace(data, meta=meta, transcript=transcript, events=events)
     return anonymised, names
 
 

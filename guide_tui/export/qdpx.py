@@ -50,10 +50,13 @@ from typing import Any
 from guide_tui import __version__
 from guide_tui.errors import ExportError
 from guide_tui.export import timecodes
+from guide_tui.export.field_notes import field_notes, is_notes_only
 from guide_tui.export.files import atomic_path
 from guide_tui.export.session_data import SessionData
 from guide_tui.export.transcript import TopicHeading, Turn, build_turns
 from guide_tui.export.writers import (
+    NOTES_ONLY,
+    MaxqdaTextWriter,
     Writer,
     group_label,
     heading_text,
@@ -252,6 +255,13 @@ def _codebook(sessions: list[SessionData]) -> _CodeBook:
         if d.transcript
         for a in d.transcript.annotations
         if a.type == "marker"
+    }
+    kinds |= {
+        e.kind or "marker"
+        for d in sessions
+        if is_notes_only(d)
+        for e in field_notes(d).entries
+        if e.type == "marker"
     }
     book.markers = sorted(kinds)
     return book
@@ -626,6 +636,13 @@ def _add_session(
                 _el(selection, "NoteRef", {"targetGUID": note_guid})
         _el(source, "NoteRef", {"targetGUID": facts_guid})
 
+    if layout is None and is_notes_only(data):
+        source_guids.append(
+            _add_field_notes(
+                data, sources_el, notes_el, members, stamp, facts_guid, topic_code, marker_code
+            )
+        )
+
     audio = data.audio_files if include_audio else []
     for index, group in enumerate(_audio_groups(audio)):
         audio_guid = guid(key, "source", "audio", index)
@@ -677,6 +694,81 @@ def _add_session(
                 )
         _el(source, "NoteRef", {"targetGUID": facts_guid})
     return source_guids
+
+
+def _add_field_notes(
+    data: SessionData,
+    sources_el: ET.Element,
+    notes_el: ET.Element,
+    members: list[Member],
+    stamp: dict[str, Any],
+    facts_guid: str,
+    topic_code: dict[str, str],
+    marker_code: dict[str, str],
+) -> str:
+    """A notes-only session's field notes as a text source: each note coded with its topic and
+    carrying its memo, each marker coded with its kind (there is no transcript to code)."""
+    key = data.name
+    notes = field_notes(data)
+    text = MaxqdaTextWriter._render_field_notes(data, notes)
+    text_guid = guid(key, "source", "field-notes")
+    members.append(Member(f"sources/{text_guid}.txt", text.encode("utf-8")))
+    source = _el(
+        sources_el,
+        "TextSource",
+        {
+            "guid": text_guid,
+            "name": f"{data.participant} {_date_of(data)} field notes",
+            "plainTextPath": f"internal://{text_guid}.txt",
+            **stamp,
+        },
+    )
+    facts = "\n".join(f"{k}: {v}" for k, v in session_facts(data))
+    _el(source, "Description", text=f"{NOTES_ONLY}\n{facts}\nSession folder: {data.name}")
+    search_from = 0
+    for n, entry in enumerate(notes.entries):
+        label = "Marker" if entry.type == "marker" else "Note"
+        paragraph = f"[{label} {timecodes.hms(entry.t)}: {' '.join(entry.text.split())}]"
+        start = text.find(paragraph, search_from)
+        if start < 0:
+            continue
+        end = start + len(paragraph)
+        search_from = end
+        selection = _el(
+            source,
+            "PlainTextSelection",
+            {
+                "guid": guid(key, "field-selection", n),
+                "name": f"{label} at {timecodes.hms(entry.t)}",
+                "startPosition": start,
+                "endPosition": end,
+                **stamp,
+            },
+        )
+        codes = [topic_code[entry.topic]] if entry.topic in topic_code else []
+        if entry.type == "marker" and (entry.kind or "marker") in marker_code:
+            codes.append(marker_code[entry.kind or "marker"])
+        if entry.type == "note":
+            _el(selection, "Description", text=entry.text)
+        for m, code_guid in enumerate(codes):
+            coding = _el(selection, "Coding", {"guid": guid(key, "field-coding", n, m), **stamp})
+            _el(coding, "CodeRef", {"targetGUID": code_guid})
+        if entry.type == "note":
+            note_guid = guid(key, "memo", "field-note", n)
+            note = _el(
+                notes_el,
+                "Note",
+                {
+                    "guid": note_guid,
+                    "name": f"Note {data.participant} {timecodes.hms(entry.t)}",
+                    "creatingUser": stamp["creatingUser"],
+                    "creationDateTime": wall_at(data, entry.t),
+                },
+            )
+            _el(note, "PlainTextContent", text=entry.text)
+            _el(selection, "NoteRef", {"targetGUID": note_guid})
+    _el(source, "NoteRef", {"targetGUID": facts_guid})
+    return text_guid
 
 
 def _selections(

@@ -4,7 +4,9 @@
 Every writer reads one :class:`~guide_tui.export.session_data.SessionData` and writes one file,
 atomically. Text formats render to a string first (``render``), which is what the golden-file
 tests compare; DOCX and QDPX build binary files. Exports need a transcript, except QDPX and
-JSON, which are still useful without one (audio, cases, codes / metadata only).
+JSON, which are still useful without one (audio, cases, codes / metadata only). A session without
+audio (the participant declined recording) never gets a transcript: Markdown, text, DOCX and
+QDPX then carry its field notes (baseline, coverage, notes and markers; ``field_notes``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, ClassVar
 
 from guide_tui.errors import ExportError
 from guide_tui.export import timecodes
+from guide_tui.export.field_notes import FieldEntry, FieldNotes, field_notes, is_notes_only
 from guide_tui.export.files import atomic_path, write_text_atomic
 from guide_tui.export.session_data import SessionData
 from guide_tui.export.transcript import (
@@ -38,6 +41,14 @@ class Writer:
     extension: ClassVar[str]  # full suffix of the file name, e.g. ".nvivo.txt"
     description: ClassVar[str]
     needs_transcript: ClassVar[bool] = True
+    #: Also writes a notes-only session (no audio, so no transcript) from its field notes.
+    writes_field_notes: ClassVar[bool] = False
+
+    def can_write(self, data: SessionData) -> bool:
+        """Whether this format has something to write for ``data`` now."""
+        if not self.needs_transcript or data.transcript is not None:
+            return True
+        return self.writes_field_notes and is_notes_only(data)
 
     def filename(self, data: SessionData) -> str:
         return f"{data.name}{self.extension}"
@@ -158,19 +169,13 @@ class MarkdownWriter(TextWriter):
     extension = ".md"
     description = "readable transcript: topic headings, timestamps, speakers, notes, markers"
 
+    writes_field_notes = True
+
     def render(self, data: SessionData) -> str:
+        if data.transcript is None and is_notes_only(data):
+            return self._render_field_notes(data, field_notes(data))
         transcript = require_transcript(data)
-        title = data.guide_info.get("title")
-        lines = [
-            f"# Interview {_md_escape(data.participant)}"
-            + (f" — {_md_escape(str(title))}" if title else ""),
-            "",
-        ]
-        lines += ["| | |", "|---|---|"]
-        for key, value in session_facts(data):
-            cell = _md_escape(value).replace("|", "\\|")
-            lines.append(f"| {key} | {cell} |")
-        lines.append("")
+        lines = self._head(data)
         for block in timeline(transcript):
             if isinstance(block, TopicHeading):
                 lines += [f"## {_md_escape(heading_text(data, block))}", ""]
@@ -185,6 +190,79 @@ class MarkdownWriter(TextWriter):
                 label, text = annotation_label(block)
                 lines += [f"> **{label}** [{timecodes.hms(block.t)}] {_md_escape(text)}", ""]
         return "\n".join(lines).rstrip("\n") + "\n"
+
+    @staticmethod
+    def _head(data: SessionData) -> list[str]:
+        title = data.guide_info.get("title")
+        lines = [
+            f"# Interview {_md_escape(data.participant)}"
+            + (f" — {_md_escape(str(title))}" if title else ""),
+            "",
+        ]
+        lines += ["| | |", "|---|---|"]
+        for key, value in session_facts(data):
+            lines.append(f"| {key} | {_md_cell(value)} |")
+        lines.append("")
+        return lines
+
+    def _render_field_notes(self, data: SessionData, notes: FieldNotes) -> str:
+        lines = self._head(data)
+        lines += [f"*{NOTES_ONLY}*", ""]
+        if notes.baseline:
+            lines += ["## Baseline", "", "| Question | Answer |", "|---|---|"]
+            lines += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in notes.baseline]
+            lines.append("")
+        if notes.coverage:
+            lines += ["## Coverage", "", "| Topic | Status | Minutes |", "|---|---|---:|"]
+            lines += [
+                f"| {_md_cell(title)} | {status} | {_minutes(minutes)} |"
+                for title, status, minutes in notes.coverage
+            ]
+            lines.append("")
+        lines += ["## Notes and markers", ""]
+        for block in field_note_blocks(notes):
+            if isinstance(block, TopicHeading):
+                lines += [f"### {_md_escape(heading_text(data, block))}", ""]
+            else:
+                label, text = entry_label(block)
+                lines += [f"> **{label}** [{timecodes.hms(block.t)}] {_md_escape(text)}", ""]
+        if not notes.entries:
+            lines += ["(no notes or markers)", ""]
+        return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return _md_escape(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _minutes(minutes: float | None) -> str:
+    return f"{minutes:.1f}" if minutes is not None else ""
+
+
+#: What a notes-only export says first, so nobody looks for the missing transcript.
+NOTES_ONLY = (
+    "Notes only: the participant declined audio recording, so there is no transcript; "
+    "these are the interviewer's notes and markers, at their times in the interview."
+)
+
+
+def entry_label(entry: FieldEntry) -> tuple[str, str]:
+    """("Note", text) or ("Marker", kind), as for a transcript's annotations."""
+    return ("Marker", entry.text) if entry.type == "marker" else ("Note", entry.text)
+
+
+def field_note_blocks(notes: FieldNotes) -> list[TopicHeading | FieldEntry]:
+    """Notes and markers in time order, with a heading whenever the topic changes."""
+    blocks: list[TopicHeading | FieldEntry] = []
+    seen: set[str | None] = set()
+    current: object = object()
+    for entry in notes.entries:
+        if entry.topic != current:
+            blocks.append(TopicHeading(entry.topic, entry.t, revisit=entry.topic in seen))
+            seen.add(entry.topic)
+            current = entry.topic
+        blocks.append(entry)
+    return blocks
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,8 +281,11 @@ class MaxqdaTextWriter(TextWriter):
     extension = ".txt"
     description = "MAXQDA / f4 transcript: `Name: text #hh:mm:ss-d#` paragraphs"
     bom = True
+    writes_field_notes = True
 
     def render(self, data: SessionData) -> str:
+        if data.transcript is None and is_notes_only(data):
+            return self._render_field_notes(data, field_notes(data))
         transcript = require_transcript(data)
         paragraphs: list[str] = []
         for block in timeline(transcript):
@@ -220,6 +301,34 @@ class MaxqdaTextWriter(TextWriter):
                 # No #timestamp#: a note is placed after the turn it was taken in, and MAXQDA
                 # wants timestamps in ascending order.
                 label, text = annotation_label(block)
+                paragraphs.append(f"[{label} {timecodes.hms(block.t)}: {one_line(text)}]")
+        return "\n\n".join(paragraphs) + "\n"
+
+    @staticmethod
+    def _render_field_notes(data: SessionData, notes: FieldNotes) -> str:
+        """Plain paragraphs: the facts, the baseline, the coverage, then ``[Topic: ...]`` and
+        ``[Note hh:mm:ss: ...]`` paragraphs as in a transcript export (no ``#timestamp#``:
+        there is no audio to link to)."""
+        paragraphs = ["\n".join(f"{k}: {one_line(v)}" for k, v in session_facts(data))]
+        paragraphs.append(f"[{NOTES_ONLY}]")
+        if notes.baseline:
+            paragraphs.append(
+                "Baseline\n" + "\n".join(f"{k}: {one_line(v)}" for k, v in notes.baseline)
+            )
+        if notes.coverage:
+            paragraphs.append(
+                "Coverage\n"
+                + "\n".join(
+                    f"{one_line(title)}: {status}"
+                    + (f", {minutes:.1f} min" if minutes is not None else "")
+                    for title, status, minutes in notes.coverage
+                )
+            )
+        for block in field_note_blocks(notes):
+            if isinstance(block, TopicHeading):
+                paragraphs.append(f"[Topic: {one_line(heading_text(data, block))}]")
+            else:
+                label, text = entry_label(block)
                 paragraphs.append(f"[{label} {timecodes.hms(block.t)}: {one_line(text)}]")
         return "\n\n".join(paragraphs) + "\n"
 
@@ -335,22 +444,157 @@ class JsonWriter(TextWriter):
 # DOCX
 
 
+#: Territories whose paper is US Letter; everywhere else uses A4 (ISO 216).
+LETTER_TERRITORIES = frozenset({"US", "CA", "MX", "PH", "CL", "CO", "VE", "GT", "CR", "PR"})
+#: A bare transcript language as the regional tag Word's spelling and hyphenation want.
+LANGUAGE_TAGS = {
+    "en": "en-GB",
+    "da": "da-DK",
+    "de": "de-DE",
+    "sv": "sv-SE",
+    "nb": "nb-NO",
+    "no": "nb-NO",
+    "nn": "nn-NO",
+    "fi": "fi-FI",
+    "fr": "fr-FR",
+    "nl": "nl-NL",
+    "es": "es-ES",
+    "it": "it-IT",
+    "pt": "pt-PT",
+    "pl": "pl-PL",
+}
+
+
+def _locale_territory() -> tuple[str | None, str | None]:
+    """(language, territory) of the user's locale (``LC_ALL``, ``LC_PAPER``, ``LANG``)."""
+    import os
+    import re
+
+    for name in ("LC_ALL", "LC_PAPER", "LANG"):
+        value = os.environ.get(name) or ""
+        match = re.match(r"([a-z]{2,3})_([A-Z]{2})", value)
+        if match:
+            return match.group(1), match.group(2)
+    return None, None
+
+
+def paper_size() -> tuple[str, float, float]:
+    """("A4" | "Letter", width mm, height mm): the locale's paper, A4 unless it says Letter."""
+    _language, territory = _locale_territory()
+    if territory in LETTER_TERRITORIES:
+        return "Letter", 215.9, 279.4
+    return "A4", 210.0, 297.0
+
+
+def language_tag(data: SessionData) -> str | None:
+    """The interview's language as a tag for Word (``da-DK``), the locale's region if it fits."""
+    language = (data.transcript.language if data.transcript is not None else None) or str(
+        data.guide_info.get("language") or ""
+    )
+    language = language.split("-")[0].split("_")[0].lower()
+    if not language or language == "auto":
+        return None
+    locale_language, territory = _locale_territory()
+    if locale_language == language and territory:
+        return f"{language}-{territory}"
+    return LANGUAGE_TAGS.get(language, language)
+
+
+def _set_up_pages(document: Any, data: SessionData) -> None:
+    """Paper, margins, language, a running header, page numbers and line numbers.
+
+    Line numbers restart on no page (``continuous``): interview transcripts are cited as
+    ``P01, l. 214``, so every line has a number that does not change with the page.
+    """
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
+
+    _name, width, height = paper_size()
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(width), Mm(height)
+    section.left_margin = section.right_margin = Mm(25)
+    section.top_margin = section.bottom_margin = Mm(25)
+
+    tag = language_tag(data)
+    if tag is not None:
+        for lang in document.styles.element.iter(qn("w:lang")):
+            lang.set(qn("w:val"), tag)
+            lang.set(qn("w:eastAsia"), tag)
+
+    date = started_label(data)
+    header = section.header.paragraphs[0]
+    header.text = " · ".join(
+        x for x in (f"Interview {data.participant}", group_label(data), date) if x
+    )
+    for run in header.runs:
+        run.font.size = Pt(9)
+
+    footer = section.footer.paragraphs[0]
+    footer.alignment = 1  # centred
+    footer.add_run("Page ").font.size = Pt(9)
+    for instruction, text in (("PAGE", "1"), (None, " of "), ("NUMPAGES", "1")):
+        if instruction is None:
+            footer.add_run(text).font.size = Pt(9)
+            continue
+        field = OxmlElement("w:fldSimple")
+        field.set(qn("w:instr"), instruction)
+        run = OxmlElement("w:r")
+        value = OxmlElement("w:t")
+        value.text = text  # shown until the reader updates fields
+        run.append(value)
+        field.append(run)
+        footer._p.append(field)
+
+    numbers = OxmlElement("w:lnNumType")
+    numbers.set(qn("w:countBy"), "1")
+    numbers.set(qn("w:restart"), "continuous")
+    numbers.set(qn("w:distance"), str(Mm(6).twips))
+    sect_pr = section._sectPr
+    # The schema orders sectPr's children: lnNumType comes after pgSz/pgMar/paperSrc/pgBorders.
+    anchor = None
+    for tag_name in ("w:pgBorders", "w:paperSrc", "w:pgMar", "w:pgSz"):
+        anchor = sect_pr.find(qn(tag_name))
+        if anchor is not None:
+            break
+    if anchor is not None:
+        anchor.addnext(numbers)
+    else:
+        sect_pr.insert(0, numbers)
+
+
+def _suppress_line_numbers(paragraph: Any) -> None:
+    """Title and facts are not transcript: keep them out of the line count."""
+    from docx.oxml import OxmlElement
+
+    paragraph._p.get_or_add_pPr().append(OxmlElement("w:suppressLineNumbers"))
+
+
 class DocxWriter(Writer):
-    """A Word transcript: title, a facts table, a heading per topic, one paragraph per turn."""
+    """A Word transcript: title, a facts table, a heading per topic, one paragraph per turn.
+
+    Pages are A4 (Letter where the locale uses it), in the interview's language, with the
+    participant and date in the header, page numbers in the footer and line numbers in the margin.
+    """
 
     name = "docx"
     extension = ".docx"
     description = "Word transcript with topic headings, timestamps, speakers and notes"
+    writes_field_notes = True
 
     def write(self, data: SessionData, path: Path) -> Path:
-        transcript = require_transcript(data)
+        notes = field_notes(data) if data.transcript is None and is_notes_only(data) else None
+        transcript = require_transcript(data) if notes is None else None
         import docx  # deferred: python-docx and lxml cost ~0.2 s and only this writer needs them
         from docx.shared import Pt, RGBColor
 
         document = docx.Document()
+        _set_up_pages(document, data)
         title = data.guide_info.get("title")
-        document.add_heading(
-            f"Interview {data.participant}" + (f" — {title}" if title else ""), level=0
+        _suppress_line_numbers(
+            document.add_heading(
+                f"Interview {data.participant}" + (f" — {title}" if title else ""), level=0
+            )
         )
         facts = session_facts(data)
         table = document.add_table(rows=len(facts), cols=2)
@@ -359,7 +603,10 @@ class DocxWriter(Writer):
             row.cells[0].text = key
             row.cells[1].text = value
         grey = RGBColor(0x66, 0x66, 0x66)
-        for block in timeline(transcript):
+        if notes is not None:
+            self._field_notes(document, data, notes)
+        assert transcript is not None or notes is not None
+        for block in timeline(transcript) if transcript is not None else ():
             if isinstance(block, TopicHeading):
                 document.add_heading(heading_text(data, block), level=1)
             elif isinstance(block, Turn):
@@ -381,6 +628,7 @@ class DocxWriter(Writer):
         props.title = f"Interview {data.participant}"
         props.author = "guide-tui"
         props.comments = f"Session {data.name}"
+        props.language = language_tag(data) or ""
         started = data.meta.get("started")
         if isinstance(started, str):
             try:
@@ -391,6 +639,34 @@ class DocxWriter(Writer):
         with atomic_path(path) as tmp:
             document.save(str(tmp))
         return path
+
+    @staticmethod
+    def _field_notes(document: Any, data: SessionData, notes: FieldNotes) -> None:
+        document.add_paragraph(NOTES_ONLY).runs[0].italic = True
+        if notes.baseline:
+            document.add_heading("Baseline", level=1)
+            table = document.add_table(rows=len(notes.baseline), cols=2)
+            table.style = "Table Grid"
+            for row, (key, value) in zip(table.rows, notes.baseline, strict=True):
+                row.cells[0].text, row.cells[1].text = key, value
+        if notes.coverage:
+            document.add_heading("Coverage", level=1)
+            table = document.add_table(rows=len(notes.coverage) + 1, cols=3)
+            table.style = "Table Grid"
+            for cell, text in zip(table.rows[0].cells, ("Topic", "Status", "Minutes"), strict=True):
+                cell.text = text
+            for row, (topic, status, minutes) in zip(table.rows[1:], notes.coverage, strict=True):
+                row.cells[0].text, row.cells[1].text = topic, status
+                row.cells[2].text = _minutes(minutes)
+        document.add_heading("Notes and markers", level=1)
+        for block in field_note_blocks(notes):
+            if isinstance(block, TopicHeading):
+                document.add_heading(heading_text(data, block), level=2)
+            else:
+                label, text = entry_label(block)
+                para = document.add_paragraph(style="Intense Quote")
+                para.add_run(f"{label} [{timecodes.hms(block.t)}]: ").bold = True
+                para.add_run(text)
 
 
 # ---------------------------------------------------------------------------------------------
