@@ -277,3 +277,25 @@ def test_a_lost_microphone_does_not_garble_the_screen(tmux: Tmux, tmp_path: Path
     log = (folder / "messages.log").read_text(errors="replace")
     assert "pa_linux_alsa" in log
     assert (folder / "audio-001.wav").stat().st_size > 44
+
+
+@pytest.mark.parametrize(("answer", "kept"), [("y", False), ("Escape", True)])
+def test_quitting_at_consent_offers_to_discard_the_false_start(
+    tmux: Tmux, tmp_path: Path, answer: str, kept: bool
+) -> None:
+    recordings = tmp_path / "recordings"
+    args = [*guide_tui_command(), "run", "guides/demo.yaml", "--participant", "T09", "--no-audio"]
+    tmux.start(launcher(tmp_path, args, recordings, keep_open=True))
+    tmux.wait_for("Tick each item")
+    folder = session_folder(recordings)  # created at launch
+    tmux.keys("C-q")
+    tmux.wait_for("Leave the interview?")
+    tmux.keys("y")
+    tmux.wait_for("Discard this session? It has no interview yet.")
+    tmux.keys(answer)
+    screen = tmux.wait_for("EXIT=0").replace("\n", "")  # long paths wrap in the pane
+    assert folder.exists() is kept
+    if kept:
+        assert "Continue with: guide-tui run --resume" in screen
+    else:
+        assert "Discarded" in screen and "(it had no interview)" in screen

@@ -187,13 +187,24 @@ def run(args: argparse.Namespace) -> int:
     # Audio libraries write to descriptor 2, which is also the screen Textual draws on.
     with divert_c_stderr(session.path / "messages.log") as log:
         result = app.run()
-    if log is not None and log.exists():
+    discarding = result is None and getattr(app, "discard_requested", False)
+    if log is not None and log.exists() and not discarding:
         print(f"Messages from the audio system were kept in {log}", file=sys.stderr)
     try:
         session.close()
     except GuideTuiError as error:  # a late write error must still be reported
         print(f"guide-tui: {error}", file=sys.stderr)
         return error.exit_code
+    if discarding:
+        from guide_tui.session.store import discard_session
+
+        try:
+            discard_session(session.path)
+        except GuideTuiError as error:  # it has audio after all: kept, and said so
+            print(f"guide-tui: {error}", file=sys.stderr)
+            return error.exit_code
+        print(f"Discarded {session.path} (it had no interview).")
+        return 0
     if result is not None:
         print(f"Interview ended. Session saved in {result}")
     else:

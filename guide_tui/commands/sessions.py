@@ -2,7 +2,12 @@
 
 Reads only each folder's ``session.json`` and counts events (no guide loading, no audio), so it
 stays fast on a study with dozens of interviews. Broken folders are shown, with the reason, rather
-than hiding them or failing the whole list.
+than hiding them or failing the whole list; folders that hold no session file at all (the study's
+``exports/``) are not sessions and are left out. Sessions that never reached the interview (quit
+at consent) are "not started" and not counted as interviews.
+
+``guide-tui sessions --discard DIR`` deletes such a false start: it asks first (``--yes`` on a
+script), and a folder with audio is only deleted with ``--delete-audio`` as well.
 """
 
 from __future__ import annotations
@@ -26,10 +31,90 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="recordings folder (default: $GUIDE_TUI_RECORDINGS, the config, or ./recordings)",
     )
+    parser.add_argument(
+        "--discard",
+        metavar="SESSION",
+        help="delete this session folder (e.g. a false start quit at consent); asks first",
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help="with --discard: do not ask (for scripts)"
+    )
+    parser.add_argument(
+        "--delete-audio",
+        action="store_true",
+        help="with --discard: also when the session has audio (the recording is deleted)",
+    )
     parser.set_defaults(func=run)
 
 
+def discard(args: argparse.Namespace) -> int:
+    """Delete one session folder after saying what it holds; audio only when asked for."""
+    import sys
+    from pathlib import Path
+
+    from guide_tui.errors import SessionError
+    from guide_tui.paths import recordings_dir
+    from guide_tui.session.store import (
+        SESSION_FILE,
+        audio_files,
+        discard_session,
+        summarize_session,
+    )
+
+    folder = Path(args.discard).expanduser()
+    if not folder.exists() and (recordings_dir(args.dir) / args.discard).exists():
+        folder = recordings_dir(args.dir) / args.discard
+    if not (folder / SESSION_FILE).is_file():
+        raise SessionError(
+            f"{folder} is not a session folder (no {SESSION_FILE}); nothing deleted."
+        )
+    summary = summarize_session(folder)
+    recordings = audio_files(folder)
+    what = [
+        f"participant {summary.participant or '?'}",
+        f"{summary.events} events",
+        "the interview was started" if summary.interview else "no interview yet",
+    ]
+    if recordings:
+        size = sum(p.stat().st_size for p in recordings) / 1e6
+        what.append(f"AUDIO: {', '.join(p.name for p in recordings)} ({size:.1f} MB)")
+    if summary.has_transcript:
+        what.append("a transcript")
+    description = f"{folder}: " + ", ".join(what)
+    if recordings and not args.delete_audio:
+        discard_session(folder)  # refuses, with the message that says how
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise SessionError(
+                f"Not deleting without asking: {description}. Run it in a terminal to be "
+                "asked, or add --yes."
+            )
+        print(description)
+        prompt = (
+            "Delete this session and its recording? [y/N] "
+            if recordings
+            else ("Delete this session? [y/N] ")
+        )
+        try:
+            answer = input(prompt)
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing deleted.")
+            return 1
+    discard_session(folder, delete_audio=args.delete_audio)
+    print(f"Deleted {folder}" + (" and its recording" if recordings else ""))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.discard:
+        return discard(args)
+    if args.yes or args.delete_audio:
+        from guide_tui.errors import GuideTuiError
+
+        raise GuideTuiError("--yes and --delete-audio go with --discard SESSION.")
+
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -68,7 +153,10 @@ def run(args: argparse.Namespace) -> int:
     table.add_column("Transcript")
     table.add_column("Status", no_wrap=True)
     problems: list[str] = []
+    not_started: list[str] = []
     for s in summaries:
+        if s.status == "not_started":
+            not_started.append(s.path.name)
         if s.status == "unreadable":
             table.add_row(s.path.name, "", "", "", "", "", "", "[red]unreadable[/]")
             problems.append(f"{s.path.name}: {s.reason}")
@@ -90,6 +178,15 @@ def run(args: argparse.Namespace) -> int:
     console.print(table)
     for line in problems:
         console.print(f"[red]unreadable[/] {line}", highlight=False)
+    interviews = sum(1 for s in summaries if s.status not in ("not_started", "unreadable"))
+    line = f"{interviews} interview{'s' if interviews != 1 else ''}"
+    if not_started:
+        line += (
+            f"; {len(not_started)} not started (no interview yet, not counted): "
+            + ", ".join(not_started)
+            + ". Delete a false start with: guide-tui sessions --discard FOLDER"
+        )
+    console.print(line, highlight=False, soft_wrap=True)
     return 0
 
 
@@ -113,7 +210,12 @@ def _duration(seconds: float | None) -> str:
 
 
 def _status(status: str, torn_lines: int) -> str:
-    colour = {"ended": "green", "in_progress": "yellow", "interrupted": "red"}.get(status, "")
+    colour = {
+        "ended": "green",
+        "in_progress": "yellow",
+        "interrupted": "red",
+        "not_started": "dim",
+    }.get(status, "")
     text = status.replace("_", " ")
     if torn_lines:
         text += f" ({torn_lines} torn line{'s' if torn_lines != 1 else ''})"

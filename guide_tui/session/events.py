@@ -13,6 +13,7 @@ schema can grow; ``v`` is bumped only for incompatible changes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,3 +84,24 @@ class Event:
             data=data,
             v=int(obj.get("v", EVENT_SCHEMA_VERSION)),
         )
+
+
+#: Events that only happen once the interview proper has begun (after consent and baseline).
+INTERVIEW_EVENTS = frozenset(
+    {
+        EventType.INTERVIEW_STARTED,
+        EventType.TOPIC_ENTERED,
+        EventType.QUESTION_ASKED,
+        EventType.CLOSING_STARTED,
+        EventType.SESSION_ENDED,
+    }
+)
+
+
+def reached_interview(events: Iterable[Event]) -> bool:
+    """Whether a session got past consent and baseline into the interview.
+
+    A session folder is created when ``run`` starts, so quitting at the consent screen leaves
+    one; it is a false start, not an interrupted interview, and is not counted as an interview.
+    """
+    return any(e.type in INTERVIEW_EVENTS for e in events)

@@ -45,7 +45,7 @@ from guide_tui.atomic import fsync_dir, write_bytes_atomic
 from guide_tui.errors import GuideTuiError, SessionError
 from guide_tui.guide.model import Guide
 from guide_tui.session.clock import Clock, MonotonicClock
-from guide_tui.session.events import Event, EventType
+from guide_tui.session.events import Event, EventType, reached_interview
 from guide_tui.session.pseudonym import folder_name, validate_pseudonym
 
 SESSION_SCHEMA_VERSION = 1
@@ -698,7 +698,8 @@ class SessionSummary:
     ``status`` is ``in_progress`` or ``ended`` as ``session.json`` says, except that an
     ``in_progress`` session whose ``events.jsonl`` has not been written for over an hour, or has
     torn lines, is reported ``interrupted`` (it crashed or was closed without ending; it can be
-    resumed). A folder that cannot be read is ``unreadable`` with the ``reason``.
+    resumed). A session that never reached the interview is ``not_started``. A folder that
+    cannot be read is ``unreadable`` with the ``reason``.
     """
 
     path: Path
@@ -714,6 +715,24 @@ class SessionSummary:
     has_transcript: bool = False
     torn_lines: int = 0
     reason: str | None = None
+    #: False until the interview proper begins; ``status`` is then ``not_started`` (a session
+    #: at its consent screen, or a false start: quit before the interview).
+    interview: bool = True
+
+
+#: What makes a folder a session, or what is left of one: a folder with none of these (such as
+#: ``exports/`` written by ``export --study``) is not listed at all.
+SESSION_MARKS = (SESSION_FILE, EVENTS_FILE, GUIDE_FILE, TRANSCRIPT_FILE)
+
+
+def is_session_like(folder: Path) -> bool:
+    """A session folder, or a broken one worth reporting (its files are partly there)."""
+    try:
+        return any((folder / name).exists() for name in SESSION_MARKS) or any(
+            folder.glob("audio*.wav")
+        )
+    except OSError:
+        return True  # cannot look inside: report it rather than hide it
 
 
 def summarize_session(folder: Path, *, now: float | None = None) -> SessionSummary:
@@ -746,6 +765,9 @@ def summarize_session(folder: Path, *, now: float | None = None) -> SessionSumma
         stale = mtime is not None and current - mtime > INTERRUPTED_AFTER_S
         if torn or stale:
             status = "interrupted"
+    interview = reached_interview(events)
+    if status != "ended" and not interview:
+        status = "not_started"  # at consent or baseline now, or quit there (a false start)
     try:
         has_audio = any(p.is_file() and p.stat().st_size > 0 for p in folder.glob("audio*.wav"))
         has_transcript = (folder / TRANSCRIPT_FILE).is_file()
@@ -764,14 +786,52 @@ def summarize_session(folder: Path, *, now: float | None = None) -> SessionSumma
         has_audio=has_audio,
         has_transcript=has_transcript,
         torn_lines=len(torn),
+        interview=interview,
     )
+
+
+def audio_files(folder: Path) -> list[Path]:
+    """The recordings in a session folder that hold anything (the WAV header alone does not)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for path in sorted(folder.glob("audio*")):
+            with contextlib.suppress(OSError):
+                if path.is_file() and path.stat().st_size > 44:
+                    found.append(path)
+    return found
+
+
+def discard_session(folder: str | os.PathLike[str], *, delete_audio: bool = False) -> None:
+    """Delete a session folder (a false start, or a test run), never audio by surprise.
+
+    Refuses a folder that is not a session (no ``session.json``), and one that holds audio
+    unless ``delete_audio`` says the caller asked the user about exactly that.
+    """
+    import shutil
+
+    path = Path(folder)
+    if not (path / SESSION_FILE).is_file():
+        raise SessionError(f"{path} is not a session folder (no {SESSION_FILE}); nothing deleted.")
+    recordings = audio_files(path)
+    if recordings and not delete_audio:
+        size = sum(p.stat().st_size for p in recordings) / 1e6
+        names = ", ".join(p.name for p in recordings)
+        raise SessionError(
+            f"{path} has audio ({names}, {size:.1f} MB): discarding it would delete the "
+            "recording, so nothing was deleted. To delete the recording too, add --delete-audio."
+        )
+    try:
+        shutil.rmtree(path)
+    except OSError as error:
+        raise SessionError(f"Cannot delete {path}: {error.strerror or error}") from None
 
 
 def list_sessions(root: str | os.PathLike[str]) -> list[SessionSummary]:
     """Every session folder directly under ``root``, by folder name (date first, so by date).
 
-    Hidden folders are skipped; any other folder that is not a readable session is listed as
-    ``unreadable`` with a reason. Raises :class:`SessionError` only if ``root`` itself is missing.
+    Hidden folders and folders with no session file at all (``exports/``) are skipped; any
+    other folder that is not a readable session is listed as ``unreadable`` with a reason.
+    Raises :class:`SessionError` only if ``root`` itself is missing.
     """
     base = Path(root)
     if not base.is_dir():
@@ -781,7 +841,7 @@ def list_sessions(root: str | os.PathLike[str]) -> list[SessionSummary]:
     except OSError as error:
         raise SessionError(f"Cannot list {base}: {error.strerror or error}") from None
     now = time.time()
-    return [summarize_session(p, now=now) for p in _dirs(children)]
+    return [summarize_session(p, now=now) for p in _dirs(children) if is_session_like(p)]
 
 
 def _dirs(paths: Iterable[Path]) -> list[Path]:
@@ -822,6 +882,8 @@ __all__ = [
     "Session",
     "SessionSummary",
     "TornLine",
+    "audio_files",
+    "discard_session",
     "list_sessions",
     "read_events",
     "read_meta",

@@ -147,6 +147,8 @@ class GuideApp(App[Path | None]):
         # Until the real recorder is built (off the UI thread), a stand-in answers polls.
         self.recorder: Recorder = NullRecorder("Preparing the recorder…", offset=self.state.last_t)
         self._recorder_ready = False
+        #: Set when the interviewer quits before the interview and chooses to discard it.
+        self.discard_requested = False
         self.catch_up()
         self.last_status: RecorderStatus = self.recorder.poll()
         self.recent_warnings: list[str] = []
@@ -422,7 +424,11 @@ class GuideApp(App[Path | None]):
             return
 
         def confirmed(yes: bool | None) -> None:
-            if yes:
+            if not yes:
+                return
+            if self.state.phase in (Phase.CONSENT, Phase.BASELINE):
+                self.offer_discard()
+            else:
                 self.leave_unfinished()
 
         self.push_screen(
@@ -433,6 +439,29 @@ class GuideApp(App[Path | None]):
                 yes="Leave",
             ),
             confirmed,
+        )
+
+    def offer_discard(self) -> None:
+        """Quitting before the interview began: the folder is a false start; offer to drop it.
+
+        The folder itself is deleted by ``run`` once the app has closed the session (and never
+        if it holds audio: ``discard_session`` refuses).
+        """
+        from guide_tui.tui.screens.modals import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            self.discard_requested = bool(yes)
+            self.leave_unfinished()
+
+        self.push_screen(
+            ConfirmScreen(
+                "Discard this session? It has no interview yet.",
+                "Discard deletes its folder (consent and baseline answers only).\n"
+                "Cancel keeps it: continue later with\n"
+                f"guide-tui run --resume {self.session.path}",
+                yes="Discard",
+            ),
+            answered,
         )
 
     def leave_unfinished(self) -> None:
