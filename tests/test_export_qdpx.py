@@ -236,7 +236,8 @@ def test_study_project_has_every_session(study_sessions, tmp_path: Path) -> None
 def test_cli_study_export(tmp_path: Path) -> None:
     root = Path(shutil.copytree(FIXTURES, tmp_path / "recordings"))
     assert main(["export", "--study", str(root)]) == 0
-    assert validate_qde(zipfile.ZipFile(root / "exports" / "study.qdpx").read("project.qde")) == []
+    path = root / "exports" / "study-gp-delegation-mini.qdpx"  # one project per guide
+    assert validate_qde(zipfile.ZipFile(path).read("project.qde")) == []
     assert main(["export", "--study", str(root), "--format", "md"]) == 2
 
 

@@ -90,7 +90,9 @@ def test_guide_versions_and_changes(study) -> None:
 
 def test_coreq_facts(study) -> None:
     facts = {r[1]: r[2] for r in rows(study, "coreq")}
-    assert facts["Sample size"] == "3 participants, 3 interviews (gp: 2, staff: 1)"
+    assert facts["Sample size"] == (
+        "3 participants, 3 interviews (General practitioner: 2, Clinic staff: 1)"
+    )
     assert (
         facts["Presence of non-participants"] == "P02: B. Second-Researcher (observer, field notes)"
     )
@@ -136,8 +138,9 @@ def test_unreadable_frozen_guide_falls_back_to_session_json(tmp_path: Path) -> N
 def test_csv_tables_are_rectangular(study) -> None:
     for table in study.tables:
         parsed = list(csv.reader(io.StringIO(render_csv(table))))
-        assert parsed[0] == list(table.columns)
-        assert all(len(r) == len(table.columns) for r in parsed)
+        columns = table.csv_columns or table.columns
+        assert parsed[0] == list(columns)
+        assert all(len(r) == len(columns) for r in parsed)
 
 
 def test_text_rendering_shows_every_table(study) -> None:
@@ -187,3 +190,134 @@ def test_a_broken_session_folder_is_reported_not_fatal(tmp_path: Path, capsys) -
     err = capsys.readouterr().err
     assert "skipped" in err and "2026-11-15_1000_P04" in err and "damaged" in err
     assert len(load_study(root).sessions) == 3
+
+
+# --- issue 14: false starts, one study per guide, CSV for spreadsheets, files, wording -----------
+
+
+def _cli(*args: str, columns: int = 80):  # -> subprocess.CompletedProcess[str]
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "COLUMNS": str(columns)}
+    return subprocess.run(
+        [sys.executable, "-m", "guide_tui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _copy(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(FIXTURES, tmp_path / "recordings"))
+
+
+def _add_session(root: Path, name: str, *, guide_id: str | None = None, false_start: bool = False):
+    folder = Path(shutil.copytree(root / "2026-11-09_1300_P02", root / name))
+    meta = json.loads((folder / "session.json").read_text())
+    meta["participant"] = name.rsplit("_", 1)[1]
+    meta["started"] = f"{name[:10]}T10:00:00+00:00"
+    if guide_id:
+        meta["guide"]["id"] = guide_id
+    if false_start:
+        meta.update(status="in_progress", baseline={}, audio=[], coverage=None, duration_s=None)
+        lines = (folder / "events.jsonl").read_text().splitlines()[:2]  # started, one consent
+        (folder / "events.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "session.json").write_text(json.dumps(meta))
+    return folder
+
+
+def test_a_false_start_is_listed_as_not_started_not_counted(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    _add_session(root, "2026-11-20_0900_P09", false_start=True)
+    result = _cli("study", str(root), "--format", "md")
+    assert result.returncode == 0, result.stderr
+    assert "| 12 | Sample size | 3 participants, 3 interviews (" in result.stdout
+    assert "(3 interviews)" in result.stdout.splitlines()[0]
+    assert "Not started (quit before the interview; not counted): P09 (2026-11-20" in result.stdout
+    assert "| P09 |" not in result.stdout
+    sessions = _cli("sessions", str(root), columns=200)
+    assert "not started" in sessions.stdout
+    assert "3 interviews; 1 not started" in sessions.stdout
+
+
+def test_one_study_per_guide_with_a_warning_about_the_others(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    _add_session(root, "2026-11-21_0900_D01", guide_id="demo")
+    result = _cli("study", str(root), "--format", "md")
+    assert result.returncode == 0, result.stderr
+    assert "3 participants, 3 interviews" in result.stdout and "D01" not in result.stdout
+    assert "this folder has interviews with 2 guides" in result.stderr
+    assert "Left out: demo (1 session)" in result.stderr and "--guide ID" in result.stderr
+
+    chosen = _cli("study", str(root), "--format", "md", "--guide", "demo")
+    assert chosen.returncode == 0, chosen.stderr
+    assert "1 participant, 1 interview" in chosen.stdout and "| D01 |" in chosen.stdout
+    assert "Left out: gp-delegation-mini (3 sessions)" in chosen.stderr
+
+    unknown = _cli("study", str(root), "--guide", "nope")
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert "no sessions with guide 'nope'" in unknown.stderr and "demo (1)" in unknown.stderr
+
+    for n in (2, 3):
+        _add_session(root, f"2026-11-2{n}_0900_D0{n}", guide_id="demo")
+    tie = _cli("study", str(root))
+    assert tie.returncode == 2 and "choose one with --guide ID" in tie.stderr
+
+
+def test_export_study_is_per_guide_and_its_folder_is_no_session(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    _add_session(root, "2026-11-21_0900_D01", guide_id="demo")
+    exported = _cli("export", "--study", str(root), "--no-audio")
+    assert exported.returncode == 0, exported.stderr
+    assert (root / "exports" / "study-gp-delegation-mini.qdpx").is_file()
+    assert "Left out: demo (1 session)" in exported.stderr
+    demo = _cli("export", "--study", str(root), "--guide", "demo", "--no-audio")
+    assert demo.returncode == 0 and (root / "exports" / "study-demo.qdpx").is_file()
+    listed = _cli("sessions", str(root), columns=200)
+    assert listed.returncode == 0 and "unreadable" not in listed.stdout
+    assert "exports" not in listed.stdout
+    again = _cli("study", str(root))
+    assert again.returncode == 0 and "skipped" not in again.stderr
+
+
+def test_csv_files_have_numbers_as_numbers_and_a_bom(tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    result = _cli("study", str(FIXTURES), "--format", "csv", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    raw = (out / "coverage.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 ("–", "×") only with it
+    coverage = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert list(coverage[0]) == ["Topic id", "Topic", "Participant", "Status", "Minutes"]
+    row = next(r for r in coverage if r["Topic id"] == "motivation" and r["Participant"] == "P01")
+    assert (row["Status"], float(row["Minutes"])) == ("covered", 0.6)
+    assert not any("min" in r["Minutes"] for r in coverage)
+    sessions = list(
+        csv.DictReader(io.StringIO((out / "sessions.csv").read_bytes().decode("utf-8-sig")))
+    )
+    assert [float(r["Duration (min)"]) for r in sessions][:2] == [2.0, 31.7]
+    assert (sessions[0]["Topics covered"], sessions[0]["Topics in guide"]) == ("2", "3")
+
+
+def test_study_text_file_is_not_folded_mid_word(tmp_path: Path) -> None:
+    out = tmp_path / "study.txt"
+    result = _cli("study", str(FIXTURES), "-o", str(out), columns=80)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    change = next(
+        r[5] for r in load_study(FIXTURES).table("guide_versions").rows if "added" in r[5]
+    )
+    assert change in text  # whole, on one line
+    assert "General structure – delegation of tasks" in text
+
+
+def test_sample_size_without_groups_names_no_groups(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    for folder in root.iterdir():
+        meta = json.loads((folder / "session.json").read_text())
+        meta["group"] = None
+        (folder / "session.json").write_text(json.dumps(meta))
+    facts = {r[1]: r[2] for r in load_study(root).table("coreq").rows}
+    assert facts["Sample size"] == "3 participants, 3 interviews"

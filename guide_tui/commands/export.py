@@ -56,6 +56,11 @@ def register(subparsers: Any) -> None:
         help="one REFI-QDA project with every session in the recordings folder DIR",
     )
     export.add_argument(
+        "--guide",
+        metavar="ID",
+        help="with --study: the guide whose sessions go in (default: the one used most)",
+    )
+    export.add_argument(
         "--no-audio",
         action="store_true",
         help="leave the audio out of .qdpx projects (smaller, shareable)",
@@ -80,12 +85,19 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="recordings folder (default: $GUIDE_TUI_RECORDINGS, the config, or ./recordings)",
     )
+    study.add_argument(
+        "--guide",
+        metavar="ID",
+        help="the guide (id) whose interviews make the study, when the folder holds several "
+        "(default: the one used most)",
+    )
     study.add_argument("--format", choices=("text", "md", "csv"), default="text")
     study.add_argument(
         "-o",
         "--out",
         metavar="PATH",
-        help="write to a file (text, md) or a folder of CSV files (csv)",
+        help="write to a file (text, md) or a folder of CSV files (csv; UTF-8 with a BOM, "
+        "so Excel reads the characters right)",
     )
     study.set_defaults(func=run_study)
 
@@ -173,6 +185,7 @@ def _export_study(args: argparse.Namespace, formats: list[str] | None) -> int:
     from guide_tui.export import find_sessions, read_session
     from guide_tui.export.qdpx import write_study_qdpx
     from guide_tui.paths import recordings_dir
+    from guide_tui.study.report import interview_reached, select_guide
 
     if formats not in (None, ["qdpx"]):
         raise ExportError("--study writes one REFI-QDA project: use --format qdpx (or no --format)")
@@ -183,14 +196,49 @@ def _export_study(args: argparse.Namespace, formats: list[str] | None) -> int:
             sessions.append(read_session(folder))
         except ExportError as error:  # one broken folder must not block the study's project
             print(f"guide-tui: skipped {error}", file=sys.stderr)
+    guide, sessions, others = select_guide(sessions, args.guide)
+    _warn_other_guides(guide, len(sessions), others)
+    false_starts = [d for d in sessions if not interview_reached(d)]
+    if false_starts:
+        print(
+            f"guide-tui: left out {len(false_starts)} session(s) that never reached the "
+            "interview: " + ", ".join(d.name for d in false_starts),
+            file=sys.stderr,
+        )
+    sessions = [d for d in sessions if interview_reached(d)]
     if args.clean:
         sessions = [clean_text(d) for d in sessions]
     if not sessions:
         raise ExportError(f"no sessions in {root}")
+    # Into the recordings folder's exports/ (``sessions`` and ``study`` skip it: it holds no
+    # session file), one project per guide.
     out = Path(args.out) if args.out else root / "exports"
-    path = write_study_qdpx(sessions, out / "study.qdpx", include_audio=not args.no_audio)
+    path = write_study_qdpx(
+        sessions,
+        out / f"study-{_file_safe(guide or 'study')}.qdpx",
+        include_audio=not args.no_audio,
+    )
     print(path)
     return 0
+
+
+def _file_safe(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "study"
+
+
+def _warn_other_guides(guide: str | None, count: int, others: list[tuple[str, int]]) -> None:
+    """One study is one guide: say which, and which were left out (and how to choose them)."""
+    if not others:
+        return
+    left_out = ", ".join(f"{g} ({n} session{'s' if n != 1 else ''})" for g, n in others)
+    print(
+        f"guide-tui: this folder has interviews with {len(others) + 1} guides; this is the study "
+        f"of {guide} ({count} session{'s' if count != 1 else ''}). Left out: {left_out}. "
+        "Choose another with --guide ID.",
+        file=sys.stderr,
+    )
 
 
 def run_study(args: argparse.Namespace) -> int:
@@ -201,22 +249,34 @@ def run_study(args: argparse.Namespace) -> int:
     from guide_tui.study.tables import render_csv, render_csv_all
 
     root = recordings_dir(args.dir)
-    study = load_study(root)
+    study = load_study(root, args.guide)
     for problem in study.problems:
         print(f"guide-tui: skipped {problem}", file=sys.stderr)
+    _warn_other_guides(study.guide_id, len(study.sessions), list(study.other_guides))
     if not study.sessions:
+        if study.not_started:
+            raise ExportError(
+                f"no interviews in {root}: {len(study.not_started)} session(s) never reached "
+                "the interview (see guide-tui sessions)"
+            )
         raise ExportError(f"no sessions in {root}")
     tables = list(study.tables)
     if args.format == "csv":
         if args.out:
             folder = ensure_dir(Path(args.out))
             for table in tables:
-                print(write_text_atomic(folder / f"{table.name}.csv", render_csv(table)))
+                # The BOM: Excel opens a CSV as the system's code page unless it sees one.
+                path = write_text_atomic(folder / f"{table.name}.csv", render_csv(table), bom=True)
+                print(path)
             return 0
         sys.stdout.write(render_csv_all(tables))
         return 0
     if args.format == "md":
         text = render_markdown(tables, study.title)
+    elif args.out:
+        from guide_tui.study.tables import FILE_WIDTH
+
+        text = render_text(tables, study.title, width=FILE_WIDTH)  # a file: never fold words
     else:
         import shutil
 

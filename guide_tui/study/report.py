@@ -5,6 +5,11 @@ Coverage comes from the event log through ``InterviewState`` (the same derivatio
 the guide version it was run with. When a frozen guide no longer loads, the coverage block of
 ``session.json`` is used instead. Baseline answers count each participant once (their latest
 session), as Table 1 of a paper does; repeat interviews are reported as such.
+
+A study is one interview guide (its ``id``; its versions are compared in the versions table):
+a recordings folder holding interviews with several guides gives one report per guide
+(``select_guide``), and sessions that never reached the interview (quit at consent) are listed
+as "not started" but not counted as interviews.
 """
 
 from __future__ import annotations
@@ -34,9 +39,12 @@ NOT_APPLICABLE = "–"
 
 @dataclass(frozen=True)
 class Study:
-    sessions: tuple[SessionData, ...]
+    sessions: tuple[SessionData, ...]  # the interviews (sessions that reached the interview)
     tables: tuple[ReportTable, ...]
     problems: tuple[str, ...] = ()  # session folders that could not be read, with the reason
+    not_started: tuple[SessionData, ...] = ()  # false starts: quit before the interview
+    guide_id: str | None = None
+    other_guides: tuple[tuple[str, int], ...] = ()  # (guide id, sessions) left out of this one
 
     @property
     def title(self) -> str:
@@ -44,7 +52,8 @@ class Study:
             str(d.guide_info.get("title") or d.guide_info.get("id") or "") for d in self.sessions
         } - {""}
         name = ", ".join(sorted(guides)) or "Interviews"
-        return f"Study: {name} ({len(self.sessions)} sessions)"
+        count = len(self.sessions)
+        return f"Study: {name} ({count} interview{'s' if count != 1 else ''})"
 
     def table(self, name: str) -> ReportTable:
         for table in self.tables:
@@ -53,16 +62,66 @@ class Study:
         raise KeyError(name)
 
 
-def load_study(root: str | Path) -> Study:
-    """Every session under ``root``; a broken folder is reported, not fatal to the report."""
+def guide_id_of(data: SessionData) -> str:
+    return str(data.guide_info.get("id") or (data.guide.id if data.guide else "") or "?")
+
+
+def select_guide(
+    sessions: list[SessionData], guide: str | None = None
+) -> tuple[str | None, list[SessionData], list[tuple[str, int]]]:
+    """(guide id, its sessions, the other guides with their session counts).
+
+    ``guide`` chooses; without it the guide used most is the study, and a tie cannot be
+    guessed, so it asks for ``--guide``. Unknown ids are the user's typo: the choices are listed.
+    """
+    counts = Counter(guide_id_of(d) for d in sessions)
+    if not counts:
+        return guide, [], []
+    ranked = counts.most_common()
+    if guide is None:
+        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+            raise ExportError(
+                "this folder has interviews with several guides, equally often: "
+                + ", ".join(f"{g} ({n})" for g, n in ranked)
+                + "; choose one with --guide ID"
+            )
+        guide = ranked[0][0]
+    elif guide not in counts:
+        raise ExportError(
+            f"no sessions with guide {guide!r} here; the guides used are: "
+            + ", ".join(f"{g} ({n})" for g, n in ranked)
+        )
+    chosen = [d for d in sessions if guide_id_of(d) == guide]
+    return guide, chosen, [(g, n) for g, n in ranked if g != guide]
+
+
+def interview_reached(data: SessionData) -> bool:
+    """Whether the session got past consent and baseline (a false start did not)."""
+    from guide_tui.session.events import reached_interview
+
+    return reached_interview(data.events)
+
+
+def load_study(root: str | Path, guide: str | None = None) -> Study:
+    """The sessions of one guide under ``root``; a broken folder is reported, not fatal."""
     sessions, problems = [], []
     for folder in find_sessions(root):
         try:
             sessions.append(read_session(folder))
         except ExportError as error:
             problems.append(str(error))
-    study = build_study(sessions)
-    return Study(study.sessions, study.tables, tuple(problems))
+    guide, chosen, others = select_guide(sessions, guide)
+    interviews = [d for d in chosen if interview_reached(d)]
+    not_started = [d for d in chosen if not interview_reached(d)]
+    study = build_study(interviews, not_started)
+    return Study(
+        study.sessions,
+        study.tables,
+        tuple(problems),
+        study.not_started,
+        guide,
+        tuple(others),
+    )
 
 
 def _started(data: SessionData) -> str:
@@ -145,8 +204,11 @@ def _status(data: SessionData) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def sessions_table(sessions: list[SessionData]) -> ReportTable:
+def sessions_table(
+    sessions: list[SessionData], not_started: list[SessionData] | None = None
+) -> ReportTable:
     rows = []
+    csv_rows = []
     for data, label in zip(sessions, _column_labels(sessions), strict=True):
         coverage = session_coverage(data)
         applicable = [t for t in coverage.values() if isinstance(t, dict)]
@@ -165,22 +227,50 @@ def sessions_table(sessions: list[SessionData]) -> ReportTable:
                 f"{covered}/{len(applicable)}" if applicable else "?",
             )
         )
+        duration = data.duration_s()
+        csv_rows.append(
+            (
+                *rows[-1][:4],
+                f"{duration / 60:.1f}" if duration is not None else "",
+                *rows[-1][5:8],
+                str(covered) if applicable else "",
+                str(len(applicable)) if applicable else "",
+            )
+        )
+    notes = [
+        "Interrupted: the session has no end event (closed terminal, crash); it can be resumed."
+    ]
+    if not_started:
+        notes.append(
+            "Not started (quit before the interview; not counted): "
+            + ", ".join(f"{d.participant} ({_started(d)[:10]}, {d.name})" for d in not_started)
+            + ". Delete with: guide-tui sessions --discard FOLDER."
+        )
+    columns = (
+        "Participant",
+        "Group",
+        "Date",
+        "Guide version",
+        "Duration",
+        "Recorded",
+        "Transcribed",
+        "Status",
+        "Topics covered",
+    )
     return ReportTable(
         "sessions",
         "Sessions",
-        (
-            "Participant",
-            "Group",
-            "Date",
-            "Guide version",
-            "Duration",
-            "Recorded",
-            "Transcribed",
-            "Status",
-            "Topics covered",
-        ),
+        columns,
         tuple(rows),
-        ("Interrupted: the session has no end event (closed terminal, crash); it can be resumed.",),
+        tuple(notes),
+        csv_columns=(
+            *columns[:4],
+            "Duration (min)",
+            *columns[5:8],
+            "Topics covered",
+            "Topics in guide",
+        ),
+        csv_rows=tuple(csv_rows),
     )
 
 
@@ -188,18 +278,24 @@ def coverage_table(sessions: list[SessionData]) -> ReportTable:
     labels = _column_labels(sessions)
     coverages = [session_coverage(d) for d in sessions]
     rows = []
+    csv_rows = []  # one row per topic and session: numbers in their own column
     for topic_id, title in _topic_order(sessions):
         cells = [title]
-        for coverage in coverages:
+        for coverage, label in zip(coverages, labels, strict=True):
             entry = coverage.get(topic_id)
             if entry is None:
                 cells.append(NOT_APPLICABLE)
+                csv_rows.append((topic_id, title, label, "not in guide", ""))
                 continue
-            label = COVERAGE_LABELS.get(str(entry.get("status")), str(entry.get("status")))
+            status = COVERAGE_LABELS.get(str(entry.get("status")), str(entry.get("status")))
             seconds = entry.get("seconds")
+            minutes = ""
+            cell = status
             if isinstance(seconds, (int, float)) and seconds > 0:
-                label += f" {seconds / 60:.1f} min"
-            cells.append(label)
+                minutes = f"{seconds / 60:.1f}"
+                cell += f" {minutes} min"
+            cells.append(cell)
+            csv_rows.append((topic_id, title, label, status, minutes))
         rows.append(tuple(cells))
     return ReportTable(
         "coverage",
@@ -211,6 +307,8 @@ def coverage_table(sessions: list[SessionData]) -> ReportTable:
             "reached; skipped: marked skipped; – : not in that session's guide version or group. "
             "Minutes on the recording clock.",
         ),
+        csv_columns=("Topic id", "Topic", "Participant", "Status", "Minutes"),
+        csv_rows=tuple(csv_rows),
     )
 
 
@@ -409,7 +507,22 @@ def coreq_table(sessions: list[SessionData]) -> ReportTable:
     per_person = Counter(d.participant for d in sessions)
     repeats = sorted(p for p, n in per_person.items() if n > 1)
     durations = [x / 60 for d in sessions if d.ended and (x := d.duration_s())]
-    groups = Counter(d.group or "none" for d in sessions)
+    groups = Counter(d.group for d in sessions)
+    group_labels: dict[str, str] = {}
+    for data in sessions:
+        if data.guide is not None and data.group:
+            with contextlib.suppress(KeyError):
+                group_labels[data.group] = data.guide.group(data.group).label
+    by_group = ""
+    if any(groups):  # "none: 3" read as if no one was interviewed: name groups only if any
+        by_group = (
+            " ("
+            + ", ".join(
+                f"{group_labels.get(g, g) if g else 'no group'}: {n}"
+                for g, n in sorted(groups.items(), key=lambda item: (item[0] is None, item[0]))
+            )
+            + ")"
+        )
     interviewers = sorted(
         {str(d.meta["interviewer"]) for d in sessions if d.meta.get("interviewer")}
     )
@@ -448,9 +561,8 @@ def coreq_table(sessions: list[SessionData]) -> ReportTable:
         (
             "12",
             "Sample size",
-            f"{len(people)} participants, {len(sessions)} interviews ("
-            + ", ".join(f"{g}: {n}" for g, n in sorted(groups.items()))
-            + ")",
+            f"{len(people)} participant{'s' if len(people) != 1 else ''}, "
+            f"{len(sessions)} interview{'s' if len(sessions) != 1 else ''}{by_group}",
         ),
         ("14", "Setting of data collection", "; ".join(locations) or "not recorded"),
         ("15", "Presence of non-participants", "; ".join(present) or "none recorded"),
@@ -492,11 +604,12 @@ def coreq_table(sessions: list[SessionData]) -> ReportTable:
     )
 
 
-def build_study(sessions: list[SessionData]) -> Study:
+def build_study(sessions: list[SessionData], not_started: list[SessionData] | None = None) -> Study:
     ordered = sorted(sessions, key=lambda d: (_started(d), d.name))
+    false_starts = sorted(not_started or [], key=lambda d: (_started(d), d.name))
     tables = (
         (
-            sessions_table(ordered),
+            sessions_table(ordered, false_starts),
             coverage_table(ordered),
             baseline_table(ordered),
             versions_table(ordered),
@@ -505,4 +618,4 @@ def build_study(sessions: list[SessionData]) -> Study:
         if ordered
         else ()
     )
-    return Study(tuple(ordered), tables)
+    return Study(tuple(ordered), tables, not_started=tuple(false_starts))

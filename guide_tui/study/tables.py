@@ -18,6 +18,10 @@ class ReportTable:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: The CSV form when it differs from the printed one: numbers in their own columns (as
+    #: numbers, not "covered 0.6 min"), so a spreadsheet can sum and sort them.
+    csv_columns: tuple[str, ...] | None = None
+    csv_rows: tuple[tuple[str, ...], ...] | None = None
 
 
 def _md_cell(text: str) -> str:
@@ -44,8 +48,8 @@ def render_markdown(tables: list[ReportTable], title: str | None = None) -> str:
 def render_csv(table: ReportTable) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(table.columns)
-    writer.writerows(table.rows)
+    writer.writerow(table.csv_columns or table.columns)
+    writer.writerows(table.csv_rows if table.csv_rows is not None else table.rows)
     return buffer.getvalue()
 
 
@@ -54,8 +58,13 @@ def render_csv_all(tables: list[ReportTable]) -> str:
     return "\n".join(f"# {t.name}\n{render_csv(t)}" for t in tables)
 
 
+#: Width for text written to a file: wide enough that no cell is ever folded mid-word (an
+#: editor scrolls sideways; a folded word cannot be searched for).
+FILE_WIDTH = 10_000
+
+
 def render_text(tables: list[ReportTable], title: str | None = None, width: int = 120) -> str:
-    """Rich tables as plain text (no colour codes), for the terminal and for tests."""
+    """Rich tables as plain text (no colour codes), for the terminal, files and tests."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
