@@ -69,6 +69,8 @@ TOP_KEYS = (
 TOP_REQUIRED = ("id", "title", "version", "language", "duration_minutes", "topics")
 GROUP_KEYS = ("id", "label")
 ITEM_KEYS = ("id", "text")
+CLOSING_KEYS = ("id", "text", "variants")
+SUMMARY_KEYS = ("text", "variants")
 BASELINE_KEYS = ("id", "label", "type", "options", "required", "unit", "min", "max")
 TOPIC_KEYS = (
     "id",
@@ -187,6 +189,15 @@ def _compose_slowly(text: str, filename: str) -> Node | None:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        advice = _plain_yaml_error(error, text.splitlines())
+        if advice is not None:
+            at, message = advice
+            if at is not None:
+                line, column = at.line + 1, at.column + 1
+            raise GuideError(
+                "invalid YAML",
+                [Problem(filename, line, column, "error", f"YAML syntax: {message}")],
+            ) from None
         what = error.problem or "invalid YAML"
         if error.context:
             what = f"{error.context}, {what}"
@@ -203,6 +214,87 @@ def _compose_slowly(text: str, filename: str) -> Node | None:
         raise GuideError(
             "invalid YAML", [Problem(filename, 1, 1, "error", "YAML nested too deeply")]
         ) from None
+
+
+def _plain_yaml_error(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[Any, str] | None:
+    """The parser's message for the common mistakes, as advice a guide author can act on.
+
+    Returns (the mark to report, or None for the problem's own; the advice), or None for
+    messages not translated (they are shown as the parser gave them). Guide authors are
+    researchers, not YAML experts: "expected <block end>, but found '<block mapping start>'"
+    means "this line is indented differently from its neighbours".
+    """
+    problem = error.problem or ""
+    context = error.context or ""
+    mark, context_mark = error.problem_mark, error.context_mark
+
+    def shown(at: Any) -> str:
+        if at is None or not 0 <= at.line < len(lines):
+            return ""
+        text = lines[at.line].strip()
+        text = text if len(text) <= 60 else text[:57] + "..."
+        return f" (line {at.line + 1}: {text!r})" if text else ""
+
+    if "'\\t'" in problem:  # the parser shows the tab escaped
+        return None, (
+            "a tab character; YAML indents with spaces only: replace the tab with spaces"
+            + shown(mark)
+        )
+    if problem == "mapping values are not allowed here" and mark is not None:
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        first_colon = line.find(": ")
+        if (
+            0 <= first_colon < mark.column
+            or line.rstrip().endswith(":")
+            and mark.column > (len(line.rstrip()) - 1)
+        ):
+            return None, (
+                "a ': ' inside a text, which YAML reads as a new key: put the whole text in "
+                'quotes, e.g. title: "Work: a typical day"' + shown(mark)
+            )
+        return None, (
+            "this line is indented further than the line above it, but that line already has "
+            "its value: line the key up with the keys above it" + shown(mark)
+        )
+    if problem.startswith("expected <block end>, but found '<scalar>'"):
+        return None, (
+            "text after a closing quote: put the whole value in quotes, or remove what follows "
+            "the quote" + shown(mark)
+        )
+    if problem.startswith("expected <block end>, but found") or (
+        problem.startswith("expected <block mapping") or problem.startswith("expected <block seq")
+    ):
+        return None, (
+            "this line is indented differently from the lines at the same level above it: the "
+            "keys of one item, and the '- ' items of one list, must start in the same column"
+            + shown(mark)
+        )
+    if problem == "could not find expected ':'":
+        return context_mark, (
+            "a line without ':' after its key (write 'key: value'), or a text continued on the "
+            "next line without being indented" + shown(context_mark)
+        )
+    if "quoted scalar" in context:
+        return context_mark, (
+            "a quote opened here is never closed: add the closing quote (a quote inside a "
+            'quoted text is written twice for \' or as \\" for ")' + shown(context_mark)
+        )
+    if "flow sequence" in context:
+        return context_mark, (
+            "a list in [ ] that is not closed with ']', or an item in it that holds ': ' or ',' "
+            "and needs quotes" + shown(context_mark)
+        )
+    if "flow mapping" in context:
+        return context_mark, (
+            "a mapping in { } that is not closed with '}', or a value in it that holds ': ' or "
+            "',' and needs quotes" + shown(context_mark)
+        )
+    if problem == "sequence entries are not allowed here":
+        return None, (
+            "a '- ' list item on the same line as its key: start the list on the next line, "
+            "indented under its key" + shown(mark)
+        )
+    return None
 
 
 def _describe(node: Node) -> str:
@@ -443,7 +535,14 @@ class _Validator:
         baseline = self.baseline(top["baseline"]) if "baseline" in top else ()
         topics = self.topics(top["topics"]) if "topics" in top else ()
         closing = (
-            self.items(top["closing"], "closing", "a closing prompt", ClosingPrompt, "closing")
+            self.items(
+                top["closing"],
+                "closing",
+                "a closing prompt",
+                ClosingPrompt,
+                "closing",
+                with_variants=True,
+            )
             if "closing" in top
             else ()
         )
@@ -503,27 +602,75 @@ class _Validator:
             built.append(Group(id=group_id, label=group.label))
         return tuple(built)
 
-    def items(self, node: Node, what: str, one: str, cls: Any, fallback: str) -> tuple[Any, ...]:
-        """A list of text items, each a string or ``{id, text}`` (consent, closing)."""
+    def items(
+        self,
+        node: Node,
+        what: str,
+        one: str,
+        cls: Any,
+        fallback: str,
+        *,
+        with_variants: bool = False,
+    ) -> tuple[Any, ...]:
+        """A list of text items, each a string or ``{id, text}`` (consent, probes, closing);
+        closing prompts may also have ``variants`` per group, as questions do."""
         seen: dict[str, Node] = {}
-        entries: list[tuple[str | None, str]] = []
+        entries: list[tuple[str | None, str, tuple[tuple[str, str], ...]]] = []
         for item in self.sequence(node, what):
             if isinstance(item, MappingNode):
-                values = self.mapping(item, one, ITEM_KEYS, ("text",))
+                keys = CLOSING_KEYS if with_variants else ITEM_KEYS
+                values = self.mapping(item, one, keys, ("text",))
                 if values is None:
                     continue
                 given = self.given_id(values["id"], one, seen) if "id" in values else None
                 text = self.text(values["text"], f"the text of {one}") if "text" in values else None
+                variants = (
+                    self.variants(values["variants"], f"'{text[:40]}'" if text else one)
+                    if "variants" in values
+                    else ()
+                )
                 if text is not None and ("id" not in values or given):
-                    entries.append((given, text))
+                    entries.append((given, text, variants))
             else:
                 text = self.text(item, one)
                 if text is not None:
-                    entries.append((None, text))
+                    entries.append((None, text, ()))
         allocator = IdAllocator(set(seen))
         return tuple(
-            cls(id=given or allocator.derive(text, fallback), text=text) for given, text in entries
+            cls(id=given or allocator.derive(text, fallback), text=text, variants=variants)
+            if with_variants
+            else cls(id=given or allocator.derive(text, fallback), text=text)
+            for given, text, variants in entries
         )
+
+    def variants(self, node: Node, what: str) -> tuple[tuple[str, str], ...]:
+        """``{group id: wording}`` for a question, a summary or a closing prompt."""
+        variants: list[tuple[str, str]] = []
+        variant_values = self.mapping(
+            node, f"the variants of {what}", tuple(self.group_ids) or ("",)
+        )
+        for group_id, wording_node in (variant_values or {}).items():
+            wording = self.text(wording_node, f"the '{group_id}' variant of {what}")
+            if wording is not None:
+                variants.append((group_id, wording))
+        if not self.group_ids and isinstance(node, MappingNode):
+            self.error(node, f"{what} has variants, but the guide declares no groups")
+        return tuple(variants)
+
+    def summary(self, node: Node, what: str) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+        """A summary is its text, or ``{text, variants}`` when groups need their own wording."""
+        if not isinstance(node, MappingNode):
+            return self.text(node, f"the summary of {what}"), ()
+        values = self.mapping(node, f"the summary of {what}", SUMMARY_KEYS, ("text",))
+        if values is None:
+            return None, ()
+        text = self.text(values["text"], f"the summary of {what}") if "text" in values else None
+        variants = (
+            self.variants(values["variants"], f"the summary of {what}")
+            if "variants" in values
+            else ()
+        )
+        return text, variants
 
     def baseline(self, node: Node) -> tuple[BaselineField, ...]:
         seen: dict[str, Node] = {}
@@ -652,8 +799,8 @@ class _Validator:
             if "research_questions" in values
             else ()
         )
-        summary = (
-            self.text(values["summary"], f"the summary of {what}") if "summary" in values else None
+        summary, summary_variants = (
+            self.summary(values["summary"], what) if "summary" in values else (None, ())
         )
         note = self.text(values["note"], f"the note of {what}") if "note" in values else None
         sensitive = (
@@ -678,6 +825,7 @@ class _Validator:
             "minutes": minutes,
             "research_questions": research,
             "summary": summary,
+            "summary_variants": summary_variants,
             "note": note,
             "sensitive": bool(sensitive),
             "groups": groups,
@@ -702,19 +850,7 @@ class _Validator:
         given = self.given_id(values["id"], what, seen) if "id" in values else None
         probes = self.probes(values["probes"], what) if "probes" in values else ()
         groups = self.group_refs(values["groups"], what) if "groups" in values else ()
-        variants: list[tuple[str, str]] = []
-        if "variants" in values:
-            variant_values = self.mapping(
-                values["variants"], f"the variants of {what}", tuple(self.group_ids) or ("",)
-            )
-            for group_id, wording_node in (variant_values or {}).items():
-                wording = self.text(wording_node, f"the '{group_id}' variant of {what}")
-                if wording is not None:
-                    variants.append((group_id, wording))
-            if not self.group_ids and isinstance(values["variants"], MappingNode):
-                self.error(
-                    values["variants"], f"{what} has variants, but the guide declares no groups"
-                )
+        variants = self.variants(values["variants"], what) if "variants" in values else ()
         sensitive = (
             self.boolean(values["sensitive"], f"'sensitive' of {what}")
             if "sensitive" in values
@@ -727,7 +863,7 @@ class _Validator:
             "text": text,
             "probes": probes,
             "groups": groups,
-            "variants": tuple(variants),
+            "variants": variants,
             "sensitive": bool(sensitive),
             "note": note,
         }

@@ -81,9 +81,17 @@ class Topic:
     sensitive: bool = False
     groups: tuple[str, ...] = ()
     note: str | None = None
+    summary_variants: tuple[tuple[str, str], ...] = ()  # (group id, the summary for that group)
 
     def applies_to(self, group: str | None) -> bool:
         return not self.groups or group is None or group in self.groups
+
+    def summary_for(self, group: str | None) -> str | None:
+        """The summarising prompt in the wording for a participant of ``group``."""
+        for group_id, wording in self.summary_variants:
+            if group_id == group:
+                return wording
+        return self.summary
 
     def questions_for(self, group: str | None) -> tuple[Question, ...]:
         return tuple(q for q in self.questions if q.applies_to(group))
@@ -93,6 +101,14 @@ class Topic:
 class ClosingPrompt:
     id: str
     text: str
+    variants: tuple[tuple[str, str], ...] = ()  # (group id, wording for that group)
+
+    def text_for(self, group: str | None) -> str:
+        """The wording to use for a participant of ``group``."""
+        for group_id, wording in self.variants:
+            if group_id == group:
+                return wording
+        return self.text
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,13 @@ def to_markdown(guide: Guide, group: str | None = None) -> str:
         lines += _topic_markdown(guide, topic, number, group)
     if guide.closing:
         lines += ["## Closing", ""]
-        lines += [f"{i}. {item.text}" for i, item in enumerate(guide.closing, start=1)]
+        for i, item in enumerate(guide.closing, start=1):
+            lines.append(f"{i}. {item.text_for(group)}")
+            if group is None:
+                lines += [
+                    f"   - *{_group_labels(guide, (group_id,))}:* {wording}"
+                    for group_id, wording in item.variants
+                ]
         lines.append("")
     if guide.vocabulary:
         lines += ["## Vocabulary", "", ", ".join(guide.vocabulary), ""]
@@ -91,8 +97,12 @@ def _topic_markdown(guide: Guide, topic: Topic, number: int, group: str | None) 
         lines.append("")
     for index, question in enumerate(topic.questions_for(group), start=1):
         lines += _question_markdown(guide, question, index, group)
-    if topic.summary:
-        lines += [f"> **Summarise:** {topic.summary}", ""]
+    summary = topic.summary_for(group)
+    if summary:
+        lines += [f"> **Summarise:** {summary}", ""]
+        if group is None:
+            for group_id, wording in topic.summary_variants:
+                lines += [f"> *{_group_labels(guide, (group_id,))}:* {wording}", ""]
     return lines
 
 
@@ -162,7 +172,12 @@ def to_rich(guide: Guide, group: str | None = None) -> RenderableType:
     if guide.closing:
         closing = Text("\nClosing\n", style="bold underline")
         for index, item in enumerate(guide.closing, start=1):
-            closing.append(f"  {index}. {item.text}\n")
+            closing.append(f"  {index}. {item.text_for(group)}\n")
+            if group is None:
+                for group_id, wording in item.variants:
+                    closing.append(
+                        f"      {_group_labels(guide, (group_id,))}: {wording}\n", style="magenta"
+                    )
         parts.append(closing)
     if guide.vocabulary:
         parts.append(Text("Vocabulary: " + ", ".join(guide.vocabulary), style="dim"))
@@ -201,6 +216,12 @@ def _topic_rich(guide: Guide, topic: Topic, number: int, group: str | None) -> R
                 )
         for probe in question.probes:
             text.append(f"      › {probe.text}\n", style="green")
-    if topic.summary:
-        text.append(f"   Summarise: {topic.summary}\n", style="blue")
+    summary = topic.summary_for(group)
+    if summary:
+        text.append(f"   Summarise: {summary}\n", style="blue")
+        if group is None:
+            for group_id, wording in topic.summary_variants:
+                text.append(
+                    f"      {_group_labels(guide, (group_id,))}: {wording}\n", style="magenta"
+                )
     return text

@@ -445,7 +445,10 @@ def _guide_changes(old: Guide, new: Guide) -> list[str]:
         for question in before.questions:
             if question.id not in new_questions:
                 changes.append(f"{topic.title}: question removed: {question.text}")
-        if (before.summary or "") != (topic.summary or ""):
+        if (before.summary or "", before.summary_variants) != (
+            topic.summary or "",
+            topic.summary_variants,
+        ):
             changes.append(f"{topic.title}: summarising prompt changed")
     old_fields = {f.id for f in old.baseline}
     new_fields = {f.id for f in new.baseline}
@@ -453,7 +456,7 @@ def _guide_changes(old: Guide, new: Guide) -> list[str]:
     changes += [
         f"baseline field removed: {f.label}" for f in old.baseline if f.id not in new_fields
     ]
-    if [c.text for c in old.closing] != [c.text for c in new.closing]:
+    if [(c.text, c.variants) for c in old.closing] != [(c.text, c.variants) for c in new.closing]:
         changes.append("closing prompts changed")
     return changes
 

@@ -121,7 +121,8 @@ class ClosingScreen(Screen[None]):
         prompts.clear_options()
         for prompt in state.guide.closing:
             mark = TICKED if prompt.id in state.closing else UNTICKED
-            prompts.add_option(Option(f"{mark} {escape(prompt.text)}", id=prompt.id))
+            text = prompt.text_for(state.group)
+            prompts.add_option(Option(f"{mark} {escape(text)}", id=prompt.id))
         if not state.guide.closing:
             prompts.add_option(Option("[dim]This guide has no closing prompts.[/]", disabled=True))
         elif highlighted is not None:

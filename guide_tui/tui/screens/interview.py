@@ -283,11 +283,10 @@ class InterviewScreen(Screen[None]):
                         id=f"p:{question.id}:{probe.id}",
                     )
                 )
-        if topic.summary:
+        summary = topic.summary_for(state.group)
+        if summary:
             mark = TICKED if ts.summary_given else UNTICKED
-            options.append(
-                Option(f"{mark} [b]Summarise:[/b] [i]{escape(topic.summary)}[/]", id="s")
-            )
+            options.append(Option(f"{mark} [b]Summarise:[/b] [i]{escape(summary)}[/]", id="s"))
         questions_widget.add_options(options)
         if options:
             questions_widget.highlighted = min(highlighted or 0, len(options) - 1)
