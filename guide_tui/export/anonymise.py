@@ -135,12 +135,14 @@ def anonymise_session(
     # interviewer, location, observers, ...: occurrences there are counted (they are replaced)
     meta = _scrub(copy.deepcopy(data.meta), names, details=True)
     transcript = data.transcript
-    # The log's notes are what a notes-only session exports; with a transcript they are its
-    # annotations already (counted there), so here they are only scrubbed.
+    # The log is what a notes-only session exports (notes, markers, baseline answers); with a
+    # transcript its notes are the transcript's annotations already (counted there), so here
+    # they are only scrubbed. Every event is scrubbed: free-text answers can hold names too.
     events = tuple(
-        dataclasses.replace(e, data=_scrub(e.data, names, count=transcript is None, paths=False))
-        if e.type == "note"
-        else e
+        dataclasses.replace(
+            e,
+            data=_scrub(e.data, names, count=transcript is None and e.type == "note", paths=False),
+        )
         for e in data.events
     )
     if transcript is not None:

@@ -243,11 +243,7 @@ def _plain_yaml_error(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[An
     if problem == "mapping values are not allowed here" and mark is not None:
         line = lines[mark.line] if mark.line < len(lines) else ""
         first_colon = line.find(": ")
-        if (
-            0 <= first_colon < mark.column
-            or line.rstrip().endswith(":")
-            and mark.column > (len(line.rstrip()) - 1)
-        ):
+        if 0 <= first_colon < mark.column:  # the line's key came first: the text has ': '
             return None, (
                 "a ': ' inside a text, which YAML reads as a new key: put the whole text in "
                 'quotes, e.g. title: "Work: a typical day"' + shown(mark)
