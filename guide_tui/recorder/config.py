@@ -8,6 +8,8 @@ tune it and tests can make warnings fire within seconds.
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,18 +105,14 @@ class RecorderConfig:
         return SUBTYPES[self.dtype]
 
     @classmethod
-    def from_mapping(cls, values: dict[str, Any]) -> RecorderConfig:
-        """Build from a config.toml table, rejecting unknown keys and bad values by name."""
-        names = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(names))
-        if unknown:
-            raise RecorderError(
-                f"unknown [recording] setting(s): {', '.join(unknown)} "
-                f"(known: {', '.join(sorted(names))})"
-            )
-        config = cls(**values)
-        config.validate()
-        return config
+    def from_mapping(cls, values: dict[str, Any], file: str | None = None) -> RecorderConfig:
+        """Build from a config.toml table, rejecting unknown keys and bad values by name.
+
+        ``file`` (the config file's path) starts every message, so the user learns where the bad
+        value was written.
+        """
+        check_settings(values, file)
+        return cls(**values)
 
     def frames_per_block(self, samplerate: int) -> int:
         """Frames per callback at ``samplerate`` (see ``blocksize``)."""
@@ -126,33 +124,127 @@ class RecorderConfig:
         return frames
 
     def validate(self) -> None:
-        if self.dtype not in SUBTYPES:
-            raise RecorderError(
-                f"recording dtype must be one of {', '.join(SUBTYPES)}, not {self.dtype!r}"
-            )
-        if self.channels not in (1, 2):
-            raise RecorderError(f"recording channels must be 1 or 2, not {self.channels!r}")
-        if self.samplerate is not None and not 8000 <= int(self.samplerate) <= 192000:
-            raise RecorderError(f"recording samplerate {self.samplerate!r} is not a usable rate")
-        if self.blocksize is not None and not (
-            isinstance(self.blocksize, int) and 64 <= self.blocksize <= 65536
-        ):
-            raise RecorderError(
-                f"recording blocksize must be a whole number of frames from 64 to 65536, "
-                f"not {self.blocksize!r}"
-            )
-        if self.max_file_bytes < MIB:
-            raise RecorderError("recording max_file_bytes must be at least 1 MiB")
+        """Check every field's type and range (a config built in code, e.g. by a test)."""
+        for name, value in dataclasses.asdict(self).items():
+            check_setting(name, value, f"[recording] {name}")
+
+
+def _whole(value: Any) -> bool:
+    """An int, and not a bool (TOML ``true`` would otherwise pass as 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    """A finite int or float, not a bool: TOML's ``nan`` and ``inf`` would stall every timer."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+DAY = 86400.0  # a longer interval is a typo; it would also overflow some timers (OverflowError)
+
+
+def _seconds(low: float, high: float = DAY, *, low_open: bool = True) -> Callable[[Any], bool]:
+    return lambda v: _number(v) and (v > low if low_open else v >= low) and v <= high
+
+
+#: Every setting's check and what it must be, said in the message when the check fails. Checked
+#: when config.toml is read, so a wrong value is one line naming the key and the file, never a
+#: TypeError in the middle of an interview (``silence_seconds = "ten"`` used to pass until the
+#: first level window compared it with a number).
+RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "device": (
+        lambda v: v is None or (_whole(v) and v >= 0) or (isinstance(v, str) and bool(v.strip())),
+        "a device index (0, 1, ...) or part of its name in quotes",
+    ),
+    "samplerate": (
+        lambda v: v is None or (_whole(v) and 8000 <= v <= 192000),
+        "a whole number of frames per second from 8000 to 192000",
+    ),
+    "channels": (lambda v: _whole(v) and v in (1, 2), "1 or 2"),
+    "dtype": (
+        lambda v: isinstance(v, str) and v in SUBTYPES,
+        "one of " + ", ".join(f'"{name}"' for name in SUBTYPES),
+    ),
+    "blocksize": (
+        lambda v: v is None or (_whole(v) and 64 <= v <= 65536),
+        "a whole number of frames from 64 to 65536",
+    ),
+    "latency": (
+        lambda v: v in ("high", "low") or _seconds(0.0, 10.0)(v),
+        '"high", "low" or seconds (a number above 0, at most 10)',
+    ),
+    "level_interval": (_seconds(0.0, 1.0), "seconds, above 0 and at most 1"),
+    "silence_db": (
+        lambda v: _number(v) and -200 <= v <= 0,
+        "a level in dBFS from -200 to 0 (e.g. -65)",
+    ),
+    "silence_seconds": (_seconds(0.0), "seconds, above 0 and at most a day (e.g. 10)"),
+    "clip_level": (
+        lambda v: _number(v) and 0 < v <= 1,
+        "a fraction of full scale, above 0 and at most 1",
+    ),
+    "clip_min_samples": (lambda v: _whole(v) and 1 <= v <= 10**9, "a whole number, 1 or more"),
+    "warning_repeat_seconds": (
+        _seconds(0.0, low_open=False),
+        "seconds, 0 or more and at most a day",
+    ),
+    "drop_threshold_seconds": (_seconds(0.0), "seconds, above 0 and at most a day"),
+    "drop_window_seconds": (_seconds(0.0), "seconds, above 0 and at most a day"),
+    "stall_seconds": (_seconds(0.0), "seconds, above 0 and at most a day"),
+    "start_timeout_seconds": (_seconds(0.0), "seconds, above 0 and at most a day"),
+    "low_disk_minutes": (
+        lambda v: _number(v) and 0 <= v <= 10**6,
+        "minutes of audio, 0 or more",
+    ),
+    "disk_check_seconds": (_seconds(0.0), "seconds, above 0 and at most a day"),
+    "disk_reserve_bytes": (
+        lambda v: _whole(v) and 0 <= v <= 2**62,
+        "a whole number of bytes, 0 or more",
+    ),
+    "max_file_bytes": (
+        lambda v: _whole(v) and MIB <= v <= 4 * GIB - MIB,
+        "a whole number of bytes from 1048576 (1 MiB) to 4293918720 (a WAV file ends at 4 GiB)",
+    ),
+    "fsync_seconds": (_seconds(0.0), "seconds, above 0 and at most a day"),
+}
+
+
+def check_setting(name: str, value: Any, label: str) -> None:
+    """Raise :class:`RecorderError` starting with ``label`` (where the value was given: a file's
+    key or an option) if ``value`` is not usable as setting ``name``."""
+    check, expected = RULES[name]
+    if not check(value):
+        shown = repr(value)
+        if len(shown) > 40:
+            shown = shown[:37] + "..."
+        raise RecorderError(f"{label} must be {expected}, not {shown}")
+
+
+def check_settings(values: dict[str, Any], file: str | None = None) -> None:
+    """Unknown keys first (a typo's most likely cause), then each value against :data:`RULES`."""
+    where = f"{file}: " if file else ""
+    unknown = sorted(str(key) for key in set(values) - set(RULES))
+    if unknown:
+        raise RecorderError(
+            f"{where}unknown [recording] setting(s): {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(RULES))})"
+        )
+    for name, value in values.items():
+        check_setting(name, value, f"{where}[recording] {name}")
 
 
 def load_recorder_config(**overrides: Any) -> RecorderConfig:
-    """The ``[recording]`` table of config.toml (if any), then explicit overrides (CLI options)."""
+    """The ``[recording]`` table of config.toml (if any), then explicit overrides (CLI options).
+
+    File values and options are checked separately, so a message names where the bad value came
+    from: ``config.toml: [recording] samplerate ...`` or ``--samplerate ...``.
+    """
     from guide_tui import paths
 
-    values: dict[str, Any] = {}
     table = paths.read_config().get("recording", {})
     if not isinstance(table, dict):
         raise RecorderError(f"{paths.config_file()}: [recording] must be a table of settings")
-    values.update(table)
-    values.update({key: value for key, value in overrides.items() if value is not None})
-    return RecorderConfig.from_mapping(values)
+    check_settings(table, str(paths.config_file()))
+    given = {key: value for key, value in overrides.items() if value is not None}
+    for name, value in given.items():
+        check_setting(name, value, "--" + name.replace("_", "-"))
+    return RecorderConfig(**{**table, **given})
