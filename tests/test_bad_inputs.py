@@ -104,3 +104,80 @@ def test_wrong_option_value_names_the_option(tmp_path: Path) -> None:
     wav = short_wav(tmp_path / "pilot.wav")
     result = guide_tui("mic-check", "--audio-file", str(wav), "--samplerate", "5", config=config)
     assert_one_line_error(result, "--samplerate must be", "8000 to 192000")
+
+
+# -- files that are not regular files --------------------------------------------------------------
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    """A real named pipe nobody writes to: opening it for reading blocks for ever."""
+    path = tmp_path / "guide.yaml"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "{fifo}"],
+        ["show", "{fifo}"],
+        ["run", "{fifo}", "-p", "P01", "--no-audio"],
+        ["mic-check", "--audio-file", "{fifo}", "--seconds", "0.3"],
+        ["run", str(DEMO), "-p", "P01", "--audio-file", "{fifo}"],
+    ],
+    ids=["check", "show", "run-guide", "mic-check-audio-file", "run-audio-file"],
+)
+def test_a_fifo_is_refused_not_waited_on(tmp_path: Path, fifo: Path, command: list[str]) -> None:
+    recordings = tmp_path / "recordings"
+    args = [part.replace("{fifo}", str(fifo)) for part in command]
+    if args[0] == "run":
+        args += ["--recordings", str(recordings)]
+    result = guide_tui(*args, config=tmp_path, timeout=20)  # a hang fails on the timeout
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert any("is a pipe (FIFO), not a" in line for line in lines), result.stderr
+    assert len(lines) <= 2, result.stderr  # check adds its "invalid (1 error)" summary
+    assert not recordings.exists() or not any(recordings.iterdir())
+
+
+def test_anonymise_names_file_that_is_a_fifo_is_refused(tmp_path: Path, fifo: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fixtures_speech import make_session
+
+    session = make_session(tmp_path / "s", [])
+    result = guide_tui("anonymise", str(session), "--names", str(fifo), config=tmp_path, timeout=20)
+    assert_one_line_error(result, "is a pipe (FIFO)", "names file")
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"), [("/dev/zero", "a device"), ("/dev/null", "a device"), ("/", "a folder")]
+)
+def test_devices_and_folders_are_refused_as_guides_and_audio(
+    tmp_path: Path, path: str, kind: str
+) -> None:
+    shown = guide_tui("show", path, config=tmp_path, timeout=20)
+    assert_one_line_error(shown, f"is {kind}, not a guide file")
+    checked = guide_tui("mic-check", "--audio-file", path, config=tmp_path, timeout=20)
+    assert_one_line_error(checked, f"is {kind}, not a file")
+
+
+def test_dev_stdin_is_refused_whatever_stdin_is(tmp_path: Path) -> None:
+    """``/dev/stdin`` is a link to whatever descriptor 0 is; here a pipe kept open, so reading it
+    would wait for ever."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "guide_tui", "show", "/dev/stdin"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "GUIDE_TUI_CONFIG_DIR": str(tmp_path)},
+    ) as process:
+        try:
+            process.wait(timeout=20)  # stdin stays open meanwhile: a regression hangs here
+        finally:
+            process.kill()
+        err = process.stderr.read() if process.stderr else ""
+    assert process.returncode != 0 and "Traceback" not in err, err
+    assert "is a pipe (FIFO), not a guide file" in err, err

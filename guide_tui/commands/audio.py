@@ -91,10 +91,14 @@ def mic_check_command(args: argparse.Namespace) -> int:
         device=args.device, samplerate=args.samplerate, channels=args.channels
     )
     factory = None
-    if args.audio_file:
+    if args.audio_file is not None:
         from guide_tui.recorder.sources import FileSource
+        from guide_tui.userfiles import regular_file_problem
 
         path = args.audio_file
+        problem = regular_file_problem(path)  # a FIFO or /dev/zero would never end
+        if problem is not None:
+            raise RecorderError(f"--audio-file {path}: {problem}")
         factory = lambda: FileSource(path, config)  # noqa: E731
     if not args.json:
         print(f"Listening for {args.seconds:g} s: please speak normally…", file=sys.stderr)

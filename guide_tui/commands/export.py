@@ -289,9 +289,17 @@ def run_study(args: argparse.Namespace) -> int:
 
 
 def run_anonymise(args: argparse.Namespace) -> int:
+    from guide_tui.errors import ExportError
     from guide_tui.export import FORMATS, export_session, get_writer, read_session
     from guide_tui.export.anonymise import anonymise_session, load_names, write_key
+    from guide_tui.userfiles import NotARegularFile, check_regular_file
 
+    try:
+        check_regular_file(args.names)  # reading a FIFO or /dev/stdin would wait for ever
+    except NotARegularFile as error:
+        raise ExportError(f"{args.names}: {error.strerror}; give the names file") from None
+    except OSError:
+        pass  # load_names says what is wrong
     data = read_session(_resolve_session(args.session))
     names = load_names(Path(args.names))
     anonymised, report = anonymise_session(data, names)

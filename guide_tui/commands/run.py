@@ -98,8 +98,12 @@ def make_recorder_factory(args: argparse.Namespace) -> Callable[[Any], Recorder]
 
     config = load_recorder_config(device=getattr(args, "device", None))
     audio_file = getattr(args, "audio_file", None)
-    if audio_file is not None and not Path(audio_file).is_file():
-        raise RecorderError(f"--audio-file {audio_file}: no such file")
+    if audio_file is not None:
+        from guide_tui.userfiles import regular_file_problem
+
+        problem = regular_file_problem(audio_file)  # a FIFO or /dev/zero would never end
+        if problem is not None:
+            raise RecorderError(f"--audio-file {audio_file}: {problem}")
 
     def factory(session: Any) -> Recorder:
         from guide_tui.recorder import attach_recorder

@@ -114,14 +114,17 @@ def load_guide(path: str | os.PathLike[str]) -> Guide:
 
 def load_guide_with_warnings(path: str | os.PathLike[str]) -> tuple[Guide, list[Problem]]:
     """Load a guide; return it with its warnings, or raise :class:`GuideError` with all problems."""
+    from guide_tui.userfiles import NotARegularFile, open_regular_file
+
     name = str(path)
     try:
-        with open(path, "rb") as handle:
+        # Not open(): a named pipe or a device given as the guide would block it for ever.
+        with open_regular_file(path) as handle:
             data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise GuideError(f"{name}: no such guide file") from None
-    except IsADirectoryError:
-        raise GuideError(f"{name}: is a folder, not a guide file") from None
+    except NotARegularFile as error:
+        raise GuideError(f"{name}: is {error.kind}, not a guide file") from None
     except OSError as error:
         raise GuideError(f"{name}: cannot read the guide: {error.strerror or error}") from None
     guide, warnings = parse_guide(data, name)
