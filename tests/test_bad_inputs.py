@@ -181,3 +181,74 @@ def test_dev_stdin_is_refused_whatever_stdin_is(tmp_path: Path) -> None:
         err = process.stderr.read() if process.stderr else ""
     assert process.returncode != 0 and "Traceback" not in err, err
     assert "is a pipe (FIFO), not a guide file" in err, err
+
+
+# -- a frozen guide that is not UTF-8 or is nested thousands deep ---------------------------------
+
+NOT_UTF8 = b"id: x\ntitle: Caf\xe9 study\n"  # Latin-1, as an old editor saves it
+DEEP_FLOW = b"topics: " + b"[" * 20000
+DEEP_BLOCK = "".join(" " * i + "a:\n" for i in range(3000)).encode()
+BAD_GUIDES = [
+    pytest.param(NOT_UTF8, "not UTF-8", id="not-utf8"),
+    pytest.param(DEEP_FLOW, "nested too deeply", id="deep-flow"),
+    pytest.param(DEEP_BLOCK, "nested too deeply", id="deep-block"),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), BAD_GUIDES)
+def test_lenient_guide_readers_get_a_guide_error(tmp_path: Path, data: bytes, message: str) -> None:
+    """Transcription reads a field or two of the frozen guide without validating it; it used to
+    call yaml.safe_load on read_text() and die of UnicodeDecodeError or RecursionError."""
+    from guide_tui.errors import GuideError
+    from guide_tui.guide.loader import load_guide, read_guide_data
+    from guide_tui.transcribe.align import GuideText
+
+    path = tmp_path / "guide.yaml"
+    path.write_bytes(data)
+    with pytest.raises(GuideError, match=message):
+        read_guide_data(path)
+    with pytest.raises(GuideError, match=message):
+        load_guide(path)
+    assert GuideText.read(tmp_path).titles == {}  # falls back to topic ids
+
+
+def test_read_guide_data_gives_plain_data(tmp_path: Path) -> None:
+    from guide_tui.guide.loader import read_guide_data
+
+    path = tmp_path / "guide.yaml"
+    path.write_text("language: da\nvocabulary: [Rygsmerter, 3]\ntopics: []\n", encoding="utf-8")
+    assert read_guide_data(path) == {
+        "language": "da",
+        "vocabulary": ["Rygsmerter", 3],
+        "topics": [],
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("data", "message"), BAD_GUIDES)
+def test_transcribe_survives_a_damaged_frozen_guide(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    """The real command and real tiny.en weights: the transcript is written (topic ids stand in
+    for titles) and nothing is printed as a traceback."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fixtures_speech import make_session, make_silence, models_cache
+
+    session = make_session(
+        tmp_path / "s",
+        [make_silence(3.0)],
+        [(0.5, "topic_entered", {"topic": "delegation"})],
+        guide_yaml=None,
+    )
+    (session / "guide.yaml").write_bytes(data)
+    result = guide_tui(
+        "transcribe",
+        str(session),
+        "--model",
+        "tiny.en",
+        config=tmp_path,
+        timeout=300,
+        GUIDE_TUI_MODELS=str(models_cache()),
+    )
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert (session / "transcript.json").is_file()

@@ -114,21 +114,52 @@ def load_guide(path: str | os.PathLike[str]) -> Guide:
 
 def load_guide_with_warnings(path: str | os.PathLike[str]) -> tuple[Guide, list[Problem]]:
     """Load a guide; return it with its warnings, or raise :class:`GuideError` with all problems."""
+    data = _read_file(path)
+    guide, warnings = parse_guide(data, str(path))
+    return _with_source(guide, path, data), warnings
+
+
+def read_guide_data(path: str | os.PathLike[str]) -> Any:
+    """A guide file as plain YAML data (dicts, lists, strings), without validating it.
+
+    For readers that want a field or two of a frozen guide that may no longer validate
+    (transcription takes the language and vocabulary, and topic titles from a damaged guide).
+    They get the loader's checks all the same: only a regular file, at most :data:`MAX_BYTES`,
+    UTF-8, not nested past the recursion limit, so a bad file is a :class:`GuideError`, never a
+    ``UnicodeDecodeError`` or ``RecursionError`` from deep inside PyYAML.
+    """
+    name = str(path)
+    data = _read_file(path)
+    if len(data) > MAX_BYTES:
+        raise GuideError(f"{name}: over {MAX_BYTES // 1024 // 1024} MB; not a guide file")
+    root = _compose(_decode(data, name), name)
+    if root is None:
+        return None
+    try:
+        return yaml.SafeLoader("").construct_document(root)
+    except RecursionError:
+        raise GuideError(
+            "invalid YAML", [Problem(name, 1, 1, "error", "YAML nested too deeply")]
+        ) from None
+    except yaml.YAMLError as error:  # e.g. a timestamp or binary that does not construct
+        raise GuideError("invalid YAML", [Problem(name, 1, 1, "error", f"YAML: {error}")]) from None
+
+
+def _read_file(path: str | os.PathLike[str]) -> bytes:
+    """The file's bytes (at most one more than :data:`MAX_BYTES`), or a GuideError saying why."""
     from guide_tui.userfiles import NotARegularFile, open_regular_file
 
     name = str(path)
     try:
         # Not open(): a named pipe or a device given as the guide would block it for ever.
         with open_regular_file(path) as handle:
-            data = handle.read(MAX_BYTES + 1)
+            return handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise GuideError(f"{name}: no such guide file") from None
     except NotARegularFile as error:
         raise GuideError(f"{name}: is {error.kind}, not a guide file") from None
     except OSError as error:
         raise GuideError(f"{name}: cannot read the guide: {error.strerror or error}") from None
-    guide, warnings = parse_guide(data, name)
-    return _with_source(guide, path, data), warnings
 
 
 def parse_guide(data: bytes | str, filename: str = "<guide>") -> tuple[Guide, list[Problem]]:
@@ -136,23 +167,7 @@ def parse_guide(data: bytes | str, filename: str = "<guide>") -> tuple[Guide, li
     if isinstance(data, bytes):
         if len(data) > MAX_BYTES:
             raise GuideError(f"{filename}: over {MAX_BYTES // 1024 // 1024} MB; not a guide file")
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            line = data[: error.start].count(b"\n") + 1
-            column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-            raise GuideError(
-                "not UTF-8 text",
-                [
-                    Problem(
-                        filename,
-                        line,
-                        column,
-                        "error",
-                        "the file is not UTF-8 text (save it as UTF-8)",
-                    )
-                ],
-            ) from None
+        text = _decode(data, filename)
     else:
         text = data
     root = _compose(text, filename)
@@ -165,6 +180,27 @@ def parse_guide(data: bytes | str, filename: str = "<guide>") -> tuple[Guide, li
         problems = sorted(validator.problems, key=lambda p: (p.line, p.column))
         raise GuideError(f"{filename}: {count} error{'s' if count != 1 else ''}", problems)
     return guide, warnings
+
+
+def _decode(data: bytes, filename: str) -> str:
+    """UTF-8 (a BOM allowed) or a GuideError pointing at the first byte that is not."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise GuideError(
+            "not UTF-8 text",
+            [
+                Problem(
+                    filename,
+                    line,
+                    column,
+                    "error",
+                    "the file is not UTF-8 text (save it as UTF-8)",
+                )
+            ],
+        ) from None
 
 
 def _with_source(guide: Guide, path: str | os.PathLike[str], data: bytes) -> Guide:

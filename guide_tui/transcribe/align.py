@@ -66,12 +66,13 @@ class GuideText:
 
     @classmethod
     def _from_yaml(cls, path: Path) -> GuideText:
-        import yaml
+        from guide_tui.errors import GuideTuiError
+        from guide_tui.guide.loader import read_guide_data
 
         out = cls()
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+        try:  # not UTF-8 or nested too deeply: topic ids stand in for titles
+            data = read_guide_data(path)
+        except GuideTuiError:
             return out
         for t in (data or {}).get("topics") or [] if isinstance(data, dict) else []:
             if isinstance(t, dict) and isinstance(t.get("id"), str):

@@ -106,13 +106,14 @@ class SessionInput:
 
 
 def _guide_language(folder: Path, meta: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
-    import yaml
+    from guide_tui.errors import GuideTuiError
+    from guide_tui.guide.loader import read_guide_data
 
     language: Any = None
     vocabulary: tuple[str, ...] = ()
-    try:
-        data = yaml.safe_load((folder / "guide.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    try:  # a damaged frozen guide (not UTF-8, nested too deeply) leaves session.json's language
+        data = read_guide_data(folder / "guide.yaml")
+    except GuideTuiError:
         data = None
     if isinstance(data, dict):
         language = data.get("language")
