@@ -8,6 +8,7 @@ a ``--device`` that does not exist.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -252,3 +253,130 @@ def test_transcribe_survives_a_damaged_frozen_guide(
     )
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert (session / "transcript.json").is_file()
+
+
+# -- an absurd time in the event log --------------------------------------------------------------
+
+
+def _session_with_a_bad_time(tmp_path: Path, t: object) -> Path:
+    from helpers_session import write_guide
+
+    from guide_tui.session.events import EventType
+    from guide_tui.session.store import Session
+
+    guide = write_guide(tmp_path)
+    with Session.create(guide, "P01", root=tmp_path / "recordings") as session:
+        session.append(EventType.NOTE, text="before")
+        folder = session.path
+    line = {"v": 1, "seq": 2, "t": t, "wall": "2026-11-22T09:14:03.123+00:00", "type": "note"}
+    with (folder / "events.jsonl").open("a", encoding="utf-8") as log:
+        log.write(json.dumps({**line, "data": {"text": "from a damaged log"}}) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("t", [1e308, -5.0, 1e9, "1e308"])
+def test_an_absurd_event_time_is_a_torn_line_and_never_starts_the_clock(
+    tmp_path: Path, t: object
+) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from guide_tui.session.events import EventType
+    from guide_tui.session.store import Session
+
+    folder = _session_with_a_bad_time(tmp_path, t)
+    with Session.open(folder, mark_resumed=True) as session:
+        [torn] = session.torn_lines
+        assert torn.line == 3 and "not a session time" in torn.reason
+        assert [e.data.get("text") for e in session.events[:2]] == [None, "before"]
+        after = session.append(EventType.NOTE, text="after resuming")
+    assert after.t < 60  # from the last good event, not from 1e308
+    last = (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()[-1]
+    assert len(str(json.loads(last)["t"])) < 12
+
+
+def test_an_absurd_event_time_is_reported_by_sessions(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    folder = _session_with_a_bad_time(tmp_path, 1e308)
+    result = guide_tui("sessions", str(folder.parent), config=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 torn line" in result.stdout
+
+
+def test_an_absurd_audio_offset_never_starts_the_clock(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from guide_tui.recorder import _audio_end
+
+    good = {"file": "audio-001.wav", "offset": 2.0, "samplerate": 16000, "frames": 32000}
+    assert _audio_end([good]) == 4.0
+    damaged = [
+        good,
+        {"file": "audio-002.wav", "offset": 1e308, "samplerate": 16000, "frames": 16000},
+        {"file": "audio-003.wav", "offset": "soon", "samplerate": 16000, "frames": 16000},
+        {"file": "audio-004.wav", "offset": 0, "samplerate": 0, "frames": 16000},
+        "audio-005.wav",
+    ]
+    assert _audio_end(damaged) == 4.0
+    assert _audio_end({"not": "a list"}) == 0.0
+
+
+# -- run: empty --resume / GUIDE, a --device that is not there -------------------------------------
+
+
+def test_run_resume_with_an_empty_path_is_refused(tmp_path: Path) -> None:
+    """``--resume "$SESSION"`` with the variable unset used to open the guide picker."""
+    result = guide_tui("run", "--resume", "", config=tmp_path, timeout=20)
+    assert_one_line_error(result, "--resume needs the session folder")
+    result = guide_tui("run", "--resume", "  ", "--no-audio", config=tmp_path, timeout=20)
+    assert_one_line_error(result, "--resume needs the session folder")
+
+
+def test_run_with_an_empty_guide_is_refused(tmp_path: Path) -> None:
+    result = guide_tui("run", "", "-p", "P01", "--no-audio", config=tmp_path, timeout=20)
+    assert_one_line_error(result, "GUIDE is empty")
+
+
+def _no_sound_env(tmp_path: Path) -> dict[str, str]:
+    """No sound server at all: PortAudio finds nothing (or only ALSA's unusable defaults)."""
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(exist_ok=True)
+    return {
+        "XDG_RUNTIME_DIR": str(runtime),
+        "PULSE_SERVER": f"unix:{tmp_path}/no-server",
+        "HOME": str(tmp_path),
+    }
+
+
+def test_run_with_a_device_that_is_not_there_is_refused_before_a_session_exists(
+    tmp_path: Path,
+) -> None:
+    recordings = tmp_path / "recordings"
+    args = ["--device", "NoSuchMic", "--recordings", str(recordings)]
+    result = guide_tui(
+        "run", str(DEMO), "-p", "P01", *args, config=tmp_path, timeout=30, **_no_sound_env(tmp_path)
+    )
+    assert_one_line_error(result, "--device NoSuchMic: ", "--no-audio")
+    assert not recordings.exists()
+    mic_check = guide_tui(
+        "mic-check", "--device", "NoSuchMic", config=tmp_path, **_no_sound_env(tmp_path)
+    )
+    assert mic_check.returncode == result.returncode  # refused the same way
+
+
+@pytest.mark.slow
+def test_run_with_a_misspelt_device_names_the_inputs(tmp_path: Path) -> None:
+    """With a real (virtual) microphone present: the same words as mic-check, the inputs listed."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from virtual_mic import virtual_mic
+
+    recordings = tmp_path / "recordings"
+    with virtual_mic(tmp_path / "pa") as mic:
+        env = mic.child_env()
+        result = guide_tui(
+            "run", str(DEMO), "-p", "P01", "--device", "NoSuchMic",
+            "--recordings", str(recordings), config=tmp_path, timeout=30, **env,
+        )  # fmt: skip
+        checked = guide_tui("mic-check", "--device", "NoSuchMic", config=tmp_path, **env)
+    line = assert_one_line_error(result, "no input device matches 'NoSuchMic'; inputs are: ")
+    assert line.split("--device NoSuchMic: ", 1)[1].startswith(
+        checked.stderr.strip().splitlines()[-1].removeprefix("guide-tui: ")
+    )
+    assert not recordings.exists()

@@ -104,6 +104,17 @@ def make_recorder_factory(args: argparse.Namespace) -> Callable[[Any], Recorder]
         problem = regular_file_problem(audio_file)  # a FIFO or /dev/zero would never end
         if problem is not None:
             raise RecorderError(f"--audio-file {audio_file}: {problem}")
+    elif getattr(args, "device", None) is not None:
+        # A microphone asked for by name must exist now, as mic-check insists: found missing
+        # only once the interview runs, the session would silently go notes-only.
+        from guide_tui.recorder.devices import resolve_device
+
+        try:
+            resolve_device(config.device)
+        except RecorderError as error:
+            raise RecorderError(
+                f"--device {args.device}: {error} (for notes only: --no-audio)"
+            ) from None
 
     def factory(session: Any) -> Recorder:
         from guide_tui.recorder import attach_recorder
@@ -120,7 +131,11 @@ def run(args: argparse.Namespace) -> int:
     # Recording settings are checked first: a typo in --audio-file must not leave a session.
     recorder_factory = make_recorder_factory(args)
 
-    if args.resume:
+    if args.resume is not None:
+        if not args.resume.strip():  # an unset shell variable: not "no resume" (the picker)
+            raise GuideTuiError(
+                "--resume needs the session folder, e.g. --resume recordings/2026-11-22_0930_P01"
+            )
         given = [
             flag
             for flag, value in (
@@ -142,6 +157,14 @@ def run(args: argparse.Namespace) -> int:
         status = session.meta.get("status")
         if status == "ended":
             raise SessionError(f"{session.path} has already ended; nothing to resume.")
+        if session.torn_lines:  # kept as they are on disk; said once, before the screen opens
+            torn = session.torn_lines
+            shown = "; ".join(str(t) for t in torn[:3]) + ("; ..." if len(torn) > 3 else "")
+            print(
+                f"guide-tui: {len(torn)} line(s) of {session.events_path} could not be read and "
+                f"are ignored ({shown})",
+                file=sys.stderr,
+            )
         session.append("session_resumed", torn_lines=len(session.torn_lines))
         guide = session.guide
         group = session.meta.get("group")
@@ -152,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
                 "--participant is required: the participant's pseudonym, "
                 "e.g. --participant 'GP 03'."
             )
+        if args.guide is not None and not args.guide.strip():
+            raise GuideTuiError("GUIDE is empty: name a guide file, or leave it out to pick one.")
         chosen = _choose_guide(args.guide)
         if chosen is None:
             return 0

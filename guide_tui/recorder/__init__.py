@@ -16,6 +16,7 @@ so the TUI's first screen can be drawn before numpy, soundfile or PortAudio are 
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,13 +87,35 @@ def attach_recorder(
     folder = Path(session.path)
     record_repairs_in_meta(session, repair_session_audio(folder))
     offset = float(session.clock.now()) if hasattr(session, "clock") else 0.0
-    for entry in session.meta.get("audio") or []:
-        rate = entry.get("samplerate") or 0
-        if rate:
-            offset = max(
-                offset, float(entry.get("offset") or 0.0) + (entry.get("frames") or 0) / rate
-            )
+    offset = max(offset, _audio_end(session.meta.get("audio")))
     recorder = build_recorder(
         folder, config=config, offset=offset, audio_file=audio_file, notes_only=notes_only
     )
     return SessionRecorderBridge(session, recorder)
+
+
+def _audio_end(entries: Any) -> float:
+    """Where the last audio file of ``session.json`` ends on the session clock (0 if none).
+
+    Entries that are damaged or absurd (not numbers, ``offset: 1e308``) are skipped, like torn
+    event lines, so the clock never starts from them.
+    """
+    from guide_tui.session.store import MAX_EVENT_T
+
+    def number(value: Any) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value) if math.isfinite(value) else None
+
+    end = 0.0
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        start, frames = number(entry.get("offset") or 0.0), number(entry.get("frames") or 0)
+        rate = number(entry.get("samplerate"))
+        if start is None or frames is None or not rate or rate <= 0:
+            continue
+        stop = start + frames / rate
+        if 0.0 <= stop <= MAX_EVENT_T:
+            end = max(end, stop)
+    return end

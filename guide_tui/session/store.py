@@ -58,6 +58,11 @@ TRANSCRIPT_FILE = "transcript.json"
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
+MAX_EVENT_T = 366 * 86400.0
+"""Latest plausible session time (s). The clock runs only while guide-tui does, so a year is far
+beyond any interview; a larger ``t`` (say ``1e308`` from a damaged or hand-edited log) would start
+the resumed clock there and make every later time 300 digits long."""
+
 INTERRUPTED_AFTER_S = 3600.0
 """An ``in_progress`` session whose log has not been written for this long was interrupted."""
 
@@ -184,6 +189,12 @@ def _parse_events(data: bytes) -> tuple[list[Event], list[TornLine], bool]:
         if not math.isfinite(event.t):
             # A NaN or infinite t would poison the resumed clock and every later event.
             torn.append(TornLine(number, "not an event (t is not a finite number)", text))
+            continue
+        if not 0.0 <= event.t <= MAX_EVENT_T:
+            # So would an absurd one: the clock resumes from the largest t.
+            torn.append(
+                TornLine(number, f"not an event (t = {event.t:g} s is not a session time)", text)
+            )
             continue
         events.append(event)
     return events, torn, unterminated
