@@ -380,3 +380,16 @@ def test_run_with_a_misspelt_device_names_the_inputs(tmp_path: Path) -> None:
         checked.stderr.strip().splitlines()[-1].removeprefix("guide-tui: ")
     )
     assert not recordings.exists()
+
+
+@pytest.mark.parametrize("pseudonym", ["\u0301\u0301\u0301", "\u3164", "P\u316401"])
+def test_run_refuses_an_invisible_pseudonym_before_a_session_exists(
+    tmp_path: Path, pseudonym: str
+) -> None:
+    recordings = tmp_path / "recordings"
+    result = guide_tui(
+        "run", str(DEMO), "-p", pseudonym, "--no-audio", "--recordings", str(recordings),
+        config=tmp_path, timeout=30,
+    )  # fmt: skip
+    assert_one_line_error(result, "participant pseudonym")
+    assert not recordings.exists() or not any(recordings.iterdir())

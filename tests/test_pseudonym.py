@@ -21,6 +21,8 @@ from guide_tui.session.pseudonym import MAX_LENGTH, folder_name, validate_pseudo
         "Дмитрий",
         "医生 3",
         "é",  # e + combining acute accent
+        "ก่อ 2",  # Thai: a tone mark on its consonant
+        "क्षमा",  # Devanagari: virama and vowel signs are marks
         "x" * MAX_LENGTH,
         "CONSULTANT",  # only exact device names are reserved
         "com10",
@@ -66,6 +68,18 @@ def test_surrounding_whitespace_is_stripped() -> None:
         ("gp$03", "use letters, digits"),
         ("gp%03", "use letters, digits"),
         ("😀", "use letters, digits"),
+        ("\u0301\u0301\u0301", "starts with a combining mark"),  # draws as nothing
+        ("\u0e48", "starts with a combining mark"),  # a Thai tone mark alone
+        ("\u0301P01", "starts with a combining mark"),  # would sit on the folder's "_"
+        ("\u3164", "invisible character"),  # Hangul filler: a letter that draws nothing
+        ("P\u316401", "invisible character"),  # looks exactly like "P01"
+        ("\u115f\u1160", "invisible character"),
+        ("P01\ufe0f", "invisible character"),  # variation selector
+        ("P\u034f01", "invisible character"),  # combining grapheme joiner
+        ("\u200b\u200c", "control character"),  # zero-width space and non-joiner
+        ("\u2060", "control character"),  # word joiner (a format character)
+        ("#", "no letter or digit"),
+        ("- _ -", "no letter or digit"),
     ],
 )
 def test_bad_pseudonyms_are_rejected_with_their_reason(text: str, reason: str) -> None:

@@ -31,11 +31,23 @@ _WINDOWS_RESERVED = frozenset(
 
 _ALLOWED_PUNCTUATION = frozenset("#-_. ")
 
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+"""Unicode's default-ignorable code points that are letters or marks rather than format
+characters (those are refused as control characters): Hangul fillers, the combining grapheme
+joiner, variation selectors. They draw nothing, so ``"P01"`` and ``"P\u316401"`` would look the
+same on screen and in a report yet be two participants."""
+
 
 def validate_pseudonym(text: str) -> str:
     """Return ``text`` without surrounding whitespace, or raise :class:`PseudonymError` saying why.
 
-    Allowed: letters of any script, digits, spaces, ``#``, ``-``, ``_`` and ``.`` (not first).
+    Allowed: letters of any script, digits, spaces, ``#``, ``-``, ``_`` and ``.`` (not first);
+    at least one letter or digit (combining marks alone draw as nothing or as stray accents);
+    nothing invisible.
     """
     if not isinstance(text, str):
         raise PseudonymError("The participant pseudonym must be text.")
@@ -70,6 +82,11 @@ def validate_pseudonym(text: str) -> str:
                 f"The participant pseudonym {name!r} contains a control character "
                 f"(U+{ord(char):04X}); use only visible characters."
             )
+        if char in _INVISIBLE:
+            raise PseudonymError(
+                f"The participant pseudonym {name!r} contains an invisible character "
+                f"(U+{ord(char):04X}); use only visible characters."
+            )
         if char in UNSAFE_CHARACTERS:
             raise PseudonymError(
                 f"The participant pseudonym {name!r} contains {char!r}, which is not allowed in "
@@ -80,6 +97,17 @@ def validate_pseudonym(text: str) -> str:
                 f"The participant pseudonym {name!r} contains {char!r}; use letters, digits, "
                 "spaces, '#', '-', '_' or '.'."
             )
+    if unicodedata.category(name[0]).startswith("M"):
+        raise PseudonymError(
+            f"The participant pseudonym {name!r} starts with a combining mark "
+            f"(U+{ord(name[0]):04X}), which has no letter to sit on; start it with a letter, "
+            "digit or '#'."
+        )
+    if not any(unicodedata.category(char)[0] in ("L", "N") for char in name):
+        raise PseudonymError(
+            f"The participant pseudonym {name!r} has no letter or digit; give one such as "
+            "'#1' or 'GP 03' (it must be told apart in reports and folder names)."
+        )
     stem = name.split(".", 1)[0].rstrip(" ").upper()
     if stem in _WINDOWS_RESERVED:
         raise PseudonymError(
