@@ -393,3 +393,14 @@ def test_run_refuses_an_invisible_pseudonym_before_a_session_exists(
     )  # fmt: skip
     assert_one_line_error(result, "participant pseudonym")
     assert not recordings.exists() or not any(recordings.iterdir())
+
+
+@pytest.mark.parametrize("seconds", ["nan", "inf", "0", "-1"])
+def test_mic_check_refuses_a_duration_that_is_not_a_number_of_seconds(
+    tmp_path: Path, seconds: str
+) -> None:
+    wav = short_wav(tmp_path / "pilot.wav")
+    result = guide_tui(
+        "mic-check", "--seconds", seconds, "--audio-file", str(wav), config=tmp_path, timeout=20
+    )
+    assert_one_line_error(result, "--seconds must be between 0 and 600")

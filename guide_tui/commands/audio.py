@@ -85,7 +85,7 @@ def mic_check_command(args: argparse.Namespace) -> int:
     from guide_tui.recorder.config import load_recorder_config
     from guide_tui.recorder.mic_check import run_mic_check
 
-    if args.seconds <= 0 or args.seconds > 600:
+    if not 0 < args.seconds <= 600:  # also refuses nan, which every comparison lets through
         raise RecorderError("--seconds must be between 0 and 600")
     config = load_recorder_config(
         device=args.device, samplerate=args.samplerate, channels=args.channels
