@@ -72,10 +72,12 @@ def read_config() -> dict[str, object]:
     recordings somewhere the interviewer does not expect).
     """
     from guide_tui.errors import ConfigError
+    from guide_tui.userfiles import open_regular_file
 
     path = config_file()
     try:
-        text = path.read_bytes()
+        with open_regular_file(path) as handle:  # a FIFO here would hang every command
+            text = handle.read()
     except FileNotFoundError:
         return {}
     except OSError as error:

@@ -404,3 +404,9 @@ def test_mic_check_refuses_a_duration_that_is_not_a_number_of_seconds(
         "mic-check", "--seconds", seconds, "--audio-file", str(wav), config=tmp_path, timeout=20
     )
     assert_one_line_error(result, "--seconds must be between 0 and 600")
+
+
+def test_a_config_file_that_is_a_fifo_is_refused(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "config.toml")
+    result = guide_tui("sessions", config=tmp_path, timeout=20, GUIDE_TUI_RECORDINGS="")
+    assert_one_line_error(result, "config.toml: cannot read the config file", "pipe (FIFO)")
