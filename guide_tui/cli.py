@@ -74,7 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(func(args) or 0)
     except GuideTuiError as error:
-        print(f"guide-tui: {error}", file=sys.stderr)
+        from guide_tui.safetext import terminal_text  # messages may quote a session's data
+
+        print(f"guide-tui: {terminal_text(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("guide-tui: interrupted", file=sys.stderr)

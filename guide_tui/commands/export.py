@@ -121,6 +121,18 @@ def register(subparsers: Any) -> None:
     anonymise.set_defaults(func=run_anonymise)
 
 
+def _shown(text: object) -> str:
+    """Text for the terminal: messages and reports quote sessions' data (see safetext)."""
+    from guide_tui.safetext import terminal_text
+
+    return terminal_text(str(text))
+
+
+def _for_stdout(report: str) -> str:
+    """A report (already free of control characters) for the terminal, or as is when piped."""
+    return _shown(report) if sys.stdout.isatty() else report
+
+
 def _resolve_session(name: str) -> Path:
     """A path as given, else a folder of that name in the recordings folder."""
     from guide_tui.paths import recordings_dir
@@ -166,7 +178,7 @@ def run_export(args: argparse.Namespace) -> int:
             out = Path(args.out) if args.out else data.folder / "exports"
             written = export_session(data, chosen, out, include_audio=not args.no_audio)
         except GuideTuiError as error:
-            print(f"guide-tui: {error}", file=sys.stderr)
+            print(f"guide-tui: {_shown(error)}", file=sys.stderr)
             failures += 1
             continue
         for path in written:
@@ -195,14 +207,14 @@ def _export_study(args: argparse.Namespace, formats: list[str] | None) -> int:
         try:
             sessions.append(read_session(folder))
         except ExportError as error:  # one broken folder must not block the study's project
-            print(f"guide-tui: skipped {error}", file=sys.stderr)
+            print(f"guide-tui: skipped {_shown(error)}", file=sys.stderr)
     guide, sessions, others = select_guide(sessions, args.guide)
     _warn_other_guides(guide, len(sessions), others)
     false_starts = [d for d in sessions if not interview_reached(d)]
     if false_starts:
         print(
             f"guide-tui: left out {len(false_starts)} session(s) that never reached the "
-            "interview: " + ", ".join(d.name for d in false_starts),
+            "interview: " + _shown(", ".join(d.name for d in false_starts)),
             file=sys.stderr,
         )
     sessions = [d for d in sessions if interview_reached(d)]
@@ -233,12 +245,12 @@ def _warn_other_guides(guide: str | None, count: int, others: list[tuple[str, in
     if not others:
         return
     left_out = ", ".join(f"{g} ({n} session{'s' if n != 1 else ''})" for g, n in others)
-    print(
+    message = (
         f"guide-tui: this folder has interviews with {len(others) + 1} guides; this is the study "
         f"of {guide} ({count} session{'s' if count != 1 else ''}). Left out: {left_out}. "
-        "Choose another with --guide ID.",
-        file=sys.stderr,
+        "Choose another with --guide ID."
     )
+    print(_shown(message), file=sys.stderr)  # guide ids come from the sessions' files
 
 
 def run_study(args: argparse.Namespace) -> int:
@@ -251,7 +263,7 @@ def run_study(args: argparse.Namespace) -> int:
     root = recordings_dir(args.dir)
     study = load_study(root, args.guide)
     for problem in study.problems:
-        print(f"guide-tui: skipped {problem}", file=sys.stderr)
+        print(f"guide-tui: skipped {_shown(problem)}", file=sys.stderr)
     _warn_other_guides(study.guide_id, len(study.sessions), list(study.other_guides))
     if not study.sessions:
         if study.not_started:
@@ -269,7 +281,7 @@ def run_study(args: argparse.Namespace) -> int:
                 path = write_text_atomic(folder / f"{table.name}.csv", render_csv(table), bom=True)
                 print(path)
             return 0
-        sys.stdout.write(render_csv_all(tables))
+        sys.stdout.write(_for_stdout(render_csv_all(tables)))
         return 0
     if args.format == "md":
         text = render_markdown(tables, study.title)
@@ -284,7 +296,7 @@ def run_study(args: argparse.Namespace) -> int:
     if args.out:
         print(write_text_atomic(Path(args.out), text))
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(_for_stdout(text))
     return 0
 
 

@@ -68,7 +68,10 @@ def run_show(args: argparse.Namespace) -> int:
         known = ", ".join(g.id for g in guide.groups) or "none"
         raise GuideError(f"unknown group '{args.group}' for {args.guide} (groups: {known})")
     if args.format == "markdown":
-        sys.stdout.write(to_markdown(guide, args.group))
+        from guide_tui.safetext import printable, terminal_text
+
+        text = to_markdown(guide, args.group)
+        sys.stdout.write(terminal_text(text) if sys.stdout.isatty() else printable(text))
         return 0
     from rich.console import Console
 

@@ -54,6 +54,7 @@ def discard(args: argparse.Namespace) -> int:
 
     from guide_tui.errors import SessionError
     from guide_tui.paths import recordings_dir
+    from guide_tui.safetext import terminal_text
     from guide_tui.session.store import (
         SESSION_FILE,
         audio_files,
@@ -80,7 +81,7 @@ def discard(args: argparse.Namespace) -> int:
         what.append(f"AUDIO: {', '.join(p.name for p in recordings)} ({size:.1f} MB)")
     if summary.has_transcript:
         what.append("a transcript")
-    description = f"{folder}: " + ", ".join(what)
+    description = terminal_text(f"{folder}: " + ", ".join(what))  # the participant is data
     if recordings and not args.delete_audio:
         discard_session(folder)  # refuses, with the message that says how
     if not args.yes:
@@ -118,9 +119,11 @@ def run(args: argparse.Namespace) -> int:
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from guide_tui.errors import SessionError
     from guide_tui.paths import recordings_dir
+    from guide_tui.safetext import terminal_text
     from guide_tui.session.store import list_sessions
 
     root = recordings_dir(args.dir)
@@ -134,11 +137,11 @@ def run(args: argparse.Namespace) -> int:
         # Piped or redirected: don't squeeze the table into Rich's 80-column default.
         console = Console(width=max(console.width, 120))
     if not summaries:
-        console.print(f"No sessions yet in {root}.", highlight=False)
+        console.print(Text(terminal_text(f"No sessions yet in {root}.")))
         return 0
 
     table = Table(
-        title=f"Sessions in {root}",
+        title=Text(terminal_text(f"Sessions in {root}")),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         collapse_padding=True,
@@ -154,30 +157,38 @@ def run(args: argparse.Namespace) -> int:
     table.add_column("Status", no_wrap=True)
     problems: list[str] = []
     not_started: list[str] = []
+    unreadable = Text("unreadable", style="red")
     for s in summaries:
+        # Everything in a row comes from the folder (maybe a colleague's): Text, never markup.
         if s.status == "not_started":
             not_started.append(s.path.name)
         if s.status == "unreadable":
-            table.add_row(s.path.name, "", "", "", "", "", "", "[red]unreadable[/]")
+            table.add_row(Text(terminal_text(s.path.name)), "", "", "", "", "", "", unreadable)
             problems.append(f"{s.path.name}: {s.reason}")
             continue
         participant = s.participant or "?"
         if s.group:
             participant = f"{participant} ({s.group})"
         guide = f"{s.guide_id or '?'} v{s.guide_version}" if s.guide_version else s.guide_id or "?"
+        status, colour = _status(s.status, s.torn_lines)
         table.add_row(
-            participant,
-            _date(s.created),
-            guide,
-            _duration(s.duration_s),
-            str(s.events),
-            "yes" if s.has_audio else "no",
-            "yes" if s.has_transcript else "no",
-            _status(s.status, s.torn_lines),
+            *(
+                Text(terminal_text(cell))
+                for cell in (
+                    participant,
+                    _date(s.created),
+                    guide,
+                    _duration(s.duration_s),
+                    str(s.events),
+                    "yes" if s.has_audio else "no",
+                    "yes" if s.has_transcript else "no",
+                )
+            ),
+            Text(status, style=colour),
         )
     console.print(table)
     for line in problems:
-        console.print(f"[red]unreadable[/] {line}", highlight=False)
+        console.print(Text.assemble(unreadable, " ", terminal_text(line)))
     interviews = sum(1 for s in summaries if s.status not in ("not_started", "unreadable"))
     line = f"{interviews} interview{'s' if interviews != 1 else ''}"
     if not_started:
@@ -186,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
             + ", ".join(not_started)
             + ". Delete a false start with: guide-tui sessions --discard FOLDER"
         )
-    console.print(line, highlight=False, soft_wrap=True)
+    console.print(Text(terminal_text(line)), soft_wrap=True)
     return 0
 
 
@@ -198,18 +209,21 @@ def _date(created: str | None) -> str:
 
     try:
         return datetime.fromisoformat(created).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a date, or one the OS cannot convert
         return created
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
+    import math
+
+    if seconds is None or not math.isfinite(seconds):  # session.json may say Infinity or NaN
         return ""
     total = max(0, round(seconds))
     return f"{total // 60:02d}:{total % 60:02d}"
 
 
-def _status(status: str, torn_lines: int) -> str:
+def _status(status: str, torn_lines: int) -> tuple[str, str]:
+    """The status as shown and its colour."""
     colour = {
         "ended": "green",
         "in_progress": "yellow",
@@ -219,4 +233,4 @@ def _status(status: str, torn_lines: int) -> str:
     text = status.replace("_", " ")
     if torn_lines:
         text += f" ({torn_lines} torn line{'s' if torn_lines != 1 else ''})"
-    return f"[{colour}]{text}[/]" if colour else text
+    return text, colour

@@ -64,6 +64,7 @@ from guide_tui.export.writers import (
     session_facts,
 )
 from guide_tui.guide.model import BaselineField, Guide
+from guide_tui.safetext import xml_text
 
 NS = "urn:QDA-XML:project:1.0"
 GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://guide-tui.invalid/refi-qda")
@@ -527,7 +528,9 @@ def build_project(
         ),
     )
     ET.indent(root, space=" ")
-    xml = ET.tostring(root, encoding="unicode", xml_declaration=False)
+    # Session text may hold characters XML 1.0 forbids (ElementTree writes them as they are,
+    # and no importer reads the result): replaced here, once, for every element and attribute.
+    xml = xml_text(ET.tostring(root, encoding="unicode", xml_declaration=False))
     qde = ('<?xml version="1.0" encoding="UTF-8"?>\n' + xml + "\n").encode("utf-8")
     return Project(qde, members)
 
@@ -597,7 +600,7 @@ def _add_session(
     if layout is not None:
         text_guid = guid(key, "source", "text")
         source_guids.append(text_guid)
-        members.append(Member(f"sources/{text_guid}.txt", layout.text.encode("utf-8")))
+        members.append(Member(f"sources/{text_guid}.txt", xml_text(layout.text).encode("utf-8")))
         source = _el(
             sources_el,
             "TextSource",
@@ -662,7 +665,9 @@ def _add_session(
         _el(source, "Description", text="Recording: " + ", ".join(p.name for p in group))
         if index == 0 and layout is not None:
             transcript_guid = guid(key, "transcript")
-            members.append(Member(f"sources/{transcript_guid}.txt", layout.text.encode("utf-8")))
+            members.append(
+                Member(f"sources/{transcript_guid}.txt", xml_text(layout.text).encode("utf-8"))
+            )
             transcript = _el(
                 source,
                 "Transcript",

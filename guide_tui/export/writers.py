@@ -30,6 +30,7 @@ from guide_tui.export.transcript import (
     build_turns,
     timeline,
 )
+from guide_tui.safetext import map_text, xml_text
 
 EXPORT_SCHEMA = 1
 
@@ -583,6 +584,9 @@ class DocxWriter(Writer):
     writes_field_notes = True
 
     def write(self, data: SessionData, path: Path) -> Path:
+        # A .docx is XML, and lxml refuses control characters with a ValueError that would end
+        # the export: every text of the session goes through xml_text first, once.
+        data = map_text(data, xml_text)
         notes = field_notes(data) if data.transcript is None and is_notes_only(data) else None
         transcript = require_transcript(data) if notes is None else None
         import docx  # deferred: python-docx and lxml cost ~0.2 s and only this writer needs them
@@ -627,7 +631,7 @@ class DocxWriter(Writer):
         props = document.core_properties
         props.title = f"Interview {data.participant}"
         props.author = "guide-tui"
-        props.comments = f"Session {data.name}"
+        props.comments = xml_text(f"Session {data.name}")  # the folder's name
         props.language = language_tag(data) or ""
         started = data.meta.get("started")
         if isinstance(started, str):

@@ -36,6 +36,7 @@ from guide_tui.guide.model import (
     Question,
     Topic,
 )
+from guide_tui.safetext import bidi_controls, control_characters, describe, terminal_text
 
 SCHEMA_VERSION = 1
 MAX_NODES = 200_000  # a guide is small; this stops alias bombs from taking the machine down
@@ -103,7 +104,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        # A message may quote the guide (an unknown key, a title): never a command for the
+        # terminal the message is printed on.
+        return terminal_text(
+            f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        )
 
 
 def load_guide(path: str | os.PathLike[str]) -> Guide:
@@ -432,8 +437,17 @@ class _Validator:
         return self.nodes_seen >= MAX_NODES
 
     # -- scalars -----------------------------------------------------------------------------
-    def text(self, node: Node, what: str, allow_empty: bool = False) -> str | None:
-        """A scalar's source text, stripped; None (with an error) if it is not text."""
+    def text(
+        self, node: Node, what: str, allow_empty: bool = False, *, one_line: bool = False
+    ) -> str | None:
+        """A scalar's source text, stripped; None (with an error) if it is not text.
+
+        Guide text is shown in terminals and written into XML: control characters (which a
+        terminal executes: ``"\\e]0;..."`` retitles the window) are errors; a line break or
+        tab in a ``one_line`` field (titles, labels, options) breaks the screen's layout and
+        is one too. Bidirectional controls are only warned about: right-to-left guides (ar, he,
+        fa, ur) may need them, and they do not command the terminal.
+        """
         self._count(node)
         if not isinstance(node, ScalarNode) or node.tag == _NULL:
             self.error(node, f"{what} must be text, not {_describe(node)}")
@@ -442,7 +456,34 @@ class _Validator:
         if not value and not allow_empty:
             self.error(node, f"{what} must not be empty")
             return None
-        return value
+        return value if self._plain_text(node, what, value, one_line) else None
+
+    def _plain_text(self, node: Node, what: str, value: str, one_line: bool) -> bool:
+        """Check ``value`` for characters that do not belong in guide text (see :meth:`text`)."""
+        found = control_characters(value, one_line=one_line)
+        if found:
+            index, char = found[0]
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            if char in "\t\n\r\u2028\u2029" and one_line:
+                self.error(node, f"{what} must be one line, but has a {describe(char)}{more}")
+            else:
+                self.error(
+                    node,
+                    f"{what} contains the control character {describe(char)} at character "
+                    f"{index + 1}{more}; terminals execute control characters, so a guide "
+                    "may not hold them (written as \\e, \\x1b or \\u001b in quotes?)",
+                )
+            return False
+        bidi = bidi_controls(value)
+        if bidi:
+            index, char = bidi[0]
+            self.warning(
+                node,
+                f"{what} contains the invisible bidirectional control {describe(char)} at "
+                f"character {index + 1}: the text may display in another order than it is "
+                "written; remove it unless the text is right-to-left",
+            )
+        return True
 
     def number(self, node: Node, what: str, minimum: float | None = None) -> float | None:
         self._count(node)
@@ -469,17 +510,17 @@ class _Validator:
         self.error(node, f"{what} must be true or false, not {_describe(node)}")
         return None
 
-    def text_list(self, node: Node, what: str) -> tuple[str, ...]:
+    def text_list(self, node: Node, what: str, *, one_line: bool = False) -> tuple[str, ...]:
         items = []
         for item in self.sequence(node, what):
-            value = self.text(item, f"each item of {what}")
+            value = self.text(item, f"each item of {what}", one_line=one_line)
             if value is not None:
                 items.append(value)
         return tuple(items)
 
     def given_id(self, node: Node, what: str, seen: dict[str, Node]) -> str | None:
         """Check a given id's form and uniqueness within its namespace ``seen``."""
-        value = self.text(node, f"the id of {what}")
+        value = self.text(node, f"the id of {what}", one_line=True)
         if value is None:
             return None
         if not ID_PATTERN.match(value):
@@ -499,7 +540,7 @@ class _Validator:
     def group_refs(self, node: Node, what: str) -> tuple[str, ...]:
         refs = []
         for item in self.sequence(node, f"the groups of {what}"):
-            value = self.text(item, f"a group of {what}")
+            value = self.text(item, f"a group of {what}", one_line=True)
             if value is None:
                 continue
             if not self.group_ids:
@@ -536,11 +577,11 @@ class _Validator:
         if "id" in top:
             guide_id = self.given_id(top["id"], "the guide", {})
         if "title" in top:
-            title = self.text(top["title"], "title")
+            title = self.text(top["title"], "title", one_line=True)
         if "version" in top:
-            version = self.text(top["version"], "version")
+            version = self.text(top["version"], "version", one_line=True)
         if "language" in top:
-            language = self.text(top["language"], "language")
+            language = self.text(top["language"], "language", one_line=True)
             if language is not None:
                 language = language.lower()
                 if language not in LANGUAGES:
@@ -558,8 +599,14 @@ class _Validator:
                 duration = None
         description = self.text(top["description"], "description") if "description" in top else None
         source = self.text(top["source"], "source") if "source" in top else None
-        authors = self.text_list(top["authors"], "authors") if "authors" in top else ()
-        vocabulary = self.text_list(top["vocabulary"], "vocabulary") if "vocabulary" in top else ()
+        authors = (
+            self.text_list(top["authors"], "authors", one_line=True) if "authors" in top else ()
+        )
+        vocabulary = (
+            self.text_list(top["vocabulary"], "vocabulary", one_line=True)
+            if "vocabulary" in top
+            else ()
+        )
 
         groups = self.groups(top["groups"]) if "groups" in top else ()
         consent = (
@@ -618,7 +665,9 @@ class _Validator:
             if values is None:
                 continue
             label = (
-                self.text(values["label"], "the label of a group") if "label" in values else None
+                self.text(values["label"], "the label of a group", one_line=True)
+                if "label" in values
+                else None
             )
             given = (
                 self.given_id(values["id"], "a group", self.group_ids) if "id" in values else None
@@ -715,7 +764,7 @@ class _Validator:
             if values is None:
                 continue
             label = (
-                self.text(values["label"], "the label of a baseline field")
+                self.text(values["label"], "the label of a baseline field", one_line=True)
                 if "label" in values
                 else None
             )
@@ -723,7 +772,7 @@ class _Validator:
             given = self.given_id(values["id"], what, seen) if "id" in values else None
             field_type = None
             if "type" in values:
-                field_type = self.text(values["type"], f"the type of {what}")
+                field_type = self.text(values["type"], f"the type of {what}", one_line=True)
                 if field_type is not None and field_type not in BASELINE_TYPES:
                     self.error(
                         values["type"],
@@ -736,7 +785,7 @@ class _Validator:
             if "options" in values:
                 if field_type is not None and field_type != "choice":
                     self.error(values["options"], f"options only apply to type 'choice' ({what})")
-                options = self.text_list(values["options"], f"the options of {what}")
+                options = self.text_list(values["options"], f"the options of {what}", one_line=True)
                 duplicates = {o for o in options if options.count(o) > 1}
                 if duplicates:
                     self.error(
@@ -760,7 +809,7 @@ class _Validator:
             if "unit" in values:
                 if field_type is not None and field_type != "number":
                     self.error(values["unit"], f"'unit' only applies to type 'number' ({what})")
-                unit = self.text(values["unit"], f"the unit of {what}")
+                unit = self.text(values["unit"], f"the unit of {what}", one_line=True)
             low, high = bounds["min"], bounds["max"]
             if low is not None and high is not None and low > high:
                 self.error(values["max"], f"'max' of {what} is below its 'min'")
@@ -819,7 +868,11 @@ class _Validator:
         values = self.mapping(node, "a topic", TOPIC_KEYS, ("title",))
         if values is None:
             return None
-        title = self.text(values["title"], "the title of a topic") if "title" in values else None
+        title = (
+            self.text(values["title"], "the title of a topic", one_line=True)
+            if "title" in values
+            else None
+        )
         what = f"topic '{title}'" if title else "a topic"
         if "questions" not in values and "questions" not in self.last_suggested:
             self.error(node, f"{what} is missing the required key 'questions'")

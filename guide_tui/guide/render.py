@@ -127,12 +127,20 @@ def _question_markdown(
 
 
 def to_rich(guide: Guide, group: str | None = None) -> RenderableType:
-    """The guide for the terminal: a heading panel, consent and baseline, then each topic."""
+    """The guide for the terminal: a heading panel, consent and baseline, then each topic.
+
+    Guide text is data: it goes into Rich ``Text`` objects (never parsed as markup, so
+    "[LBP]" or "[/b]" show as written) after :func:`~guide_tui.safetext.terminal_text` (so no
+    control character reaches the terminal, even from a guide that did not pass the loader).
+    """
     from rich.console import Group as RenderGroup
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
 
+    from guide_tui.safetext import map_text, terminal_text
+
+    guide = map_text(guide, terminal_text)
     parts: list[RenderableType] = []
     header = Text()
     header.append(guide.title, style="bold")
@@ -162,8 +170,8 @@ def to_rich(guide: Guide, group: str | None = None) -> RenderableType:
         table.add_column("Required")
         for field in guide.baseline:
             table.add_row(
-                field.label,
-                _baseline_kind(field.type, field.options, field.unit),
+                Text(field.label),
+                Text(_baseline_kind(field.type, field.options, field.unit)),
                 "yes" if field.required else "no",
             )
         parts.append(table)

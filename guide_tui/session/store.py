@@ -852,7 +852,16 @@ def list_sessions(root: str | os.PathLike[str]) -> list[SessionSummary]:
     except OSError as error:
         raise SessionError(f"Cannot list {base}: {error.strerror or error}") from None
     now = time.time()
-    return [summarize_session(p, now=now) for p in _dirs(children) if is_session_like(p)]
+    return [_summary_or_reason(p, now) for p in _dirs(children) if is_session_like(p)]
+
+
+def _summary_or_reason(folder: Path, now: float) -> SessionSummary:
+    """One folder's row; whatever is wrong in its files is that row's reason (a folder
+    received from elsewhere can hold anything), never the end of the whole list."""
+    try:
+        return summarize_session(folder, now=now)
+    except Exception as error:
+        return SessionSummary(path=folder, reason=f"cannot be summarised: {error!r}")
 
 
 def _dirs(paths: Iterable[Path]) -> list[Path]:

@@ -103,13 +103,26 @@ def interview_reached(data: SessionData) -> bool:
 
 
 def load_study(root: str | Path, guide: str | None = None) -> Study:
-    """The sessions of one guide under ``root``; a broken folder is reported, not fatal."""
+    """The sessions of one guide under ``root``; a broken folder is reported, not fatal.
+
+    Each session is also summarised on its own first: one whose files hold something the
+    tables cannot use (a folder received from elsewhere can hold anything) is reported and
+    left out, rather than ending the report for the whole study.
+    """
     sessions, problems = [], []
     for folder in find_sessions(root):
         try:
-            sessions.append(read_session(folder))
+            data = read_session(folder)
+            if interview_reached(data):
+                build_study([data])
+            else:
+                build_study([], [data])
         except ExportError as error:
             problems.append(str(error))
+        except Exception as error:  # one broken folder must not hide the others
+            problems.append(f"{folder}: cannot be summarised: {error!r}")
+        else:
+            sessions.append(data)
     guide, chosen, others = select_guide(sessions, guide)
     interviews = [d for d in chosen if interview_reached(d)]
     not_started = [d for d in chosen if not interview_reached(d)]

@@ -10,6 +10,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from guide_tui.safetext import printable, terminal_text
+
 
 @dataclass(frozen=True)
 class ReportTable:
@@ -25,13 +27,13 @@ class ReportTable:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ") or " "
+    return printable(text).replace("|", "\\|").replace("\n", " ") or " "
 
 
 def render_markdown(tables: list[ReportTable], title: str | None = None) -> str:
-    lines = [f"# {title}", ""] if title else []
+    lines = [f"# {printable(title)}", ""] if title else []
     for table in tables:
-        lines += [f"## {table.title}", ""]
+        lines += [f"## {printable(table.title)}", ""]
         if table.rows:
             lines.append("| " + " | ".join(_md_cell(c) for c in table.columns) + " |")
             lines.append("|" + "|".join("---" for _ in table.columns) + "|")
@@ -39,17 +41,23 @@ def render_markdown(tables: list[ReportTable], title: str | None = None) -> str:
         else:
             lines.append("(none)")
         lines.append("")
-        lines += [f"{note}  " for note in table.notes]
+        lines += [f"{printable(note)}  " for note in table.notes]
         if table.notes:
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _csv_cell(value: object) -> object:
+    """Text without control characters (a session's data); numbers stay numbers."""
+    return printable(value) if isinstance(value, str) else value
+
+
 def render_csv(table: ReportTable) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(table.csv_columns or table.columns)
-    writer.writerows(table.csv_rows if table.csv_rows is not None else table.rows)
+    rows = table.csv_rows if table.csv_rows is not None else table.rows
+    writer.writerow([_csv_cell(c) for c in table.csv_columns or table.columns])
+    writer.writerows([_csv_cell(c) for c in row] for row in rows)
     return buffer.getvalue()
 
 
@@ -64,10 +72,18 @@ FILE_WIDTH = 10_000
 
 
 def render_text(tables: list[ReportTable], title: str | None = None, width: int = 120) -> str:
-    """Rich tables as plain text (no colour codes), for the terminal, files and tests."""
+    """Rich tables as plain text (no colour codes), for the terminal, files and tests.
+
+    Every cell is a session's data (a participant, a guide title or version, an interviewer's
+    name): Rich ``Text``, never markup, and no control character for the terminal.
+    """
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    def text(value: str, style: str = "") -> Text:
+        return Text(terminal_text(value), style=style)
 
     console = Console(
         file=io.StringIO(),
@@ -78,19 +94,19 @@ def render_text(tables: list[ReportTable], title: str | None = None, width: int 
         emoji=False,
     )
     if title:
-        console.print(title, style="bold")
+        console.print(text(title, "bold"))
         console.print()
     for table in tables:
         rich_table = Table(
-            title=table.title, box=box.SIMPLE_HEAD, title_justify="left", show_lines=False
+            title=text(table.title), box=box.SIMPLE_HEAD, title_justify="left", show_lines=False
         )
         for column in table.columns:
-            rich_table.add_column(column, overflow="fold")
+            rich_table.add_column(text(column), overflow="fold")
         for row in table.rows:
-            rich_table.add_row(*row)
-        console.print(rich_table if table.rows else f"{table.title}: (none)")
+            rich_table.add_row(*(text(cell) for cell in row))
+        console.print(rich_table if table.rows else text(f"{table.title}: (none)"))
         for note in table.notes:
-            console.print(note, soft_wrap=True)
+            console.print(text(note), soft_wrap=True)
         console.print()
     output = console.file
     assert isinstance(output, io.StringIO)

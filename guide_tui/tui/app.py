@@ -31,6 +31,7 @@ from guide_tui.recorder.base import NullRecorder, Recorder, RecorderState, Recor
 from guide_tui.session.clock import Clock
 from guide_tui.session.events import Event, EventType
 from guide_tui.session.state import CLOSING_STARTED, InterviewState, Phase
+from guide_tui.tui.format import escape
 
 
 class SessionLike(Protocol):
@@ -351,7 +352,7 @@ class GuideApp(App[Path | None]):
                 else:
                     self.record(EventType.WARNING, kind=warning.kind, message=warning.message)
             self.recent_warnings = [*self.recent_warnings[-2:], warning.message]
-            self.notify(warning.message, title="Recording", severity="warning", timeout=6)
+            self.notify(escape(warning.message), title="Recording", severity="warning", timeout=6)
         if self.catch_up():
             self.refresh_views()
         tick = getattr(self.screen, "tick", None)
@@ -497,7 +498,7 @@ class GuideApp(App[Path | None]):
         if goto is not None:
             for number, topic in enumerate(self.state.visible_topics(), 1):
                 yield SystemCommand(
-                    f"Go to topic {number}: {topic.title}",
+                    f"Go to topic {number}: {escape(topic.title)}",  # read as markup by Textual
                     "Make this the current topic",
                     _goto_callback(goto, topic.id),
                     discover=False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from guide_tui.safetext import terminal_text
+
 LEVEL_FLOOR_DB = -60.0  # the meter's left end: quieter is "silence" for speech
 
 
@@ -58,3 +60,22 @@ def size(n_bytes: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{value:.1f} GB"
+
+
+_WORD_JOINER = "\u2060"
+
+
+def escape(text: object) -> str:
+    """``text`` as Textual markup that shows it exactly as written, and is safe for a terminal.
+
+    Use it for every piece of guide or session text put into markup. Textual's own
+    ``textual.markup.escape`` (Rich's rule) only escapes tags that start with a lower-case
+    letter, ``#``, ``/`` or ``@``, but Textual's parser also reads ``[LBP]``, ``[$var]`` and
+    ``[ b]`` as tags (so "Low back pain [LBP] study" lost its "[LBP]"), and it doubles
+    backslashes the parser then shows twice. Here every ``[`` is escaped (``\\[`` is the only
+    escape Textual's parser knows). A backslash at the very end would escape the markup that
+    follows, so a zero-width word joiner separates it. Control characters become visible
+    stand-ins (:func:`~guide_tui.safetext.terminal_text`): a terminal would execute them.
+    """
+    safe = terminal_text(str(text)).replace("[", "\\[")
+    return safe + _WORD_JOINER if safe.endswith("\\") else safe

@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Button, Static
 
-from guide_tui.tui.format import level_bar, level_style
+from guide_tui.tui.format import escape, level_bar, level_style
 
 METER_WIDTH = 40
 VERDICT_STYLE = {"ok": "$success", "silent": "$error", "clipping": "$error"}
@@ -131,7 +131,8 @@ class MicCheckPanel(Vertical):
         check = make(self.seconds, continuous=True) if make is not None else None
         if check is None:
             message = recorder.poll().message if recorder is not None else None
-            self._show_verdict(message or "No microphone check: this session records no audio.")
+            none = "No microphone check: this session records no audio."
+            self._show_verdict(escape(message) if message else none)
             return
         self._show_verdict(f"Listening for {self.seconds:.0f} s: ask the participant to speak…")
         from guide_tui.errors import RecorderError
@@ -139,7 +140,9 @@ class MicCheckPanel(Vertical):
         try:
             await asyncio.to_thread(check.start)
         except RecorderError as error:
-            self._show_verdict(f"[$error]{error}[/]\nThe interview can go on as notes-only.")
+            self._show_verdict(
+                f"[$error]{escape(error)}[/]\nThe interview can go on as notes-only."
+            )
             return
         except asyncio.CancelledError:
             await asyncio.to_thread(check.stop)
@@ -172,9 +175,9 @@ class MicCheckPanel(Vertical):
         result = check.latest
         if result is not None:
             style = VERDICT_STYLE.get(result.verdict, "$warning")
-            verdict = f"[b {style}]{result.verdict.upper()}[/] {result.advice}"
+            verdict = f"[b {style}]{result.verdict.upper()}[/] {escape(result.advice)}"
         elif check.error:
-            verdict = f"[$error]{check.error}[/]"
+            verdict = f"[$error]{escape(check.error)}[/]"
         else:
             verdict = "Listening: ask the participant to say a few sentences…"
         if self._shown != (meter, verdict):

@@ -14,11 +14,11 @@ from typing import ClassVar
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.markup import escape
 from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
 from guide_tui.errors import GuideTuiError
+from guide_tui.tui.format import escape
 
 
 class GuidePickerApp(App[Path | None]):
@@ -65,7 +65,8 @@ class GuidePickerApp(App[Path | None]):
             options.append(
                 Option(
                     f"[b]{escape(guide.title)}[/b]  [dim]v{escape(guide.version)} · "
-                    f"{len(guide.topics)} topics · {guide.duration_minutes:g} min · {path.name}[/]",
+                    f"{len(guide.topics)} topics · {guide.duration_minutes:g} min · "
+                    f"{escape(path.name)}[/]",
                     id=str(index),
                 )
             )

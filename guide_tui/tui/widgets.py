@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.geometry import Region, Size
-from textual.markup import escape
 from textual.message import Message
 from textual.strip import Strip
 from textual.visual import Visual
@@ -19,7 +18,7 @@ from textual.widgets import Static
 
 from guide_tui.recorder.base import RecorderState, RecorderStatus
 from guide_tui.session.state import InterviewState, TopicStatus
-from guide_tui.tui.format import clock, level_bar, level_style, overrun_level, size
+from guide_tui.tui.format import clock, escape, level_bar, level_style, overrun_level, size
 
 OVERRUN_STYLE = {"ok": "", "amber": "$warning", "red": "$error"}
 STATUS_ICON = {
@@ -103,17 +102,17 @@ class TopBar(QuietStatic):
     """Participant, overall time against the plan, recording state: the glance line."""
 
     def render_state(self, state: InterviewState, status: RecorderStatus, now: float) -> None:
-        participant = state.participant or "?"
+        participant = escape(state.participant or "?")
         group = ""
         if state.group:
             try:
-                group = f" · {state.guide.group(state.group).label}"
+                group = f" · {escape(state.guide.group(state.group).label)}"
             except KeyError:
-                group = f" · {state.group}"
+                group = f" · {escape(state.group)}"
         elapsed = timed(state.elapsed(now), state.guide.duration_minutes)
         self.show(
             f"[b]{participant}[/b]{group}  [dim]│[/] ⏱ {elapsed}  [dim]│[/] "
-            f"{recording_badge(state, status)}  [dim]│ {state.guide.title}[/]"
+            f"{recording_badge(state, status)}  [dim]│ {escape(state.guide.title)}[/]"
         )
 
 
@@ -228,15 +227,15 @@ class RecorderPanel(LinePanel):
         if _is_active(status):
             facts = [size(status.bytes_written)]
             if status.device:
-                facts.append(status.device)
+                facts.append(escape(status.device))
             if status.disk_minutes_left is not None:
                 facts.append(f"{status.disk_minutes_left:.0f} min disk")
             lines.append("[dim]" + " · ".join(facts) + "[/]")
         elif state.notes_only:
             lines.append("[dim]Participant declined recording.[/]")
         elif status.message:
-            lines.append(f"[dim]{status.message}[/]")
-        lines.extend(f"[$warning]⚠ {w}[/]" for w in warnings[-2:])
+            lines.append(f"[dim]{escape(status.message)}[/]")
+        lines.extend(f"[$warning]⚠ {escape(w)}[/]" for w in warnings[-2:])
         self._facts = lines
         self._show()
 
@@ -266,7 +265,7 @@ class NotesPanel(QuietStatic):
         for note in state.notes:
             items.append((note.t, note.seq, escape(note.text)))
         for marker in state.markers:
-            label = MARKER_LABEL.get(marker.kind, marker.kind)
+            label = MARKER_LABEL.get(marker.kind) or escape(marker.kind)
             items.append((marker.t, marker.seq, f"[$accent]{label}[/]"))
         items.sort()
         if not items:

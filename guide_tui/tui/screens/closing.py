@@ -12,7 +12,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -20,6 +19,7 @@ from textual.widgets.option_list import Option
 from guide_tui.recorder.base import RecorderStatus
 from guide_tui.session.events import EventType
 from guide_tui.session.state import TopicStatus
+from guide_tui.tui.format import escape
 from guide_tui.tui.screens.interview import TICKED, UNTICKED
 from guide_tui.tui.widgets import KeyBar, QuietStatic, StepButton, TopBar
 

@@ -15,7 +15,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -24,7 +23,7 @@ from guide_tui.guide.model import Topic
 from guide_tui.recorder.base import RecorderStatus
 from guide_tui.session.events import EventType
 from guide_tui.session.state import TopicStatus
-from guide_tui.tui.format import clock
+from guide_tui.tui.format import clock, escape
 from guide_tui.tui.widgets import (
     KeyBar,
     NotesPanel,

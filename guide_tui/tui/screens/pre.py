@@ -15,7 +15,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, ScrollableContainer, Vertical
-from textual.markup import escape
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import (
@@ -25,8 +24,10 @@ from textual.widgets import (
 
 from guide_tui.guide.model import BaselineField
 from guide_tui.recorder.base import RecorderStatus
+from guide_tui.safetext import terminal_text
 from guide_tui.session.events import EventType
 from guide_tui.session.state import PARTICIPANT_CONFIRMED, Phase, consent_item_is_about_recording
+from guide_tui.tui.format import escape
 from guide_tui.tui.meter import MicCheckPanel
 from guide_tui.tui.widgets import KeyBar, StepButton, TickItem
 
@@ -74,7 +75,9 @@ class PreInterviewScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         guide = self.app.guide
-        yield Static(f"[b]{guide.title}[/b]  [dim]v{guide.version}[/dim]", id="pre-title")
+        yield Static(
+            f"[b]{escape(guide.title)}[/b]  [dim]v{escape(guide.version)}[/dim]", id="pre-title"
+        )
         yield StepBar(id="steps")
         self.current_step = self._initial_step()
         with Vertical(id="wizard"):
@@ -257,9 +260,10 @@ class PreInterviewScreen(Screen[None]):
         if self.app.state.notes_only:
             text = "The participant declined recording: this is a [b]notes-only[/b] session."
         elif status.message:
-            text = status.message
+            text = escape(status.message)
         else:
-            text = f"Recorder: {status.state}" + (f" · {status.device}" if status.device else "")
+            device = f" · {escape(status.device)}" if status.device else ""
+            text = f"Recorder: {status.state}{device}"
         text += "\n\n[dim]Press Start interview (Enter) when ready.[/dim]"
         found = self.query("#mic-check")
         if not found:
@@ -372,7 +376,9 @@ class ParticipantStep(WizardStep):
 
                 with RadioSet(id="group"):
                     for group in self.app.guide.groups:
-                        yield RadioButton(group.label, group.id == state.group, name=group.id)
+                        yield RadioButton(
+                            escape(group.label), group.id == state.group, name=group.id
+                        )
         with Horizontal(classes="buttons"):
             yield StepButton("Back", id="participant-back")
             yield StepButton("Continue", id="participant-next", classes="primary")
@@ -395,11 +401,13 @@ class BaselineStep(WizardStep):
         from textual.widgets import Input, Select  # deferred: not needed for the first screen
 
         star = " *" if field.required else ""
-        unit = f" ({field.unit})" if field.unit else ""
-        yield Label(f"{field.label}{unit}{star}", classes="field-label")
+        unit = f" ({escape(field.unit)})" if field.unit else ""
+        yield Label(f"{escape(field.label)}{unit}{star}", classes="field-label")
         widget_id = f"baseline-{field.id}"
         if field.type in ("choice", "yes-no"):
-            options = [(o, o) for o in field.options] if field.type == "choice" else list(YES_NO)
+            options = (
+                [(escape(o), o) for o in field.options] if field.type == "choice" else list(YES_NO)
+            )
             initial = value if value is not None and value in dict(options).values() else None
             yield Select(
                 options,
@@ -409,13 +417,13 @@ class BaselineStep(WizardStep):
                 value=initial if initial is not None else Select.NULL,
             )
         else:
-            text = "" if value is None else str(value)
+            text = "" if value is None else terminal_text(str(value))
             yield Input(
                 text,
                 id=widget_id,
                 classes="baseline",
                 type="number" if field.type == "number" else "text",
-                placeholder=field.label,
+                placeholder=terminal_text(field.label),
             )
         yield Label("", id=f"error-{field.id}", classes="field-error")
 

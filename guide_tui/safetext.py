@@ -1,0 +1,109 @@
+"""Text from guides and session folders is data: never terminal commands, never invalid XML.
+
+A guide, a ``session.json`` or an ``events.jsonl`` may come from a colleague (or be made to
+attack). Three things can go wrong when such text is shown or exported, and each has one helper:
+
+- control characters reach the terminal, which *executes* them (``ESC ] 0 ;`` sets the window
+  title, ``ESC ] 52 ;`` writes the clipboard, ``CR`` overwrites what was printed):
+  :func:`printable` replaces them with visible stand-ins, :func:`terminal_text` also drops the
+  invisible bidirectional controls, whose reordering (in terminals that do it) can make a line
+  read differently from what is stored;
+- an XML export (``project.qde``, DOCX) gets characters XML 1.0 does not allow and no importer
+  can read it: :func:`xml_text` replaces them, one for one, so character offsets (the qdpx
+  codings) stay right;
+- Rich/Textual markup: not handled here (see ``guide_tui.tui.format.escape`` and Rich ``Text``).
+
+The guide loader refuses control characters outright (:func:`control_characters`); these
+helpers are the defence for everything that does not come through the loader.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: C0 controls except tab and newline, DEL, C1 controls, and lone surrogates (which cannot be
+#: encoded as UTF-8 at all; they only arrive through ``\\ud800``-style JSON or YAML escapes).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+#: The same, tab and newline included: for text that must stay on one line.
+_CONTROL_OR_BREAK = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+#: Bidirectional embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI).
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+#: Not a ``Char`` of XML 1.0 (https://www.w3.org/TR/xml/#charsets).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+REPLACEMENT = "\ufffd"
+
+
+def _picture(match: re.Match[str]) -> str:
+    """A C0 control as its Unicode control picture (ESC → ␛, CR → ␍), DEL as ␡, else U+FFFD:
+    the reader sees that something was there, and nothing is executed."""
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)
+    if code == 0x7F:
+        return "\u2421"
+    return REPLACEMENT
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (tab and newline excepted) made visible and inert."""
+    return _CONTROL.sub(_picture, text) if _CONTROL.search(text) else text
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to write to a terminal: :func:`printable`, bidirectional controls removed."""
+    return BIDI_CONTROLS.sub("", printable(text))
+
+
+def xml_text(text: str) -> str:
+    """``text`` with every character XML 1.0 forbids replaced by U+FFFD (same length)."""
+    return _NOT_XML.sub(REPLACEMENT, text) if _NOT_XML.search(text) else text
+
+
+def describe(char: str) -> str:
+    """``U+001B (ESCAPE)``: how a message names an invisible character."""
+    name = unicodedata.name(char, "")
+    if not name:
+        name = {0x1B: "ESCAPE", 0x07: "BELL", 0x0D: "CARRIAGE RETURN", 0x09: "TAB"}.get(
+            ord(char), "control character" if not 0xD800 <= ord(char) <= 0xDFFF else "surrogate"
+        )
+    return f"U+{ord(char):04X} ({name})"
+
+
+def control_characters(text: str, *, one_line: bool = False) -> list[tuple[int, str]]:
+    """``(index, character)`` of each control character in ``text`` (with ``one_line``, tabs
+    and line breaks count too)."""
+    pattern = _CONTROL_OR_BREAK if one_line else _CONTROL
+    return [(m.start(), m.group()) for m in pattern.finditer(text)]
+
+
+def bidi_controls(text: str) -> list[tuple[int, str]]:
+    """``(index, character)`` of each bidirectional control in ``text``."""
+    return [(m.start(), m.group()) for m in BIDI_CONTROLS.finditer(text)]
+
+
+def map_text(value: T, convert: Callable[[str], str]) -> T:
+    """``value`` with ``convert`` applied to every string in it: in (frozen) dataclasses,
+    tuples, lists and dict values. Used to show a whole guide through :func:`terminal_text`."""
+    if isinstance(value, str):
+        return convert(value)  # type: ignore[return-value]
+    if isinstance(value, tuple):
+        return tuple(map_text(item, convert) for item in value)  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [map_text(item, convert) for item in value]  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {key: map_text(item, convert) for key, item in value.items()}  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: map_text(getattr(value, f.name), convert)
+            for f in dataclasses.fields(value)
+            if f.init
+        }
+        return dataclasses.replace(value, **changes)
+    return value
