@@ -88,22 +88,38 @@ def bidi_controls(text: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group()) for m in BIDI_CONTROLS.finditer(text)]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with lone surrogates (which JSON's ``\\udc80`` escapes can produce, and which
+    no UTF-8 file, hash or XML can hold) replaced by U+FFFD."""
+    return _SURROGATE.sub(REPLACEMENT, text) if _SURROGATE.search(text) else text
+
+
 def map_text(value: T, convert: Callable[[str], str]) -> T:
     """``value`` with ``convert`` applied to every string in it: in (frozen) dataclasses,
-    tuples, lists and dict values. Used to show a whole guide through :func:`terminal_text`."""
+    tuples, lists and dict values and keys. What ``convert`` leaves alone is returned as is
+    (the same objects), so mapping a large session with nothing to change costs one walk."""
     if isinstance(value, str):
         return convert(value)  # type: ignore[return-value]
-    if isinstance(value, tuple):
-        return tuple(map_text(item, convert) for item in value)  # type: ignore[return-value]
-    if isinstance(value, list):
-        return [map_text(item, convert) for item in value]  # type: ignore[return-value]
+    if isinstance(value, (tuple, list)):
+        items = [map_text(item, convert) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return type(value)(items) if isinstance(value, list) else tuple(items)  # type: ignore[return-value]
     if isinstance(value, dict):
-        return {key: map_text(item, convert) for key, item in value.items()}  # type: ignore[return-value]
+        pairs = [(map_text(k, convert), map_text(v, convert)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True)):
+            return value
+        return dict(pairs)  # type: ignore[return-value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: map_text(getattr(value, f.name), convert)
-            for f in dataclasses.fields(value)
-            if f.init
-        }
-        return dataclasses.replace(value, **changes)
+        changes = {}
+        for f in dataclasses.fields(value):
+            if f.init:
+                old = getattr(value, f.name)
+                new = map_text(old, convert)
+                if new is not old:
+                    changes[f.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
     return value

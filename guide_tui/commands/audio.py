@@ -55,6 +55,9 @@ def devices_command(args: argparse.Namespace) -> int:
         return 1
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from guide_tui.safetext import terminal_text
 
     table = Table(box=None, pad_edge=False)
     columns = (
@@ -71,10 +74,10 @@ def devices_command(args: argparse.Namespace) -> int:
         table.add_row(
             "*" if device.is_default else "",
             str(device.index),
-            device.name,
+            Text(terminal_text(device.name)),  # the driver's text: never markup
             str(device.channels),
             f"{device.default_samplerate} Hz",
-            device.hostapi,
+            Text(terminal_text(device.hostapi)),
         )
     Console().print(table)
     return 0

@@ -208,7 +208,12 @@ class _ProgressView:
         self.progress.__exit__(*exc)  # type: ignore[arg-type]
 
     def start_session(self, index: int, folder: Path) -> None:
-        label = f"[{index}/{self.sessions}] {folder.name}"
+        from rich.markup import escape
+
+        from guide_tui.safetext import terminal_text
+
+        # The label is read as markup by the progress column: a folder name is escaped.
+        label = f"[{index}/{self.sessions}] {escape(terminal_text(folder.name))}"
         self.task = self.progress.add_task(label, total=None)
 
     def update(self, p: Any) -> None:
@@ -228,7 +233,7 @@ class _ProgressView:
         self.progress.update(self.task, completed=timings.get("audio_s", 0))
         rtf = timings.get("rtf")
         extra = f", RTF {rtf}" if rtf is not None else ""
-        self.progress.console.print(f"wrote {out}{extra}")
+        self.progress.console.print(f"wrote {out}{extra}", markup=False, highlight=False)
 
 
 def _mmss(seconds: float) -> str:
@@ -248,14 +253,24 @@ def run_models_list(args: argparse.Namespace) -> int:
     console = Console()
     if not entries:
         console.print(
-            f"No models yet in {models_dir()}. Get one with `guide-tui models pull base.en`."
+            f"No models yet in {models_dir()}. Get one with `guide-tui models pull base.en`.",
+            markup=False,
         )
         return 0
+    from rich.text import Text
+
+    from guide_tui.safetext import terminal_text
+
+    def cell(value: object) -> Text:  # names and paths from the disk: text, not markup
+        return Text(terminal_text(str(value)))
+
     table = Table("model", "engine", "source", "size", "path")
     for e in entries:
-        table.add_row(e.name, e.engine, e.source, f"{e.size / 1e6:.0f} MB", str(e.path))
+        table.add_row(
+            cell(e.name), cell(e.engine), cell(e.source), f"{e.size / 1e6:.0f} MB", cell(e.path)
+        )
     console.print(table)
-    console.print(f"store: {models_dir()}")
+    console.print(f"store: {models_dir()}", markup=False)
     return 0
 
 

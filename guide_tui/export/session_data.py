@@ -17,6 +17,7 @@ from typing import Any
 from guide_tui.errors import ExportError, GuideTuiError
 from guide_tui.export.transcript import Transcript, load_transcript
 from guide_tui.guide.model import Guide
+from guide_tui.safetext import map_text, without_surrogates
 from guide_tui.session.events import Event, EventType
 
 
@@ -146,7 +147,7 @@ def read_session(folder: str | Path, *, with_guide: bool = True) -> SessionData:
     transcript_path = folder / "transcript.json"
     transcript = load_transcript(transcript_path) if transcript_path.is_file() else None
     guide, problem = load_guide_file(folder / "guide.yaml") if with_guide else (None, None)
-    return SessionData(
+    data = SessionData(
         folder=folder,
         meta=meta,
         events=tuple(events),
@@ -155,6 +156,9 @@ def read_session(folder: str | Path, *, with_guide: bool = True) -> SessionData:
         guide=guide,
         guide_problem=problem,
     )
+    # A "\\udc80" in a JSON file is a lone surrogate: no export could encode it (UTF-8, XML,
+    # the GUIDs' hashes). Replaced once here, for every exporter and report.
+    return map_text(data, without_surrogates)
 
 
 def find_sessions(root: str | Path) -> list[Path]:

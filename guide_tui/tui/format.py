@@ -79,3 +79,10 @@ def escape(text: object) -> str:
     """
     safe = terminal_text(str(text)).replace("[", "\\[")
     return safe + _WORD_JOINER if safe.endswith("\\") else safe
+
+
+def dom_id(guide_id: str) -> str:
+    """A guide id as part of a widget id. Guide ids may hold ``.`` (``v1.2``), which Textual
+    refuses in ids (the screen would crash); ``_`` is doubled and ``.`` written ``_d``, so two
+    guide ids never share a widget id, and the ids guides usually have stay as they are."""
+    return guide_id.replace("_", "__").replace(".", "_d")

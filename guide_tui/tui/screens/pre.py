@@ -27,7 +27,7 @@ from guide_tui.recorder.base import RecorderStatus
 from guide_tui.safetext import terminal_text
 from guide_tui.session.events import EventType
 from guide_tui.session.state import PARTICIPANT_CONFIRMED, Phase, consent_item_is_about_recording
-from guide_tui.tui.format import escape
+from guide_tui.tui.format import dom_id, escape
 from guide_tui.tui.meter import MicCheckPanel
 from guide_tui.tui.widgets import KeyBar, StepButton, TickItem
 
@@ -172,8 +172,9 @@ class PreInterviewScreen(Screen[None]):
             if event.value != state.notes_only:
                 self.app.record(EventType.CONSENT_DECLINED_RECORDING, declined=event.value)
         elif widget_id.startswith("consent-"):
-            item = widget_id.removeprefix("consent-")
-            if state.consent.get(item, False) != event.value:
+            ids = {dom_id(i.id): i.id for i in self.app.guide.consent}
+            item = ids.get(widget_id.removeprefix("consent-"), "")
+            if item and state.consent.get(item, False) != event.value:
                 self.app.record(EventType.CONSENT, item=item, given=event.value)
         self.app.update_meta(consent=dict(state.consent), notes_only=state.notes_only)
 
@@ -212,7 +213,7 @@ class PreInterviewScreen(Screen[None]):
         """The typed value of one field and, if it is not acceptable, why."""
         from textual.widgets import Input, Select
 
-        widget = self.query_one(f"#baseline-{field.id}")
+        widget = self.query_one(f"#baseline-{dom_id(field.id)}")
         if isinstance(widget, Select):
             value = None if widget.value is Select.NULL else widget.value
         else:
@@ -239,13 +240,13 @@ class PreInterviewScreen(Screen[None]):
         first_bad = None
         for field in self.app.guide.baseline:
             value, problem = self._read_field(field)
-            self.query_one(f"#error-{field.id}", Label).update(problem or "")
+            self.query_one(f"#error-{dom_id(field.id)}", Label).update(problem or "")
             if problem and first_bad is None:
                 first_bad = field
             answers[field.id] = value
         if first_bad is not None:
             self.app.bell()
-            self.query_one(f"#baseline-{first_bad.id}").focus()
+            self.query_one(f"#baseline-{dom_id(first_bad.id)}").focus()
             return
         for field_id, value in answers.items():
             if value is not None and state.baseline.get(field_id) != value:
@@ -345,7 +346,7 @@ class ConsentStep(WizardStep):
                 yield TickItem(
                     item.text,
                     state.consent.get(item.id, False),
-                    id=f"consent-{item.id}",
+                    id=f"consent-{dom_id(item.id)}",
                     classes="consent-item",
                 )
             yield TickItem(
@@ -403,7 +404,7 @@ class BaselineStep(WizardStep):
         star = " *" if field.required else ""
         unit = f" ({escape(field.unit)})" if field.unit else ""
         yield Label(f"{escape(field.label)}{unit}{star}", classes="field-label")
-        widget_id = f"baseline-{field.id}"
+        widget_id = f"baseline-{dom_id(field.id)}"
         if field.type in ("choice", "yes-no"):
             options = (
                 [(escape(o), o) for o in field.options] if field.type == "choice" else list(YES_NO)
@@ -425,7 +426,7 @@ class BaselineStep(WizardStep):
                 type="number" if field.type == "number" else "text",
                 placeholder=terminal_text(field.label),
             )
-        yield Label("", id=f"error-{field.id}", classes="field-error")
+        yield Label("", id=f"error-{dom_id(field.id)}", classes="field-error")
 
 
 class MicStep(WizardStep):
