@@ -68,12 +68,27 @@ def xml_text(text: str) -> str:
 
 def describe(char: str) -> str:
     """``U+001B (ESCAPE)``: how a message names an invisible character."""
-    name = unicodedata.name(char, "")
+    code = ord(char)
+    name = unicodedata.name(char, "") or _CONTROL_NAMES.get(code, "")
     if not name:
-        name = {0x1B: "ESCAPE", 0x07: "BELL", 0x0D: "CARRIAGE RETURN", 0x09: "TAB"}.get(
-            ord(char), "control character" if not 0xD800 <= ord(char) <= 0xDFFF else "surrogate"
-        )
-    return f"U+{ord(char):04X} ({name})"
+        name = "surrogate" if 0xD800 <= code <= 0xDFFF else "control character"
+    return f"U+{code:04X} ({name})"
+
+
+_CONTROL_NAMES = {
+    0x00: "NULL",
+    0x07: "BELL",
+    0x08: "BACKSPACE",
+    0x09: "TAB",
+    0x0A: "LINE FEED",
+    0x0B: "VERTICAL TAB",
+    0x0C: "FORM FEED",
+    0x0D: "CARRIAGE RETURN",
+    0x1B: "ESCAPE",
+    0x7F: "DELETE",
+    0x85: "NEXT LINE",
+    0x9B: "CONTROL SEQUENCE INTRODUCER",
+}
 
 
 def control_characters(text: str, *, one_line: bool = False) -> list[tuple[int, str]]:
