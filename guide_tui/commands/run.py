@@ -160,9 +160,13 @@ def run(args: argparse.Namespace) -> int:
         if session.torn_lines:  # kept as they are on disk; said once, before the screen opens
             torn = session.torn_lines
             shown = "; ".join(str(t) for t in torn[:3]) + ("; ..." if len(torn) > 3 else "")
+            from guide_tui.safetext import terminal_text  # the reasons may quote the lines
+
             print(
-                f"guide-tui: {len(torn)} line(s) of {session.events_path} could not be read and "
-                f"are ignored ({shown})",
+                terminal_text(
+                    f"guide-tui: {len(torn)} line(s) of {session.events_path} could not be read "
+                    f"and are ignored ({shown})"
+                ),
                 file=sys.stderr,
             )
         session.append("session_resumed", torn_lines=len(session.torn_lines))
