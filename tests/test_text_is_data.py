@@ -470,6 +470,24 @@ def test_guide_ids_with_dots_do_not_crash_the_wizard(tmp_path: Path) -> None:
     assert "Text of label" in dict((n, t) for n, t, _ in screens)["step-baseline"]
 
 
+def test_run_exits_non_zero_when_the_screen_crashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """Markup in a title once ended the app with a traceback, and ``run`` then said "paused;
+    everything so far is saved" with exit status 0. Any error that ends the app now exits 1."""
+    from guide_tui.tui.app import GuideApp
+
+    def crash(self: GuideApp, *args: Any, **kwargs: Any) -> None:
+        self._return_code = 1  # what Textual records when an exception ends the app
+
+    monkeypatch.setattr(GuideApp, "run", crash)
+    monkeypatch.setenv("GUIDE_TUI_RECORDINGS", str(tmp_path / "recordings"))
+    code = main(["run", str(ROOT / "guides" / "demo.yaml"), "-p", "P01", "--no-audio"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "stopped on an error" in err and "--resume" in err
+
+
 def test_escape_round_trips_through_textual_markup() -> None:
     from textual.content import Content
 

@@ -238,6 +238,13 @@ def run(args: argparse.Namespace) -> int:
             return error.exit_code
         print(f"Discarded {session.path} (it had no interview).")
         return 0
+    if app.return_code:  # an error ended the app (Textual has shown it): not "paused", not 0
+        print(
+            f"guide-tui: the interview screen stopped on an error; everything logged so far is "
+            f"in {session.path}\nContinue with: guide-tui run --resume '{session.path}'",
+            file=sys.stderr,
+        )
+        return 1
     if result is not None:
         print(f"Interview ended. Session saved in {result}")
     else:
