@@ -132,6 +132,13 @@ def _resolve_session(name: str) -> Path:
     return candidate if candidate.exists() else path
 
 
+def warn(data: Any) -> Any:
+    """Print a session's warnings (an edited frozen guide) on stderr; return the session."""
+    for warning in data.warnings:
+        print(f"guide-tui: warning: {warning}", file=sys.stderr)
+    return data
+
+
 def clean_text(data: Any) -> Any:
     """The session with its transcript's readable (``text_clean``) wording."""
     import dataclasses
@@ -159,7 +166,7 @@ def run_export(args: argparse.Namespace) -> int:
     failures = 0
     for name in args.sessions:
         try:
-            data = read_session(_resolve_session(name))
+            data = warn(read_session(_resolve_session(name)))
             if args.clean:
                 data = clean_text(data)
             chosen = formats or [f for f in FORMATS if get_writer(f).can_write(data)]
@@ -193,7 +200,7 @@ def _export_study(args: argparse.Namespace, formats: list[str] | None) -> int:
     sessions = []
     for folder in find_sessions(root):
         try:
-            sessions.append(read_session(folder))
+            sessions.append(warn(read_session(folder)))
         except ExportError as error:  # one broken folder must not block the study's project
             print(f"guide-tui: skipped {error}", file=sys.stderr)
     guide, sessions, others = select_guide(sessions, args.guide)
@@ -253,6 +260,8 @@ def run_study(args: argparse.Namespace) -> int:
     for problem in study.problems:
         print(f"guide-tui: skipped {problem}", file=sys.stderr)
     _warn_other_guides(study.guide_id, len(study.sessions), list(study.other_guides))
+    for data in study.sessions:
+        warn(data)
     if not study.sessions:
         if study.not_started:
             raise ExportError(
@@ -300,7 +309,7 @@ def run_anonymise(args: argparse.Namespace) -> int:
         raise ExportError(f"{args.names}: {error.strerror}; give the names file") from None
     except OSError:
         pass  # load_names says what is wrong
-    data = read_session(_resolve_session(args.session))
+    data = warn(read_session(_resolve_session(args.session)))
     names = load_names(Path(args.names))
     anonymised, report = anonymise_session(data, names)
     formats = _formats(args.format) or [f for f in FORMATS if get_writer(f).can_write(data)]

@@ -45,10 +45,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from guide_tui import __version__
-from guide_tui.errors import ExportError
+from guide_tui.errors import ExportError, SessionError
 from guide_tui.export import timecodes
 from guide_tui.export.field_notes import field_notes, is_notes_only
 from guide_tui.export.files import atomic_path
@@ -347,7 +347,7 @@ def _audio_groups(files: list[Path]) -> list[list[Path]]:
     last_params: tuple[int, int, int] | None = None
     for path in files:
         try:
-            with wave.open(str(path), "rb") as handle:
+            with _open_audio(path) as raw, wave.open(raw, "rb") as handle:
                 params = (handle.getnchannels(), handle.getsampwidth(), handle.getframerate())
         except (OSError, wave.Error, EOFError):
             groups.append([path])
@@ -643,7 +643,7 @@ def _add_session(
             )
         )
 
-    audio = data.audio_files if include_audio else []
+    audio = list(data.audio_files) if include_audio else []
     for index, group in enumerate(_audio_groups(audio)):
         audio_guid = guid(key, "source", "audio", index)
         source_guids.append(audio_guid)
@@ -891,10 +891,23 @@ def _zip_time(sessions: Iterable[SessionData]) -> tuple[int, int, int, int, int,
     return (1980, 1, 1, 0, 0, 0)
 
 
+def _open_audio(path: Path) -> BinaryIO:
+    """A session audio file, opened without following a link: the bytes that go into a shared
+    project must be the session's own, whatever was swapped in since it was read."""
+    from guide_tui.session.files import open_session_file
+
+    try:
+        return open_session_file(path.parent, path.name)
+    except SessionError as error:
+        raise ExportError(str(error)) from None
+
+
 def _write_wav(files: tuple[Path, ...], out: Any) -> None:
     """Concatenate WAVs of one format into ``out`` (a write-only stream), header first."""
     with contextlib.ExitStack() as stack:
-        readers = [stack.enter_context(wave.open(str(p), "rb")) for p in files]
+        readers = [
+            stack.enter_context(wave.open(stack.enter_context(_open_audio(p)), "rb")) for p in files
+        ]
         channels, width, rate = (
             readers[0].getnchannels(),
             readers[0].getsampwidth(),
@@ -944,7 +957,7 @@ def write_project(project: Project, path: Path, sessions: list[SessionData]) -> 
                     info.compress_type = zipfile.ZIP_STORED  # audio does not compress
                     with archive.open(info, "w", force_zip64=True) as out:
                         if len(member.files) == 1:
-                            with open(member.files[0], "rb") as source:
+                            with _open_audio(member.files[0]) as source:
                                 while chunk := source.read(1 << 20):
                                     out.write(chunk)
                         else:
