@@ -341,22 +341,34 @@ class Project:
     members: list[Member]
 
 
-def _audio_groups(files: list[Path]) -> list[list[Path]]:
-    """WAV files that can be laid end to end into one (same format); else one group each."""
+#: The most audio bytes one WAV can hold: its sizes are 32-bit, and the RIFF size counts the
+#: 36 header bytes after it. About 6 h 12 min of 48 kHz 16-bit stereo.
+WAV_DATA_LIMIT = 0xFFFFFFFF - 36
+
+
+def _audio_groups(files: list[Path], limit: int | None = None) -> list[list[Path]]:
+    """WAV files that can be laid end to end into one (same format, together within the WAV
+    size limit); else a new group. A long interview recorded over several files (a lost device,
+    ``max_file_bytes``) becomes several audio sources rather than a WAV whose sizes overflow."""
+    limit = WAV_DATA_LIMIT if limit is None else limit
     groups: list[list[Path]] = []
     last_params: tuple[int, int, int] | None = None
+    group_bytes = 0
     for path in files:
         try:
             with _open_audio(path) as raw, wave.open(raw, "rb") as handle:
                 params = (handle.getnchannels(), handle.getsampwidth(), handle.getframerate())
+                size = handle.getnframes() * params[0] * params[1]
         except (OSError, wave.Error, EOFError):
             groups.append([path])
             last_params = None
             continue
-        if groups and params == last_params:
+        if groups and params == last_params and group_bytes + size <= limit:
             groups[-1].append(path)
+            group_bytes += size
         else:
             groups.append([path])
+            group_bytes = size
         last_params = params
     return groups
 
@@ -915,6 +927,8 @@ def _write_wav(files: tuple[Path, ...], out: Any) -> None:
         )
         frames = sum(r.getnframes() for r in readers)
         size = frames * channels * width
+        if size > WAV_DATA_LIMIT:  # _audio_groups keeps groups within it
+            raise ExportError("audio too long for one WAV file; it must be split")
         header = b"".join(
             (
                 b"RIFF",
@@ -943,7 +957,10 @@ def write_project(project: Project, path: Path, sessions: list[SessionData]) -> 
     date_time = _zip_time(sessions)
     with atomic_path(path) as tmp:
         try:
-            with zipfile.ZipFile(tmp, "w") as archive:
+            # ZIP64 (explicit, though the default): a study's audio passes 4 GiB in a few
+            # interviews; members are written with force_zip64 since their size is not known
+            # to zipfile in advance.
+            with zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:
                 info = zipfile.ZipInfo("project.qde", date_time)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, project.qde)
