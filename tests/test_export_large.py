@@ -37,10 +37,10 @@ def test_files_over_the_wav_limit_are_not_joined(tmp_path: Path) -> None:
     c = _sparse_wav(tmp_path / "audio-003.wav", 1_000_000_000)
     assert qdpx._audio_groups([a, b, c]) == [[a], [b, c]]
     assert qdpx._audio_groups([a, c]) == [[a, c]]  # 3.2 GB: still one WAV
-    with open(tmp_path / "out.wav", "wb") as sink:
-        with pytest.raises(ExportError, match="too long for one WAV"):  # was OverflowError
-            qdpx._write_wav((a, b), sink)
-    assert (tmp_path / "out.wav").stat().st_size == 0  # refused before a byte was written
+    sink = tmp_path / "out.wav"
+    with open(sink, "wb") as out, pytest.raises(ExportError, match="too long for one WAV"):
+        qdpx._write_wav((a, b), out)  # was OverflowError
+    assert sink.stat().st_size == 0  # refused before a byte was written
 
 
 def _wav(path: Path, frames: int, value: int) -> Path:
