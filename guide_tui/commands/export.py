@@ -318,10 +318,16 @@ def run_anonymise(args: argparse.Namespace) -> int:
     key = write_key(data.folder, Path(args.names), report)
     for path in written:
         print(path)
+    missing = [entry for entry in report if not entry.count]
     for entry in report:
-        forms = ", ".join(sorted(entry.forms)) or "not found"
-        details = f", {entry.in_details} in the session details" if entry.in_details else ""
-        print(f"{entry.placeholder}: {entry.count} replaced ({forms}){details}", file=sys.stderr)
+        if entry.count or len(missing) <= 20:  # a long list (a staff register): found ones only
+            forms = ", ".join(sorted(entry.forms)) or "not found"
+            details = f", {entry.in_details} in the session details" if entry.in_details else ""
+            print(
+                f"{entry.placeholder}: {entry.count} replaced ({forms}){details}", file=sys.stderr
+            )
+    if len(missing) > 20:
+        print(f"{len(missing)} listed names not found (see the key file)", file=sys.stderr)
     print(f"key (keep private, do not share): {key}", file=sys.stderr)
     if "qdpx" in formats:
         print("the .qdpx has no audio: a recording cannot be anonymised", file=sys.stderr)
