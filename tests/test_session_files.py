@@ -259,3 +259,27 @@ def _names(tmp_path: Path) -> Path:
     path = tmp_path / "names.txt"
     path.write_text("Hansen\n")
     return path
+
+
+@pytest.mark.parametrize("name", ["events.jsonl", "audio-001.wav"])
+def test_resume_does_not_write_through_a_link(tmp_path: Path, name: str) -> None:
+    """Resuming appends to ``events.jsonl`` and repairs WAVs in place: through a link that
+    would write into the reader's own file. The folder is refused before anything is opened."""
+    folder = Path(shutil.copytree(COMPLETE, tmp_path / "recordings" / COMPLETE.name))
+    meta = json.loads((folder / "session.json").read_text())
+    meta["status"] = "in_progress"
+    (folder / "session.json").write_text(json.dumps(meta))
+    own = tmp_path / f"own-{name}"
+    if name.endswith(".wav"):
+        _wav(own)
+    else:
+        shutil.copyfile(folder / name, own)
+        (folder / name).unlink()
+    (folder / name).symlink_to(own)
+    before = own.read_bytes()
+    from guide_tui.session import Session
+
+    # what `run --resume` does first (the TUI itself is not started here)
+    with pytest.raises(SessionFileError, match="symbolic link"):
+        Session.open(folder, mark_resumed=True)
+    assert own.read_bytes() == before

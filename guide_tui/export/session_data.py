@@ -154,12 +154,11 @@ def read_session(folder: str | Path, *, with_guide: bool = True) -> SessionData:
     if not folder.is_dir():
         raise ExportError(f"{folder}: no such session folder")
     from guide_tui.errors import SessionError
-    from guide_tui.session.files import check_session_folder, frozen_guide_changed
+    from guide_tui.session.files import frozen_guide_changed
     from guide_tui.session.store import read_meta
 
     try:
-        check_session_folder(folder)  # a linked guide.yaml or transcript.json is refused
-        meta = read_meta(folder)
+        meta = read_meta(folder)  # also refuses a linked guide.yaml, transcript.json, ...
         audio = audio_files(folder, meta)
         events, torn = read_events(folder / "events.jsonl")
         transcript = load_transcript(folder / "transcript.json", missing_ok=True)

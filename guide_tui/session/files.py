@@ -149,9 +149,17 @@ def read_session_file(
 
 
 def check_session_folder(folder: str | os.PathLike[str]) -> None:
-    """Refuse a folder whose known files (``session.json``, ``guide.yaml``, ...) are links or not
-    regular files; missing ones are fine. One gate before a reader hands paths to libraries."""
-    for name in KNOWN_FILES:
+    """Refuse a folder whose known files (``session.json``, ``guide.yaml``, ``events.jsonl``,
+    ``transcript.json``, ``audio*.wav``) are links or not regular files; missing ones are fine.
+
+    The gate :func:`guide_tui.session.store.read_meta` passes every reader through (export,
+    transcription, listing, and resuming, whose writers open ``events.jsonl`` for appending and
+    repair WAVs in place: through a link they would write into the reader's own files).
+    """
+    names = list(KNOWN_FILES)
+    with contextlib.suppress(OSError):
+        names += sorted(p.name for p in Path(folder).glob("audio*.wav"))
+    for name in names:
         with contextlib.suppress(FileNotFoundError):
             session_file(folder, name)
 

@@ -46,7 +46,12 @@ from guide_tui.errors import GuideTuiError, SessionError
 from guide_tui.guide.model import Guide
 from guide_tui.session.clock import Clock, MonotonicClock
 from guide_tui.session.events import Event, EventType, reached_interview
-from guide_tui.session.files import SessionFileError, open_session_file, read_session_file
+from guide_tui.session.files import (
+    SessionFileError,
+    check_session_folder,
+    open_session_file,
+    read_session_file,
+)
 from guide_tui.session.pseudonym import folder_name, validate_pseudonym
 
 SESSION_SCHEMA_VERSION = 1
@@ -205,12 +210,15 @@ def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """``session.json`` as a dict, or :class:`SessionError` saying what is wrong with it.
 
     The one reader of session metadata: the TUI, transcription and exports all use it, so a
-    damaged or too-new session gets the same message everywhere.
+    damaged or too-new session gets the same message everywhere. It is also the gate against
+    a folder from elsewhere whose files are links (:func:`check_session_folder`): every reader
+    passes through here before it opens anything else.
     """
     folder = Path(folder)
     meta_path = folder / SESSION_FILE
     try:
         raw = read_session_file(folder, SESSION_FILE)  # never through a link
+        check_session_folder(folder)
     except FileNotFoundError:
         raise SessionError(f"{folder} is not a session folder (no {SESSION_FILE}).") from None
     except OSError as error:

@@ -59,12 +59,10 @@ class SessionInput:
         if not folder.is_dir():
             raise TranscriptionError(f"{folder} is not a folder")
         from guide_tui.errors import SessionError
-        from guide_tui.session.files import check_session_folder
         from guide_tui.session.store import read_meta
 
         try:
-            check_session_folder(folder)  # a linked guide.yaml or events.jsonl is refused
-            meta = read_meta(folder)
+            meta = read_meta(folder)  # also refuses a linked guide.yaml, events.jsonl, ...
         except SessionError as error:
             raise TranscriptionError(str(error)) from None
         paths: list[Path] = []
