@@ -283,3 +283,15 @@ def test_resume_does_not_write_through_a_link(tmp_path: Path, name: str) -> None
     with pytest.raises(SessionFileError, match="symbolic link"):
         Session.open(folder, mark_resumed=True)
     assert own.read_bytes() == before
+
+
+def test_exports_are_not_written_through_a_linked_exports_folder(tmp_path: Path, capsys) -> None:
+    folder = Path(shutil.copytree(COMPLETE, tmp_path / "recordings" / COMPLETE.name))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (folder / "exports").symlink_to(elsewhere)
+    assert main(["export", str(folder), "-f", "md"]) == 1
+    assert "give the export folder with -o" in capsys.readouterr().err
+    assert main(["anonymise", str(folder), "--names", str(_names(tmp_path))]) == 2
+    assert main(["export", str(folder), "-f", "md", "-o", str(tmp_path / "out")]) == 0
+    assert list(elsewhere.iterdir()) == []

@@ -132,6 +132,21 @@ def _resolve_session(name: str) -> Path:
     return candidate if candidate.exists() else path
 
 
+def default_out(folder: Path, *parts: str) -> Path:
+    """``folder/exports/...``, refused when a folder on the way is a link: in a session folder
+    from elsewhere it would send the exports (and the files they replace) somewhere else."""
+    from guide_tui.errors import ExportError
+
+    out = folder
+    for part in ("exports", *parts):
+        out = out / part
+        if out.is_symlink():
+            raise ExportError(
+                f"{out} refused: it is a symbolic link; give the export folder with -o DIR"
+            )
+    return out
+
+
 def warn(data: Any) -> Any:
     """Print a session's warnings (an edited frozen guide) on stderr; return the session."""
     for warning in data.warnings:
@@ -170,7 +185,7 @@ def run_export(args: argparse.Namespace) -> int:
             if args.clean:
                 data = clean_text(data)
             chosen = formats or [f for f in FORMATS if get_writer(f).can_write(data)]
-            out = Path(args.out) if args.out else data.folder / "exports"
+            out = Path(args.out) if args.out else default_out(data.folder)
             written = export_session(data, chosen, out, include_audio=not args.no_audio)
         except GuideTuiError as error:
             print(f"guide-tui: {error}", file=sys.stderr)
@@ -219,7 +234,7 @@ def _export_study(args: argparse.Namespace, formats: list[str] | None) -> int:
         raise ExportError(f"no sessions in {root}")
     # Into the recordings folder's exports/ (``sessions`` and ``study`` skip it: it holds no
     # session file), one project per guide.
-    out = Path(args.out) if args.out else root / "exports"
+    out = Path(args.out) if args.out else default_out(root)
     path = write_study_qdpx(
         sessions,
         out / f"study-{_file_safe(guide or 'study')}.qdpx",
@@ -313,7 +328,7 @@ def run_anonymise(args: argparse.Namespace) -> int:
     names = load_names(Path(args.names))
     anonymised, report = anonymise_session(data, names)
     formats = _formats(args.format) or [f for f in FORMATS if get_writer(f).can_write(data)]
-    out = Path(args.out) if args.out else data.folder / "exports" / "anonymised"
+    out = Path(args.out) if args.out else default_out(data.folder, "anonymised")
     written = export_session(anonymised, formats, out, include_audio=False)
     key = write_key(data.folder, Path(args.names), report)
     for path in written:
