@@ -144,6 +144,28 @@ def _resolve_session(name: str) -> Path:
     return candidate if candidate.exists() else path
 
 
+def default_out(folder: Path, *parts: str) -> Path:
+    """``folder/exports/...``, refused when a folder on the way is a link: in a session folder
+    from elsewhere it would send the exports (and the files they replace) somewhere else."""
+    from guide_tui.errors import ExportError
+
+    out = folder
+    for part in ("exports", *parts):
+        out = out / part
+        if out.is_symlink():
+            raise ExportError(
+                f"{out} refused: it is a symbolic link; give the export folder with -o DIR"
+            )
+    return out
+
+
+def warn(data: Any) -> Any:
+    """Print a session's warnings (an edited frozen guide) on stderr; return the session."""
+    for warning in data.warnings:
+        print(f"guide-tui: warning: {warning}", file=sys.stderr)
+    return data
+
+
 def clean_text(data: Any) -> Any:
     """The session with its transcript's readable (``text_clean``) wording."""
     import dataclasses
@@ -171,11 +193,11 @@ def run_export(args: argparse.Namespace) -> int:
     failures = 0
     for name in args.sessions:
         try:
-            data = read_session(_resolve_session(name))
+            data = warn(read_session(_resolve_session(name)))
             if args.clean:
                 data = clean_text(data)
             chosen = formats or [f for f in FORMATS if get_writer(f).can_write(data)]
-            out = Path(args.out) if args.out else data.folder / "exports"
+            out = Path(args.out) if args.out else default_out(data.folder)
             written = export_session(data, chosen, out, include_audio=not args.no_audio)
         except GuideTuiError as error:
             print(f"guide-tui: {_shown(error)}", file=sys.stderr)
@@ -205,7 +227,7 @@ def _export_study(args: argparse.Namespace, formats: list[str] | None) -> int:
     sessions = []
     for folder in find_sessions(root):
         try:
-            sessions.append(read_session(folder))
+            sessions.append(warn(read_session(folder)))
         except ExportError as error:  # one broken folder must not block the study's project
             print(f"guide-tui: skipped {_shown(error)}", file=sys.stderr)
     guide, sessions, others = select_guide(sessions, args.guide)
@@ -224,7 +246,7 @@ def _export_study(args: argparse.Namespace, formats: list[str] | None) -> int:
         raise ExportError(f"no sessions in {root}")
     # Into the recordings folder's exports/ (``sessions`` and ``study`` skip it: it holds no
     # session file), one project per guide.
-    out = Path(args.out) if args.out else root / "exports"
+    out = Path(args.out) if args.out else default_out(root)
     path = write_study_qdpx(
         sessions,
         out / f"study-{_file_safe(guide or 'study')}.qdpx",
@@ -265,6 +287,8 @@ def run_study(args: argparse.Namespace) -> int:
     for problem in study.problems:
         print(f"guide-tui: skipped {_shown(problem)}", file=sys.stderr)
     _warn_other_guides(study.guide_id, len(study.sessions), list(study.other_guides))
+    for data in study.sessions:
+        warn(data)
     if not study.sessions:
         if study.not_started:
             raise ExportError(
@@ -312,19 +336,25 @@ def run_anonymise(args: argparse.Namespace) -> int:
         raise ExportError(f"{args.names}: {error.strerror}; give the names file") from None
     except OSError:
         pass  # load_names says what is wrong
-    data = read_session(_resolve_session(args.session))
+    data = warn(read_session(_resolve_session(args.session)))
     names = load_names(Path(args.names))
     anonymised, report = anonymise_session(data, names)
     formats = _formats(args.format) or [f for f in FORMATS if get_writer(f).can_write(data)]
-    out = Path(args.out) if args.out else data.folder / "exports" / "anonymised"
+    out = Path(args.out) if args.out else default_out(data.folder, "anonymised")
     written = export_session(anonymised, formats, out, include_audio=False)
     key = write_key(data.folder, Path(args.names), report)
     for path in written:
         print(path)
+    missing = [entry for entry in report if not entry.count]
     for entry in report:
-        forms = ", ".join(sorted(entry.forms)) or "not found"
-        details = f", {entry.in_details} in the session details" if entry.in_details else ""
-        print(f"{entry.placeholder}: {entry.count} replaced ({forms}){details}", file=sys.stderr)
+        if entry.count or len(missing) <= 20:  # a long list (a staff register): found ones only
+            forms = ", ".join(sorted(entry.forms)) or "not found"
+            details = f", {entry.in_details} in the session details" if entry.in_details else ""
+            print(
+                f"{entry.placeholder}: {entry.count} replaced ({forms}){details}", file=sys.stderr
+            )
+    if len(missing) > 20:
+        print(f"{len(missing)} listed names not found (see the key file)", file=sys.stderr)
     print(f"key (keep private, do not share): {key}", file=sys.stderr)
     if "qdpx" in formats:
         print("the .qdpx has no audio: a recording cannot be anonymised", file=sys.stderr)

@@ -105,6 +105,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _session_folder(name: str) -> Path:
     from guide_tui.errors import SessionError, TranscriptionError
     from guide_tui.paths import recordings_dir
+    from guide_tui.session.files import frozen_guide_changed
     from guide_tui.session.store import read_meta
 
     path = Path(name).expanduser()
@@ -115,9 +116,12 @@ def _session_folder(name: str) -> Path:
                 f"no session folder {name!r} (looked in . and {recordings_dir()})"
             )
     try:  # every queued folder is checked before any work starts or a progress bar is drawn
-        read_meta(path)
+        meta = read_meta(path)
     except SessionError as error:
         raise TranscriptionError(str(error)) from None
+    warning = frozen_guide_changed(path, meta)
+    if warning:
+        print(f"guide-tui: warning: {warning}", file=sys.stderr)
     return path
 
 

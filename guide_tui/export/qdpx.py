@@ -45,10 +45,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from guide_tui import __version__
-from guide_tui.errors import ExportError
+from guide_tui.errors import ExportError, SessionError
 from guide_tui.export import timecodes
 from guide_tui.export.field_notes import field_notes, is_notes_only
 from guide_tui.export.files import atomic_path
@@ -342,22 +342,34 @@ class Project:
     members: list[Member]
 
 
-def _audio_groups(files: list[Path]) -> list[list[Path]]:
-    """WAV files that can be laid end to end into one (same format); else one group each."""
+#: The most audio bytes one WAV can hold: its sizes are 32-bit, and the RIFF size counts the
+#: 36 header bytes after it. About 6 h 12 min of 48 kHz 16-bit stereo.
+WAV_DATA_LIMIT = 0xFFFFFFFF - 36
+
+
+def _audio_groups(files: list[Path], limit: int | None = None) -> list[list[Path]]:
+    """WAV files that can be laid end to end into one (same format, together within the WAV
+    size limit); else a new group. A long interview recorded over several files (a lost device,
+    ``max_file_bytes``) becomes several audio sources rather than a WAV whose sizes overflow."""
+    limit = WAV_DATA_LIMIT if limit is None else limit
     groups: list[list[Path]] = []
     last_params: tuple[int, int, int] | None = None
+    group_bytes = 0
     for path in files:
         try:
-            with wave.open(str(path), "rb") as handle:
+            with _open_audio(path) as raw, wave.open(raw, "rb") as handle:
                 params = (handle.getnchannels(), handle.getsampwidth(), handle.getframerate())
+                size = handle.getnframes() * params[0] * params[1]
         except (OSError, wave.Error, EOFError):
             groups.append([path])
             last_params = None
             continue
-        if groups and params == last_params:
+        if groups and params == last_params and group_bytes + size <= limit:
             groups[-1].append(path)
+            group_bytes += size
         else:
             groups.append([path])
+            group_bytes = size
         last_params = params
     return groups
 
@@ -646,7 +658,7 @@ def _add_session(
             )
         )
 
-    audio = data.audio_files if include_audio else []
+    audio = list(data.audio_files) if include_audio else []
     for index, group in enumerate(_audio_groups(audio)):
         audio_guid = guid(key, "source", "audio", index)
         source_guids.append(audio_guid)
@@ -896,10 +908,23 @@ def _zip_time(sessions: Iterable[SessionData]) -> tuple[int, int, int, int, int,
     return (1980, 1, 1, 0, 0, 0)
 
 
+def _open_audio(path: Path) -> BinaryIO:
+    """A session audio file, opened without following a link: the bytes that go into a shared
+    project must be the session's own, whatever was swapped in since it was read."""
+    from guide_tui.session.files import open_session_file
+
+    try:
+        return open_session_file(path.parent, path.name)
+    except SessionError as error:
+        raise ExportError(str(error)) from None
+
+
 def _write_wav(files: tuple[Path, ...], out: Any) -> None:
     """Concatenate WAVs of one format into ``out`` (a write-only stream), header first."""
     with contextlib.ExitStack() as stack:
-        readers = [stack.enter_context(wave.open(str(p), "rb")) for p in files]
+        readers = [
+            stack.enter_context(wave.open(stack.enter_context(_open_audio(p)), "rb")) for p in files
+        ]
         channels, width, rate = (
             readers[0].getnchannels(),
             readers[0].getsampwidth(),
@@ -907,6 +932,8 @@ def _write_wav(files: tuple[Path, ...], out: Any) -> None:
         )
         frames = sum(r.getnframes() for r in readers)
         size = frames * channels * width
+        if size > WAV_DATA_LIMIT:  # _audio_groups keeps groups within it
+            raise ExportError("audio too long for one WAV file; it must be split")
         header = b"".join(
             (
                 b"RIFF",
@@ -935,7 +962,10 @@ def write_project(project: Project, path: Path, sessions: list[SessionData]) -> 
     date_time = _zip_time(sessions)
     with atomic_path(path) as tmp:
         try:
-            with zipfile.ZipFile(tmp, "w") as archive:
+            # ZIP64 (explicit, though the default): a study's audio passes 4 GiB in a few
+            # interviews; members are written with force_zip64 since their size is not known
+            # to zipfile in advance.
+            with zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:
                 info = zipfile.ZipInfo("project.qde", date_time)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, project.qde)
@@ -949,7 +979,7 @@ def write_project(project: Project, path: Path, sessions: list[SessionData]) -> 
                     info.compress_type = zipfile.ZIP_STORED  # audio does not compress
                     with archive.open(info, "w", force_zip64=True) as out:
                         if len(member.files) == 1:
-                            with open(member.files[0], "rb") as source:
+                            with _open_audio(member.files[0]) as source:
                                 while chunk := source.read(1 << 20):
                                     out.write(chunk)
                         else:

@@ -33,6 +33,11 @@ class SessionData:
     guide: Guide | None = None
     guide_problem: str | None = None  # why the frozen guide.yaml could not be used
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The session's audio files on disk, in recording order, each checked to be the session's
+    #: own regular file (:func:`guide_tui.session.files.session_file`); listed but missing
+    #: files are left out.
+    audio_files: tuple[Path, ...] = ()
+    warnings: tuple[str, ...] = ()  # for the user, one line each (an edited frozen guide)
 
     @property
     def name(self) -> str:
@@ -57,16 +62,6 @@ class SessionData:
     def ended(self) -> bool:
         """True when the interview was closed normally (a ``session_ended`` event exists)."""
         return any(e.type == EventType.SESSION_ENDED for e in self.events)
-
-    @property
-    def audio_files(self) -> list[Path]:
-        """The session's audio files that exist on disk, in recording order."""
-        names = [
-            str(a.get("file") or "") for a in self.meta.get("audio") or [] if isinstance(a, dict)
-        ]
-        if not any(names):
-            names = sorted(p.name for p in self.folder.glob("audio*.wav"))
-        return [self.folder / n for n in names if n and (self.folder / n).is_file()]
 
     @property
     def recorded(self) -> bool:
@@ -98,9 +93,32 @@ class SessionData:
         return topic_id
 
 
+def audio_files(folder: Path, meta: dict[str, Any]) -> tuple[Path, ...]:
+    """The audio files ``session.json`` lists (else ``audio*.wav`` found in the folder) that
+    exist; a name that leads outside the folder, or a link, is refused with
+    :class:`~guide_tui.session.files.SessionFileError`, never packaged or skipped silently."""
+    from guide_tui.session.files import session_file
+
+    names: list[object] = [a.get("file") for a in meta.get("audio") or [] if isinstance(a, dict)]
+    source = "session.json: audio file"
+    if not names:
+        names, source = [p.name for p in sorted(folder.glob("audio*.wav"))], "audio file"
+    found = []
+    for name in names:
+        try:
+            found.append(session_file(folder, name, source=source))
+        except FileNotFoundError:
+            continue  # listed but gone (deleted, not copied along): exports go without it
+    return tuple(found)
+
+
 def load_guide_file(path: Path) -> tuple[Guide | None, str | None]:
     """The frozen guide, or why it could not be loaded (reports then fall back to ids)."""
-    if not path.is_file():
+    from guide_tui.session.files import session_file
+
+    try:
+        session_file(path.parent, path.name)  # a link or a FIFO is refused, not followed
+    except FileNotFoundError:
         return None, "no guide.yaml in the session folder"
     try:
         from guide_tui.guide.loader import load_guide
@@ -137,16 +155,18 @@ def read_session(folder: str | Path, *, with_guide: bool = True) -> SessionData:
     if not folder.is_dir():
         raise ExportError(f"{folder}: no such session folder")
     from guide_tui.errors import SessionError
+    from guide_tui.session.files import frozen_guide_changed
     from guide_tui.session.store import read_meta
 
     try:
-        meta = read_meta(folder)
+        meta = read_meta(folder)  # also refuses a linked guide.yaml, transcript.json, ...
+        audio = audio_files(folder, meta)
+        events, torn = read_events(folder / "events.jsonl")
+        transcript = load_transcript(folder / "transcript.json", missing_ok=True)
+        guide, problem = load_guide_file(folder / "guide.yaml") if with_guide else (None, None)
     except SessionError as error:
         raise ExportError(str(error)) from None
-    events, torn = read_events(folder / "events.jsonl")
-    transcript_path = folder / "transcript.json"
-    transcript = load_transcript(transcript_path) if transcript_path.is_file() else None
-    guide, problem = load_guide_file(folder / "guide.yaml") if with_guide else (None, None)
+    warning = frozen_guide_changed(folder, meta)
     data = SessionData(
         folder=folder,
         meta=meta,
@@ -155,6 +175,8 @@ def read_session(folder: str | Path, *, with_guide: bool = True) -> SessionData:
         transcript=transcript,
         guide=guide,
         guide_problem=problem,
+        audio_files=audio,
+        warnings=(warning,) if warning else (),
     )
     # A "\\udc80" in a JSON file is a lone surrogate: no export could encode it (UTF-8, XML,
     # the GUIDs' hashes). Replaced once here, for every exporter and report.

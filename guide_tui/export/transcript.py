@@ -181,12 +181,20 @@ def parse_transcript(
     )
 
 
-def load_transcript(path: Path) -> Transcript:
+def load_transcript(path: Path, *, missing_ok: bool = False) -> Transcript | None:
+    """A session's ``transcript.json`` (read as the session's own file: never through a link);
+    ``None`` when there is none yet and ``missing_ok``."""
+    from guide_tui.session.files import SessionFileError, read_session_file
+
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = json.loads(read_session_file(path.parent, path.name).decode("utf-8"))
     except FileNotFoundError:
+        if missing_ok:
+            return None
         raise ExportError(f"{path}: no transcript yet; run `guide-tui transcribe` first") from None
-    except (OSError, ValueError) as error:
+    except SessionFileError as error:
+        raise ExportError(str(error)) from None
+    except (OSError, ValueError, RecursionError) as error:
         raise ExportError(f"{path}: unreadable transcript ({error})") from None
     return parse_transcript(obj, str(path))
 

@@ -46,6 +46,12 @@ from guide_tui.errors import GuideTuiError, SessionError
 from guide_tui.guide.model import Guide
 from guide_tui.session.clock import Clock, MonotonicClock
 from guide_tui.session.events import Event, EventType, reached_interview
+from guide_tui.session.files import (
+    SessionFileError,
+    check_session_folder,
+    open_session_file,
+    read_session_file,
+)
 from guide_tui.session.pseudonym import folder_name, validate_pseudonym
 
 SESSION_SCHEMA_VERSION = 1
@@ -204,12 +210,15 @@ def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """``session.json`` as a dict, or :class:`SessionError` saying what is wrong with it.
 
     The one reader of session metadata: the TUI, transcription and exports all use it, so a
-    damaged or too-new session gets the same message everywhere.
+    damaged or too-new session gets the same message everywhere. It is also the gate against
+    a folder from elsewhere whose files are links (:func:`check_session_folder`): every reader
+    passes through here before it opens anything else.
     """
     folder = Path(folder)
     meta_path = folder / SESSION_FILE
     try:
-        raw = meta_path.read_bytes()
+        raw = read_session_file(folder, SESSION_FILE)  # never through a link
+        check_session_folder(folder)
     except FileNotFoundError:
         raise SessionError(f"{folder} is not a session folder (no {SESSION_FILE}).") from None
     except OSError as error:
@@ -227,7 +236,60 @@ def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
         raise SessionError(
             f"{meta_path} has schema {schema}, written by a newer guide-tui; please upgrade."
         )
+    _check_meta_types(meta, meta_path)
     return meta
+
+
+_TEXT = ((str,), "a text")
+_OBJECT = ((dict,), "an object")
+_LIST = ((list,), "a list")
+#: The type of each known ``session.json`` key (``null`` is always allowed: not set).
+_META_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "app_version": _TEXT,
+    "created": _TEXT,
+    "participant": _TEXT,
+    "group": _TEXT,
+    "interviewer": _TEXT,
+    "location": _TEXT,
+    "status": _TEXT,
+    "started": _TEXT,
+    "ended": _TEXT,
+    "observers": _LIST,
+    "guide": _OBJECT,
+    "duration_s": ((int, float), "a number"),
+    "notes_only": ((bool,), "true or false"),
+    "consent": _OBJECT,
+    "baseline": _OBJECT,
+    "audio": _LIST,
+    "pauses": _LIST,
+    "dropped_frames": ((int,), "a whole number"),
+    "coverage": _OBJECT,
+}
+
+
+def _check_meta_types(meta: dict[str, Any], meta_path: Path) -> None:
+    """One clear line for a hand-edited or damaged ``session.json`` (``'audio' must be a list``)
+    instead of a traceback in whichever reader trips over it first."""
+
+    def fail(key: str, kind: str) -> SessionError:
+        return SessionError(f"{meta_path}: {key!r} must be {kind}.")
+
+    for key, (types, kind) in _META_TYPES.items():
+        value = meta.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) and bool not in types:  # JSON true is not a number
+            raise fail(key, kind)
+        if not isinstance(value, types):
+            raise fail(key, kind)
+    sha = meta.get("guide", {}).get("sha256") if isinstance(meta.get("guide"), dict) else None
+    if sha is not None and not isinstance(sha, str):
+        raise fail("guide.sha256", "a text")
+    for number, entry in enumerate(meta.get("audio") or [], start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise SessionError(
+                f"{meta_path}: 'audio' entry {number} must be an object with a \"file\" name."
+            )
 
 
 # -- the session -------------------------------------------------------------------------------
@@ -752,17 +814,18 @@ def summarize_session(folder: Path, *, now: float | None = None) -> SessionSumma
         meta = read_meta(folder)
     except SessionError as error:
         return SessionSummary(path=folder, reason=str(error))
-    events_path = folder / EVENTS_FILE
     try:
-        data = events_path.read_bytes()
-        mtime: float | None = events_path.stat().st_mtime
+        with open_session_file(folder, EVENTS_FILE) as handle:  # never through a link
+            data = handle.read()
+            mtime: float | None = os.fstat(handle.fileno()).st_mtime
     except FileNotFoundError:
         data, mtime = b"", None
-    except OSError as error:
+    except (OSError, SessionFileError) as error:
+        reason = str(error) if isinstance(error, SessionFileError) else error.strerror or error
         return SessionSummary(
             path=folder,
             participant=_str_or_none(meta.get("participant")),
-            reason=f"Cannot read {EVENTS_FILE}: {error.strerror or error}",
+            reason=f"Cannot read {EVENTS_FILE}: {reason}",
         )
     events, torn, _unterminated = _parse_events(data)
     guide = meta.get("guide") if isinstance(meta.get("guide"), dict) else {}
@@ -884,7 +947,7 @@ def read_events(path: str | os.PathLike[str]) -> tuple[list[Event], list[TornLin
     """
     folder = Path(path)
     try:
-        data = (folder / EVENTS_FILE).read_bytes()
+        data = read_session_file(folder, EVENTS_FILE)  # never through a link
     except FileNotFoundError:
         return [], []
     except OSError as error:

@@ -69,8 +69,49 @@ class ResolvedModel:
         return self.name.endswith(".en")
 
 
+#: The store holds what the user downloaded or converted; like the sessions, owner-only, and
+#: set explicitly: a permissive umask (000 gave a 0777 store and a 0666 ``tiny.en.pt``) must not
+#: let another account swap in a checkpoint that ``torch.load`` would then unpickle.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
 def store_dir(engine: str) -> Path:
     return models_dir() / engine
+
+
+def make_store_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parents owner-only (0700); folders that already exist
+    (a store the user shares on purpose) keep their modes."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    try:
+        for folder in reversed(missing):
+            folder.mkdir(mode=DIR_MODE, exist_ok=True)
+            os.chmod(folder, DIR_MODE)
+    except OSError as error:
+        raise TranscriptionError(
+            f"cannot create the model store {path}: {error.strerror or error}"
+        ) from None
+    return path
+
+
+def secure_tree(path: Path) -> None:
+    """Owner-only modes for what was just written into the store (a download's files and
+    folders, which the downloaders create under the umask)."""
+    paths = [path, *path.rglob("*")] if path.is_dir() else [path]
+    for item in paths:
+        if item.is_symlink():
+            continue  # the hub's cache links point at files that are set themselves
+        try:
+            os.chmod(item, DIR_MODE if item.is_dir() else FILE_MODE)
+        except OSError:
+            continue
 
 
 def bundled_tiny_en() -> Path | None:
@@ -192,11 +233,14 @@ def _converted(name: str, ct2_dir: Path) -> ResolvedModel:
     except (OSError, ValueError):
         current = None
     if not out.is_file() or current != source:
+        from guide_tui.atomic import write_bytes_atomic
+
+        make_store_dir(out.parent)
         try:
-            convert_to_file(ct2_dir, out)
+            convert_to_file(ct2_dir, out)  # 0600 before it is renamed into place
+            write_bytes_atomic(stamp, json.dumps(source).encode("utf-8"))  # 0600 too
         except OSError as error:
             raise TranscriptionError(f"cannot write the converted model {out}: {error}") from None
-        stamp.write_text(json.dumps(source), encoding="utf-8")
     return ResolvedModel(name, out, "pt", "converted")
 
 
@@ -254,9 +298,14 @@ def pull(name: str, engine: str) -> Path:
     if engine == FASTER:
         from guide_tui.transcribe.engines.faster import download
 
-        return download(name, store_dir(FASTER) / name)
+        target = make_store_dir(store_dir(FASTER) / name)
+        path = download(name, target)
+        secure_tree(target)
+        return path
     if engine == OPENAI:
         from guide_tui.transcribe.engines.openai import download
 
-        return download(name, store_dir(OPENAI))
+        path = download(name, make_store_dir(store_dir(OPENAI)))
+        secure_tree(path)
+        return path
     raise TranscriptionError(f"unknown engine {engine!r}: use {FASTER} or {OPENAI}")

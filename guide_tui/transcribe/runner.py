@@ -62,16 +62,17 @@ class SessionInput:
         from guide_tui.session.store import read_meta
 
         try:
-            meta = read_meta(folder)
+            meta = read_meta(folder)  # also refuses a linked guide.yaml, events.jsonl, ...
         except SessionError as error:
             raise TranscriptionError(str(error)) from None
         paths: list[Path] = []
         for entry in meta.get("audio") or []:
             name = entry.get("file") if isinstance(entry, dict) else entry
             if isinstance(name, str) and name:
-                paths.append(folder / Path(name).name)
+                paths.append(_audio_path(folder, name, "session.json: audio file"))
         if not paths:
-            paths = sorted(folder.glob("audio-*.wav"))
+            paths = [_audio_path(folder, p.name, "audio file") for p in folder.glob("audio-*.wav")]
+            paths.sort()
         if not paths:
             raise TranscriptionError(f"{folder} has no audio to transcribe (a notes-only session?)")
         missing = [p.name for p in paths if not p.is_file()]
@@ -103,6 +104,20 @@ class SessionInput:
             vocabulary,
             labels,
         )
+
+
+def _audio_path(folder: Path, name: str, source: str) -> Path:
+    """``folder/name`` when it is the session's own file: a name leading outside the folder or
+    a link is refused (a missing file is reported by the caller)."""
+    from guide_tui.errors import SessionError
+    from guide_tui.session.files import session_file
+
+    try:
+        return session_file(folder, name, source=source)
+    except FileNotFoundError:
+        return folder / name
+    except SessionError as error:
+        raise TranscriptionError(str(error)) from None
 
 
 def _guide_language(folder: Path, meta: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:

@@ -292,6 +292,7 @@ def convert_to_file(model_dir: Path, out: Path) -> Path:
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     try:
         torch.save(ckpt, tmp)
+        os.chmod(tmp, 0o600)  # owner-only whatever the umask (models.FILE_MODE)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
