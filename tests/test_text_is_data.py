@@ -628,14 +628,19 @@ def test_one_bad_session_does_not_stop_sessions_or_study(
     good = Path(shutil.copytree(FIXTURE, recordings / FIXTURE.name))
     bad = Path(shutil.copytree(FIXTURE, recordings / "2026-11-03_0900_P09"))
     meta = json.loads((bad / "session.json").read_text())
-    meta.update(participant="P09", duration_s=float("inf"), created=10**30)
+    meta.update(participant="P09", duration_s=float("inf"), created="99999-99-99T99:99")
     meta["guide"]["version"] = "2 [/b]"
     meta["baseline"] = {"age_band": {"nested": ["list"]}}
     (bad / "session.json").write_text(json.dumps(meta))  # Infinity, as Python's json writes it
     (bad / "guide.yaml").write_text("title: [/b]\n")
+    refused = Path(shutil.copytree(FIXTURE, recordings / "2026-11-04_0900_P10"))
+    meta = json.loads((refused / "session.json").read_text())
+    meta.update(participant="P10", created=10**30)  # a wrong type: read_meta refuses it by name
+    (refused / "session.json").write_text(json.dumps(meta))
     code, out, err = run_cli(["sessions", str(recordings)])
     assert code == 0, err
     assert "P01" in out and "P09" in out and "2 [/b]" in out
+    assert "'created' must be a text" in out + err
     code, out, err = run_cli(["study", str(recordings)])
     assert code == 0, err
     assert good.name in out or "P01" in out
