@@ -43,7 +43,7 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> bool:
 
 
 def long_note(n: int) -> str:
-    return f"note {n}: " + "the participant explains the rota at length " * 14
+    return (f"note {n}: " + "the participant explains the rota at length " * 14).strip()
 
 
 def test_notes_beyond_a_full_tmpfs_reach_the_log_whole_once_space_returns(
@@ -140,3 +140,114 @@ def test_a_file_size_limit_holds_the_events_and_completes_the_torn_line(
     assert [e.data.get("text", "")[:6] for e in events[1:]] == [f"note {n}" for n in range(6)]
     lines = event_lines(folder)
     assert [line["seq"] for line in lines] == list(range(7))
+
+
+def test_what_is_still_held_when_the_program_ends_goes_to_another_file(
+    guide: Guide, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last resort of ``guide-tui run``: the disk is still full when the interviewer leaves."""
+    from guide_tui.commands.run import _save_held_events
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    with tiny_tmpfs(tmp_path / "tiny", "256k") as mount:
+        session = Session.create(guide, "P01", root=mount / "recordings")
+        fill(mount)
+        for n in range(10):
+            session.post(EventType.NOTE, text=long_note(n))
+        with pytest.raises(SessionError, match="kept in memory"):
+            session.close()
+        message = _save_held_events(session)
+        [saved] = (tmp_path / "home").glob("guide-tui-unsaved-*.jsonl")
+        assert str(saved) in message and "cat " in message
+        assert oct(saved.stat().st_mode & 0o777) == "0o600"
+        free(mount)
+        with open(session.events_path, "ab") as log:  # what the message tells the user to do
+            log.write(saved.read_bytes())
+        events, torn = read_events(session.path)
+        assert [e.seq for e in events] == list(range(11))
+        assert len(torn) <= 1  # at most the fragment the failed write left, as its own line
+
+
+# -- the interview screen ----------------------------------------------------------------------
+
+
+def _run_async(test: Callable[..., object]) -> Callable[..., None]:
+    import asyncio
+    import functools
+
+    @functools.wraps(test)
+    def wrapper(*args: object, **kwargs: object) -> None:
+        asyncio.run(test(*args, **kwargs))  # type: ignore[arg-type]
+
+    return wrapper
+
+
+@_run_async
+async def test_notes_typed_in_the_tui_beyond_a_full_disk_are_all_on_disk_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from textual.widgets import Input
+    from tui_support import GUIDES, FakeRecorder
+
+    from guide_tui.guide import load_guide
+    from guide_tui.tui.app import make_app
+    from guide_tui.tui.screens.interview import InterviewScreen
+    from guide_tui.tui.screens.modals import NoteScreen
+    from guide_tui.tui.widgets import RecorderPanel
+
+    monkeypatch.setattr(store, "_RETRY_S", 0.1)
+
+    async def until(pilot: object, condition: Callable[[], object], timeout: float = 10) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not condition():
+            assert asyncio.get_running_loop().time() < deadline, "the app did not get there"
+            await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+    with tiny_tmpfs(tmp_path / "tiny", "256k") as mount:
+        guide = load_guide(GUIDES / "demo.yaml")
+        with Session.create(guide, "P01", root=mount / "recordings") as first:
+            for item in guide.consent:
+                first.append("consent", item=item.id, given=True)
+            first.append("interview_started")
+            first.append("topic_entered", topic=guide.topics[0].id)
+        session = Session.open(first.path, mark_resumed=True)
+        fake = FakeRecorder()
+        app = make_app(session, session.guide, recorder_factory=lambda _s: fake, cursor_blink=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, InterviewScreen))
+            await app.wait_for_recorder()
+            fill(mount)
+            texts = [long_note(n) for n in range(10)]
+            for text in texts:
+                await pilot.press("n")
+                await until(pilot, lambda: isinstance(app.screen, NoteScreen))
+                field = app.screen.query_one(Input)
+                field.value = text[:-8]
+                await pilot.press(*text[-8:], "enter")  # the last words typed by hand
+                await until(pilot, lambda: isinstance(app.screen, InterviewScreen))
+            await until(pilot, lambda: app.save_problem is not None)
+            assert "No space left on device" in (app.save_problem or "")
+            await pilot.pause(0.3)
+            panel = app.screen.query_one(RecorderPanel).text
+            assert "NOT SAVED YET" in panel and "held in memory" in panel
+            assert [n.text for n in app.state.notes] == texts  # shown, and kept
+            await pilot.press("n", "x", "enter")  # the key that crashed the app before
+            assert app.is_running
+
+            free(mount)
+            await until(pilot, lambda: app.save_problem is None)
+            await pilot.pause(1.1)
+            assert "NOT SAVED YET" not in app.screen.query_one(RecorderPanel).text
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            await pilot.press("y")
+            await until(pilot, lambda: not app.is_running)
+        events, torn = read_events(session.path)
+    assert torn == []
+    notes = [e.data["text"] for e in events if e.type == "note"]
+    assert notes == [*texts, "x"]
+    assert [e.seq for e in events] == list(range(len(events)))
+    assert events[-1].type == "recording_stopped"  # left with Ctrl+Q, all on disk
