@@ -251,3 +251,68 @@ async def test_notes_typed_in_the_tui_beyond_a_full_disk_are_all_on_disk_after(
     assert notes == [*texts, "x"]
     assert [e.seq for e in events] == list(range(len(events)))
     assert events[-1].type == "recording_stopped"  # left with Ctrl+Q, all on disk
+
+
+# -- the recorder --------------------------------------------------------------------------------
+
+
+def test_after_a_full_disk_stopped_the_recording_session_json_is_right_and_resume_records_on(
+    guide: Guide, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report: session.json said 0 frames for a 12.5 s file, and ``p`` never restarted."""
+    import numpy as np
+    import soundfile as sf
+
+    from guide_tui.recorder.base import RecorderState
+    from guide_tui.recorder.bridge import SessionRecorderBridge
+    from guide_tui.recorder.capture import AudioRecorder
+    from guide_tui.recorder.config import RecorderConfig
+    from guide_tui.recorder.sources import FileSource
+
+    monkeypatch.setattr(store, "_RETRY_S", 0.1)
+    rate = 48000
+    source = tmp_path / "in.wav"
+    rng = np.random.default_rng(5)
+    sf.write(source, rng.integers(-8000, 8000, size=(rate * 20, 1), dtype=np.int16), rate)
+    config = RecorderConfig(disk_reserve_bytes=64 * 1024, disk_check_seconds=3600)
+    with tiny_tmpfs(tmp_path / "tiny", "2m") as mount:
+        session = Session.create(guide, "P01", root=mount / "recordings")
+        (mount / "filler.bin").write_bytes(b"\0" * 2**20)
+        recorder = AudioRecorder(
+            session.path, config, source_factory=lambda: FileSource(source, config, speed=20)
+        )
+        bridge = SessionRecorderBridge(session, recorder)
+        bridge.start()
+
+        def halted() -> bool:
+            return bridge.poll().state == RecorderState.HALTED
+
+        assert wait_for(halted, 20)
+        bridge.poll()
+        assert wait_for(lambda: session.write_problem is not None, 5)
+        frames = sf.info(session.path / "audio-001.wav").frames
+        assert frames > rate * 3
+        assert read_meta(session.path)["audio"][0]["frames"] != frames  # the write failed
+
+        bridge.resume()  # `p` while still full: refused, the interview goes on
+        assert bridge.poll().state == RecorderState.HALTED
+
+        free(mount)
+        assert wait_for(lambda: session.write_problem is None, 5), session.write_problem
+        [entry] = read_meta(session.path)["audio"]  # retried by itself: the true frame count
+        assert entry["frames"] == frames and entry["closed_reason"] == "disk_full"
+
+        bridge.resume()  # `p` with space again: a new file, like after a lost device
+        assert bridge.poll().state == RecorderState.RECORDING
+        assert wait_for(lambda: bridge.poll().files[-1].frames > rate, 10)
+        bridge.stop()
+        session.close()
+        meta = read_meta(session.path)
+        assert [a["file"] for a in meta["audio"]] == ["audio-001.wav", "audio-002.wav"]
+        assert meta["audio"][1]["frames"] == sf.info(session.path / "audio-002.wav").frames
+        events, torn = read_events(session.path)
+    assert torn == []
+    types = [e.type for e in events]
+    assert types.count("recording_started") == 2 and types.count("recording_stopped") == 2
+    stopped = [e for e in events if e.type == "recording_stopped"]
+    assert stopped[0].data["reason"] == "disk_full" and stopped[0].data["frames"] == frames

@@ -336,8 +336,9 @@ class GuideApp(App[Path | None]):
         """Pause or resume the recording (and with it the session clock)."""
         status = self.recorder.poll()
         self._take_status(status)
-        if status.state == RecorderState.LOST:
-            self.recorder.resume()  # try the device again: recording goes on in the next file
+        if status.state in (RecorderState.LOST, RecorderState.HALTED):
+            # Try the device (or the disk) again: recording goes on in the next file.
+            self.recorder.resume()
         elif self.state.recording == "paused":
             self.recorder.resume()
             if self._app_logs_recording(status):

@@ -126,6 +126,8 @@ def recording_badge(state: InterviewState, status: RecorderStatus) -> str:
         return "[b $warning]❚❚ PAUSED[/]"
     if status.state == RecorderState.LOST:
         return "[b reverse $error] ✕ DEVICE LOST [/]"
+    if status.state == RecorderState.HALTED:
+        return "[b reverse $error] ✕ NOT RECORDING [/]"
     return f"[dim]{status.state.upper()}[/]"
 
 
