@@ -222,8 +222,13 @@ def run(args: argparse.Namespace) -> int:
     except GuideTuiError as error:  # the disk is still full: save what is held elsewhere
         _report(f"guide-tui: {error}\n{_save_held_events(session)}", hung_up=app.hung_up)
         return error.exit_code
-    if app.hung_up:
-        return 128 + 1  # SIGHUP, as the shell reports it; everything is on disk
+    if app.hung_up:  # the terminal was closed (or SIGHUP sent): everything is on disk
+        _report(
+            f"Terminal closed; everything so far is saved in {session.path}\n"
+            f"Continue with: guide-tui run --resume '{session.path}'",
+            hung_up=True,
+        )
+        return 128 + 1  # as the shell reports a SIGHUP
     if log is not None and log.exists() and not discarding:
         print(f"Messages from the audio system were kept in {log}", file=sys.stderr)
     if discarding:
