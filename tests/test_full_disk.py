@@ -193,6 +193,7 @@ async def test_notes_typed_in_the_tui_beyond_a_full_disk_are_all_on_disk_after(
     from tui_support import GUIDES, FakeRecorder
 
     from guide_tui.guide import load_guide
+    from guide_tui.recorder.base import RecorderState
     from guide_tui.tui.app import make_app
     from guide_tui.tui.screens.interview import InterviewScreen
     from guide_tui.tui.screens.modals import NoteScreen
@@ -219,6 +220,11 @@ async def test_notes_typed_in_the_tui_beyond_a_full_disk_are_all_on_disk_after(
         async with app.run_test(size=(120, 40)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, InterviewScreen))
             await app.wait_for_recorder()
+            fake.state = RecorderState.HALTED  # the recorder stopped for the full disk
+            await pilot.pause(0.3)
+            assert "NOT RECORDING" in app.screen.query_one(RecorderPanel).text
+            await pilot.press("p")  # tries again (a real recorder: the next file)
+            assert fake.calls[-1] == "resume" and fake.state == RecorderState.RECORDING
             fill(mount)
             texts = [long_note(n) for n in range(10)]
             for text in texts:
@@ -232,7 +238,7 @@ async def test_notes_typed_in_the_tui_beyond_a_full_disk_are_all_on_disk_after(
             assert "No space left on device" in (app.save_problem or "")
             await pilot.pause(0.3)
             panel = app.screen.query_one(RecorderPanel).text
-            assert "NOT SAVED YET" in panel and "held in memory" in panel
+            assert "NOT SAVED YET" in panel and "in memory" in panel
             assert [n.text for n in app.state.notes] == texts  # shown, and kept
             await pilot.press("n", "x", "enter")  # the key that crashed the app before
             assert app.is_running

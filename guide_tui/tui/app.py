@@ -381,7 +381,7 @@ class GuideApp(App[Path | None]):
             return None
         held = getattr(self.session, "unsaved_events", 0)
         what = f"{held} event{'s' if held != 1 else ''}" if held else "session.json"
-        return f"NOT SAVED YET: {what} held in memory (disk full?). Free some space."
+        return f"NOT SAVED YET: {what} in memory. Free some space."
 
     def _take_status(self, status: RecorderStatus) -> None:
         self.last_status = status
