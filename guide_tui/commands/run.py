@@ -165,7 +165,9 @@ def run(args: argparse.Namespace) -> int:
                 f"are ignored ({shown})",
                 file=sys.stderr,
             )
-        session.append("session_resumed", torn_lines=len(session.torn_lines))
+        # Posted, not appended: on a full disk it is held like every later event, and the
+        # screen says so, instead of refusing to go on with the interview.
+        session.post("session_resumed", torn_lines=len(session.torn_lines))
         guide = session.guide
         group = session.meta.get("group")
         resumed = True
@@ -259,8 +261,9 @@ def _save_held_events(session: Any) -> str:
     import tempfile
 
     data = session.unsaved_bytes()
+    behind = "session.json may be behind: resuming the session and ending it writes it again."
     if not data:
-        return "session.json may be behind; it is rewritten when the session is resumed."
+        return behind
     name = f"guide-tui-unsaved-{session.path.name}-{os.getpid()}.jsonl"
     for folder in (Path.home(), Path(tempfile.gettempdir())):
         target = folder / name
@@ -278,7 +281,7 @@ def _save_held_events(session: Any) -> str:
         os.close(fd)
         return (
             f"The events not yet in the log were saved to {target}. Once there is space, "
-            f"add them to the session with:\n  cat '{target}' >> '{session.events_path}'"
+            f"add them to the session with:\n  cat '{target}' >> '{session.events_path}'\n" + behind
         )
     return (
         "No other place took them either; here they are, add them to "
