@@ -8,6 +8,7 @@ event whole, in order, with no torn line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from helpers_session import event_lines, write_guide
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tiny_fs import fill, free, tiny_tmpfs
 
 from guide_tui.errors import SessionError
@@ -322,3 +325,85 @@ def test_after_a_full_disk_stopped_the_recording_session_json_is_right_and_resum
     assert types.count("recording_started") == 2 and types.count("recording_stopped") == 2
     stopped = [e for e in events if e.type == "recording_stopped"]
     assert stopped[0].data["reason"] == "disk_full" and stopped[0].data["frames"] == frames
+
+
+# -- every way a write can stop short --------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    budgets=st.lists(st.integers(0, 500), min_size=1, max_size=6),
+    sizes=st.lists(st.integers(1, 250), min_size=1, max_size=12),
+    crash_fragment=st.booleans(),
+    meddle=st.booleans(),
+)
+def test_writes_stopping_at_any_byte_leave_every_event_whole(
+    budgets: list[int], sizes: list[int], crash_fragment: bool, meddle: bool
+) -> None:
+    """The disk takes ``budgets[0]`` bytes, then a few more each time some space is freed, then
+    all: whatever byte a write stops at (inside the newline before a crash fragment, inside a
+    line, between lines), every event ends up in the log exactly once and whole. ``meddle``:
+    something else appends to the file while a line is half written; that line is then written
+    again whole on a fresh line rather than continued."""
+    import errno
+    import os
+    import tempfile
+
+    from guide_tui.session.clock import FrozenClock
+
+    with tempfile.TemporaryDirectory() as tmp:
+        guide = write_guide(Path(tmp))
+        clock = FrozenClock(0.0)
+        session = Session.create(guide, "P1", root=Path(tmp) / "rec", clock=clock)
+        log = session.events_path
+        expected_torn = 0
+        if crash_fragment:
+            session.close()
+            with open(log, "ab") as handle:
+                handle.write(b'{"v":1,"seq":1,"t":0.5,"wa')
+            session = Session.open(session.path, clock=clock)
+            expected_torn += 1
+        budget = {"left": budgets[0]}
+
+        def limited_write(fd: int, data: bytes) -> None:
+            n = min(len(data), budget["left"])
+            if n:
+                os.write(fd, data[:n])
+                budget["left"] -= n
+            if n < len(data):
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+        def settle() -> None:
+            with contextlib.suppress(SessionError):
+                session.flush()
+
+        texts: list[str] = []
+        real_write = store._write_all
+        store._write_all = limited_write  # type: ignore[assignment]
+        try:
+            meddled = False
+            for n, size in enumerate(sizes):
+                texts.append(f"{n}:" + "é" * size)  # multi-byte characters: cut mid-character too
+                session.post(EventType.NOTE, text=texts[-1])
+                if n % 3 == 2:
+                    settle()
+                    if meddle and not meddled and not log.read_bytes().endswith(b"\n"):
+                        with open(log, "ab") as handle:
+                            handle.write(b"XX")
+                        meddled = True
+                        expected_torn += 1
+            for more in budgets[1:]:
+                budget["left"] += more
+                texts.append(f"freed {more}")
+                session.post(EventType.NOTE, text=texts[-1])
+                settle()
+        finally:
+            store._write_all = real_write  # type: ignore[assignment]
+        session.flush()  # all space back: nothing is held any more
+        assert session.write_problem is None and session.unsaved_events == 0
+        session.close()
+        events, torn = read_events(session.path)
+        assert [e.data["text"] for e in events[1:]] == texts
+        assert [e.seq for e in events] == list(range(len(texts) + 1))
+        assert len(torn) <= expected_torn, torn
+        assert log.read_bytes().endswith(b"\n")

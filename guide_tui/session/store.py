@@ -552,8 +552,18 @@ class Session:
         return event
 
     def flush(self, timeout: float | None = None) -> None:
-        """Wait until every posted event has been tried; raise if any is still held in memory."""
+        """Wait until every posted event has been tried; raise if any is still held in memory.
+
+        While something is held, the writer is asked to try again now (the disk may have room
+        again), so a flush after space came back succeeds without waiting for the next retry.
+        """
+        with self._cond:
+            held = self._problem is not None
         with self._lock:
+            if held:
+                self._start_writer()
+                self._queued += 1
+                self._queue.put((self._queued, None))  # no line: just try again now
             target = self._queued
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
@@ -691,7 +701,6 @@ class Session:
             except queue.Empty:
                 if retrying:
                     self._write_held([])
-                    self._retry_meta()
                 elif self._retire_idle_writer():
                     return
                 continue
@@ -701,25 +710,26 @@ class Session:
                 except queue.Empty:
                     break
             stop = any(item is _STOP for item in items)
-            batch = [item for item in items if item is not _STOP]
-            if batch or stop:
-                self._write_held(batch)
+            numbered = [item for item in items if item is not _STOP]
+            batch = [(number, line) for number, line in numbered if line is not None]
+            self._write_held(batch, max((number for number, _ in numbered), default=0))
             if stop:
-                self._retry_meta()
                 return
 
-    def _write_held(self, batch: list[tuple[int, bytes]]) -> None:
-        """Add ``batch`` behind what is held, write it all, and publish the outcome."""
+    def _write_held(self, batch: list[tuple[int, bytes]], last: int = 0) -> None:
+        """Add ``batch`` behind what is held, write it all (and session.json if it is behind),
+        and publish the outcome: everything up to queue number ``last`` has been tried."""
         self._backlog.extend(batch)
         error = self._write_backlog() if (self._backlog or self._sync_pending) else None
+        if self._meta_unsaved:  # (also while events keep coming faster than _RETRY_S)
+            self._retry_meta()
         with self._cond:
             self._held = {number for number, _line in self._backlog}
             if error is not None:
                 self._problem = error
             elif not self._meta_unsaved:
                 self._problem = None
-            if batch:
-                self._done = max(self._done, batch[-1][0])
+            self._done = max(self._done, last)
             self._cond.notify_all()
 
     def _retire_idle_writer(self) -> bool:
