@@ -210,7 +210,9 @@ class GuideApp(App[Path | None]):
 
     @work(thread=True, group="meta", exit_on_error=False, description="write session.json")
     def _write_meta(self, changes: dict[str, Any]) -> None:
-        self.session.update_meta(**changes)
+        # On a full disk the session keeps the change and retries; the screen says so.
+        with contextlib.suppress(GuideTuiError):
+            self.session.update_meta(**changes)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
