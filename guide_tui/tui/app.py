@@ -255,7 +255,26 @@ class GuideApp(App[Path | None]):
             kind="terminal_closed",
             message="The terminal was closed (SIGHUP); the interview was left to be resumed.",
         )
-        self.leave_unfinished()
+        if not self._save_draft_note():
+            self.leave_unfinished()
+
+    def _save_draft_note(self) -> bool:
+        """A note being typed when the terminal closed is saved as Enter would have saved it;
+        then the app leaves (queued behind the note on the screen that takes it)."""
+        from textual.widgets import Input
+
+        from guide_tui.tui.screens.modals import NoteScreen
+
+        screen = self.screen
+        if not isinstance(screen, NoteScreen) or len(self.screen_stack) < 2:
+            return False
+        draft = screen.query_one(Input).value
+        if not draft.strip():
+            return False
+        below = self.screen_stack[-2]
+        screen.dismiss(draft)  # the screen below gets the note with call_next ...
+        below.call_next(self.leave_unfinished)  # ... so this runs after it is posted
+        return True
 
     @work(
         thread=True,
