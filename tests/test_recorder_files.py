@@ -173,7 +173,7 @@ def test_low_disk_warns_with_minutes_left_then_stops_cleanly(tmp_path: Path) -> 
     config = RecorderConfig(disk_check_seconds=0.1, disk_reserve_bytes=32 * 2**20)
     recorder = AudioRecorder(tmp_path / "s", config, audio_file=source, disk_usage=usage)
     recorder.start()
-    assert wait_for(lambda: recorder.state == RecorderState.STOPPED, 15)
+    assert wait_for(lambda: recorder.state == RecorderState.HALTED, 15)
     status = recorder.poll()
     kinds = [w.kind for w in status.warnings]
     assert "low_disk" in kinds and kinds[-1] == "disk_full", kinds
@@ -187,28 +187,47 @@ def test_low_disk_warns_with_minutes_left_then_stops_cleanly(tmp_path: Path) -> 
 @pytest.mark.skipif(
     sys.platform != "linux" or os.geteuid() != 0, reason="mounting a tiny tmpfs needs root"
 )
-def test_a_really_full_disk_keeps_everything_written(tmp_path: Path) -> None:
+def test_a_really_full_disk_keeps_everything_written_then_resume_records_on(
+    tmp_path: Path,
+) -> None:
     mount = tmp_path / "tiny"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)]).returncode:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)]).returncode:
         pytest.skip("cannot mount a tmpfs here")
     try:
+        (mount / "other.bin").write_bytes(b"\0" * 2**20)  # someone else's file on the disk
         rate = 48000
         data = noise(20.0, rate)  # 1.9 MB: more than fits
         source = write_wav(tmp_path / "in.wav", data, rate)
-        config = RecorderConfig(disk_reserve_bytes=0, disk_check_seconds=3600)
+        config = RecorderConfig(disk_reserve_bytes=64 * 1024, disk_check_seconds=3600)
         recorder = AudioRecorder(mount, config, source_factory=fast_file(source, config, 20))
         recorder.start()
-        assert wait_for(lambda: recorder.state == RecorderState.STOPPED, 20)
+        assert wait_for(lambda: recorder.state == RecorderState.HALTED, 20)
         status = recorder.poll()
         assert status.files[0].closed_reason == "disk_full", status
         assert "disk is full" in (status.message or "")
+        assert "resume recording" in (status.message or "")
         recorded, _ = sf.read(mount / "audio-001.wav", dtype="int16", always_2d=True)
         assert len(recorded) == status.files[0].frames > rate * 3
         assert np.array_equal(recorded, data[: len(recorded)])
+
+        recorder.resume()  # still full: refused, still halted, nothing new on disk
+        status = recorder.poll()
+        assert status.state == RecorderState.HALTED and "is full" in (status.message or "")
+        assert not (mount / "audio-002.wav").exists()
+
+        (mount / "other.bin").unlink()  # space is back
+        recorder.resume()
+        assert recorder.poll().state == RecorderState.RECORDING
+        assert wait_for(lambda: recorder.poll().files[-1].frames > rate, 10)
         recorder.stop()
+        status = recorder.poll()
+        assert [f.file for f in status.files] == ["audio-001.wav", "audio-002.wav"]
+        second = status.files[1]
+        assert second.offset >= status.files[0].offset + status.files[0].frames / rate
+        assert sf.info(mount / "audio-002.wav").frames == second.frames > rate
     finally:
-        subprocess.run(["umount", str(mount)])
+        subprocess.run(["umount", "-l", str(mount)])
 
 
 # ------------------------------------------------------------------------------ dropped frames

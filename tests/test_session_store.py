@@ -301,24 +301,43 @@ def test_post_returns_without_waiting_for_disk(guide: Guide, root: Path, monkeyp
     session.close()
 
 
-def test_write_errors_are_raised_not_swallowed(guide: Guide, root: Path, monkeypatch) -> None:
+def test_a_failed_write_holds_the_events_and_writes_them_when_the_disk_is_back(
+    guide: Guide, root: Path, monkeypatch
+) -> None:
     session = Session.create(guide, "#1", root=root)
+    real_write = store._write_all
 
     def failing_write(fd: int, data: bytes) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(store, "_write_all", failing_write)
-    session.post(EventType.NOTE, text="lost")
-    with pytest.raises(SessionError, match="No space left on device"):
+    monkeypatch.setattr(store, "_RETRY_S", 0.05)
+    session.post(EventType.NOTE, text="held 1")  # never raises: the interview goes on
+    with pytest.raises(SessionError, match=r"No space left on device.*1 event kept in memory"):
         session.flush()
-    with pytest.raises(SessionError, match="No space left on device"):
-        session.append(EventType.NOTE, text="also lost")
-    monkeypatch.undo()
-    session.append(EventType.NOTE, text="disk is back")  # reported once, then writing goes on
+    with pytest.raises(SessionError, match="2 events kept in memory"):
+        session.append(EventType.NOTE, text="held 2")
+    session.post(EventType.NOTE, text="held 3")
+    assert session.unsaved_events >= 2
+    assert "free some space" in (session.write_problem or "")
+    monkeypatch.setattr(store, "_write_all", real_write)
+    assert _wait(lambda: session.write_problem is None, 5)  # the writer retried by itself
+    session.append(EventType.NOTE, text="disk is back")
     session.close()
     events, torn = read_events(session.path)
-    assert [e.data.get("text") for e in events] == [None, "disk is back"]
+    texts = [e.data.get("text") for e in events]
+    assert texts == [None, "held 1", "held 2", "held 3", "disk is back"]
+    assert [e.seq for e in events] == [0, 1, 2, 3, 4]
     assert torn == []
+
+
+def _wait(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def test_data_that_is_not_json_is_refused_at_once(guide: Guide, root: Path) -> None:

@@ -299,3 +299,57 @@ def test_quitting_at_consent_offers_to_discard_the_false_start(
         assert "Continue with: guide-tui run --resume" in screen
     else:
         assert "Discarded" in screen and "(it had no interview)" in screen
+
+
+@pytest.mark.parametrize("how", ["kill-window", "kill -HUP", "kill-window while typing"])
+def test_closing_the_terminal_writes_the_final_events(tmux: Tmux, tmp_path: Path, how: str) -> None:
+    """Closing the terminal sends SIGHUP, whose default ends the program like kill -9. The app
+    leaves as Ctrl+Q does instead: the recording stopped and closed, the note just typed and
+    session.json on disk, and the session resumable."""
+    import numpy as np
+    import soundfile as sf
+
+    rate = 16000
+    tone = np.sin(2 * np.pi * 440 * np.arange(60 * rate) / rate) * 0.25
+    audio = tmp_path / "pilot.wav"
+    sf.write(audio, (tone * 32767).astype(np.int16), rate, subtype="PCM_16")
+    recordings = tmp_path / "recordings"
+    args = [*guide_tui_command(), "run", "guides/demo.yaml", "--participant", "H01"]
+    args += ["--audio-file", str(audio)]
+    tmux.start(launcher(tmp_path, args, recordings, keep_open=False))
+    through_pre_interview(tmux)
+    tmux.wait_for("● REC")
+    time.sleep(1.0)
+    tmux.keys("n")
+    tmux.wait_for("Note at")
+    tmux.type("just before the lid closed")
+    if how != "kill-window while typing":  # (else the note is half typed: saved all the same)
+        tmux.keys("Enter", pause=0)
+    pid = tmux.pane_pid()
+    if how == "kill -HUP":
+        os.kill(pid, signal.SIGHUP)
+    else:
+        tmux.tmux("kill-window", "-t", tmux.name)  # tmux sends SIGHUP, as a closed xterm does
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait(gone, 20, "the app did not end after SIGHUP", tmux)
+    folder = session_folder(recordings)
+    events = read_events(folder)
+    types = [e["type"] for e in events]
+    assert of_type(events, "note")[-1]["data"]["text"] == "just before the lid closed"
+    assert types[-1] == "recording_stopped", types
+    assert [e["data"]["kind"] for e in events[-3:] if e["type"] == "warning"] == ["terminal_closed"]
+    stopped = events[-1]["data"]
+    frames = sf.info(folder / "audio-001.wav").frames
+    assert stopped["reason"] == "stopped" and stopped["frames"] == frames > rate
+    meta = read_meta(folder)
+    assert meta["status"] == "in_progress"  # resumable, not ended
+    assert meta["audio"][0]["frames"] == frames and meta["audio"][0]["closed_reason"] == "stopped"
+    log = folder / "messages.log"
+    assert not log.exists() or "Traceback" not in log.read_text(errors="replace")

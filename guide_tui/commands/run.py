@@ -169,7 +169,9 @@ def run(args: argparse.Namespace) -> int:
                 ),
                 file=sys.stderr,
             )
-        session.append("session_resumed", torn_lines=len(session.torn_lines))
+        # Posted, not appended: on a full disk it is held like every later event, and the
+        # screen says so, instead of refusing to go on with the interview.
+        session.post("session_resumed", torn_lines=len(session.torn_lines))
         guide = session.guide
         group = session.meta.get("group")
         resumed = True
@@ -221,13 +223,20 @@ def run(args: argparse.Namespace) -> int:
     with divert_c_stderr(session.path / "messages.log") as log:
         result = app.run()
     discarding = result is None and getattr(app, "discard_requested", False)
-    if log is not None and log.exists() and not discarding:
-        print(f"Messages from the audio system were kept in {log}", file=sys.stderr)
     try:
         session.close()
-    except GuideTuiError as error:  # a late write error must still be reported
-        print(f"guide-tui: {error}", file=sys.stderr)
+    except GuideTuiError as error:  # the disk is still full: save what is held elsewhere
+        _report(f"guide-tui: {error}\n{_save_held_events(session)}", hung_up=app.hung_up)
         return error.exit_code
+    if app.hung_up:  # the terminal was closed (or SIGHUP sent): everything is on disk
+        _report(
+            f"Terminal closed; everything so far is saved in {session.path}\n"
+            f"Continue with: guide-tui run --resume '{session.path}'",
+            hung_up=True,
+        )
+        return 128 + 1  # as the shell reports a SIGHUP
+    if log is not None and log.exists() and not discarding:
+        print(f"Messages from the audio system were kept in {log}", file=sys.stderr)
     if discarding:
         from guide_tui.session.store import discard_session
 
@@ -253,6 +262,52 @@ def run(args: argparse.Namespace) -> int:
             f"Continue with: guide-tui run --resume '{session.path}'"
         )
     return 0
+
+
+def _save_held_events(session: Any) -> str:
+    """The last resort when the program ends with events the full disk did not take: write them
+    to a file on another file system if one takes them (owner-only), and say how to put them
+    back; else print them, so what was shown on screen as saved is never silently gone."""
+    import os
+    import tempfile
+
+    data = session.unsaved_bytes()
+    behind = "session.json may be behind: resuming the session and ending it writes it again."
+    if not data:
+        return behind
+    name = f"guide-tui-unsaved-{session.path.name}-{os.getpid()}.jsonl"
+    for folder in (Path.home(), Path(tempfile.gettempdir())):
+        target = folder / name
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError:
+            continue
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        except OSError:
+            os.close(fd)
+            target.unlink(missing_ok=True)
+            continue
+        os.close(fd)
+        return (
+            f"The events not yet in the log were saved to {target}. Once there is space, "
+            f"add them to the session with:\n  cat '{target}' >> '{session.events_path}'\n" + behind
+        )
+    return (
+        "No other place took them either; here they are, add them to "
+        f"{session.events_path} once there is space:\n" + data.decode("utf-8", "replace")
+    )
+
+
+def _report(message: str, *, hung_up: bool) -> None:
+    """Print to the terminal; a closed one (SIGHUP) takes nothing, and that must not turn into a
+    traceback (the fallback file is written before this either way)."""
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except OSError:
+        if not hung_up:
+            raise
 
 
 class _Background:

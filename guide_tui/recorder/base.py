@@ -22,6 +22,7 @@ class RecorderState:
     PAUSED = "paused"
     STOPPED = "stopped"  # stopped cleanly, files closed
     LOST = "lost"  # the device went away; files closed intact; resume() tries a new file
+    HALTED = "halted"  # the disk is full (or failed); files closed intact; resume() tries again
     UNAVAILABLE = "unavailable"  # no device / PortAudio missing: notes-only
 
 

@@ -32,12 +32,14 @@ Stdlib only: it imports nothing from the capture modules.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import copy
 import dataclasses
 import threading
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from guide_tui.errors import GuideTuiError
 from guide_tui.recorder.base import (
     AudioFileInfo,
     Recorder,
@@ -273,4 +275,7 @@ def record_repairs_in_meta(session: _SessionLike, repairs: list[Any]) -> None:
                     entry["closed_reason"] = "crashed"
                 changed = True
     if changed:
-        session.update_meta(audio=audio)
+        # On a full disk the session keeps the change and writes it when there is space: that
+        # must not turn a resumed interview into a notes-only one.
+        with contextlib.suppress(GuideTuiError):
+            session.update_meta(audio=audio)

@@ -19,8 +19,9 @@ runs on the monotonic clock, so notes taken meanwhile keep their order and the n
 the true later time (each file's ``offset`` in ``files`` says where it lies on the clock).
 
 Faults never raise out of ``start``/``resume``: they end in state ``unavailable``/``lost``/
-``stopped`` with ``message`` set and a warning in the next ``poll()``, and the interview goes on
-as notes-only until ``resume()`` finds a device again (into the next file, ``audio-002.wav``).
+``halted`` (full disk, failed write) with ``message`` set and a warning in the next ``poll()``,
+and the interview goes on as notes-only until ``resume()`` finds a device (or space) again, into
+the next file, ``audio-002.wav``.
 """
 
 from __future__ import annotations
@@ -211,7 +212,11 @@ class AudioRecorder:
             if self._state == RecorderState.PAUSED and run is not None:
                 run.accepting = True
                 self._state = RecorderState.RECORDING
-            elif self._state in (RecorderState.LOST, RecorderState.UNAVAILABLE):
+            elif self._state in (
+                RecorderState.LOST,
+                RecorderState.UNAVAILABLE,
+                RecorderState.HALTED,
+            ):
                 previous = self._state
                 if self._begin_run(failed_state=previous) and previous == RecorderState.LOST:
                     self._warn(
@@ -358,16 +363,15 @@ class AudioRecorder:
         self._message = message
         self._rescan_devices = True  # the device may come back under a new index
         self._clock_free()
-        self._warn(
-            "unavailable" if state == RecorderState.UNAVAILABLE else "device_lost",
-            f"Not recording: {message}",
-        )
+        kinds = {RecorderState.UNAVAILABLE: "unavailable", RecorderState.HALTED: "not_recording"}
+        self._warn(kinds.get(state, "device_lost"), f"Not recording: {message}")
 
     def _check_disk_before_start(self, source: Source) -> None:
         free = self._free_bytes()
         if free is not None and free < self.config.disk_reserve_bytes:
             raise RecorderError(
-                f"the disk holding {self.folder} is full ({free // 2**20} MiB free)"
+                f"the disk holding {self.folder} is full ({free // 2**20} MiB free); free some "
+                "space, then resume recording"
             )
 
     def _new_file_info(self, run: _Run, wav: CrashSafeWav) -> AudioFileInfo:
@@ -452,13 +456,15 @@ class AudioRecorder:
             if error.errno == errno.ENOSPC:
                 run.fault = (
                     "disk_full",
-                    "Recording stopped: the disk is full. Everything recorded so far is saved.",
+                    "Recording stopped: the disk is full. Everything recorded so far is saved; "
+                    "free some space, then resume recording (a new file).",
                 )
             else:
                 run.fault = (
                     "write_error",
                     f"Recording stopped: cannot write the audio file: "
-                    f"{error.strerror or error}. Everything before is saved.",
+                    f"{error.strerror or error}. Everything before is saved; resume recording "
+                    "to try again (a new file).",
                 )
             return
         run.written += len(block)
@@ -534,8 +540,8 @@ class AudioRecorder:
         if usable <= 0:
             run.fault = (
                 "disk_full",
-                "Recording stopped: the disk is almost full. Everything "
-                "recorded so far is saved; free some space and resume.",
+                "Recording stopped: the disk is almost full. Everything recorded so far "
+                "is saved; free some space, then resume recording (a new file).",
             )
             return
         for level in (self.config.low_disk_minutes, 10.0, 2.0):
@@ -567,9 +573,13 @@ class AudioRecorder:
             self._message = message
             self._clock_free()
             self._rescan_devices = closed_reason == "device_lost"
-            self._state = (
-                RecorderState.LOST if closed_reason == "device_lost" else RecorderState.STOPPED
-            )
+            # A full disk (or a failed write) can be fixed while the interview goes on, so
+            # resume() tries again then, like after a lost device.
+            self._state = {
+                "device_lost": RecorderState.LOST,
+                "disk_full": RecorderState.HALTED,
+                "write_error": RecorderState.HALTED,
+            }.get(closed_reason, RecorderState.STOPPED)
             self._warn("device_lost" if closed_reason == "device_lost" else closed_reason, message)
 
     def _stop_source(self, run: _Run) -> None:

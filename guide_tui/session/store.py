@@ -12,10 +12,19 @@ Design decisions, each because an interview cannot be repeated:
   time at once and hands the line to one writer thread per session, which writes in order and
   fsyncs once per batch. :meth:`Session.append` goes through the same queue and waits for its own
   fsync, so synchronous and posted events can be mixed and the file is always in ``seq`` order.
-  A write error is kept and raised (as :class:`SessionError`) from the next ``append``, ``post`` or
-  ``flush``: never silent, never in the UI's face from another thread.
+- **A full disk loses no event.** A line that cannot be written (``ENOSPC``, ``EFBIG``, an I/O
+  error) stays in memory, in order, and the writer tries again every second and with every new
+  event, so everything lands in the log once there is space. :meth:`Session.post` keeps taking
+  events meanwhile (an interviewer must be able to go on taking notes) and
+  :attr:`Session.write_problem` says what is held, for the screen. A write that stopped inside a
+  line is *continued* where it stopped (the file's size says where), so the event ends up whole
+  on disk and the log has no torn line; only if the file is not as the failed write left it is
+  the line written again, whole, on a fresh line. ``append``, ``flush`` and ``close`` raise
+  :class:`SessionError` while something is held; nothing is dropped.
 - **``session.json`` is replaced, never edited in place**: temp file in the same folder, fsync,
   ``os.replace``, fsync of the folder. A reader sees the old or the new file, never half of one.
+  A replacement that fails (full disk) is kept in memory and written again with the next update
+  or the writer's next retry, so the final metadata is right once there is space.
 - **Owner-only permissions** (0700 folders, 0600 files) are set explicitly after creation, so a
   permissive umask cannot expose health-service audio and notes.
 - **Listing is cheap**: :func:`list_sessions` reads ``session.json`` and counts event lines without
@@ -73,6 +82,7 @@ INTERRUPTED_AFTER_S = 3600.0
 """An ``in_progress`` session whose log has not been written for this long was interrupted."""
 
 _WRITER_IDLE_S = 5.0  # an idle writer thread ends; the next post starts another
+_RETRY_S = 1.0  # while something could not be written, try again this often
 _MAX_SUFFIX = 999  # "-2" ... "-999": more interviews in one minute than that is a bug
 
 
@@ -346,12 +356,21 @@ class Session:
         # _lock: seq/t assignment, the events list and the queue stay in one order.
         self._lock = threading.RLock()
         self._meta_lock = threading.Lock()
-        # _done: writer progress (count of queued items handled), guarded by _cond.
+        # _done: writer progress (count of queued items tried), guarded by _cond.
         self._cond = threading.Condition()
         self._queued = 0
         self._done = 0
-        self._failed: set[int] = set()  # queue numbers whose write failed
-        self._error: str | None = None  # first unreported write error
+        # What could not be written yet (guarded by _cond): the queue numbers held in memory,
+        # the reason, and whether session.json is behind ``_meta``.
+        self._held: set[int] = set()
+        self._problem: str | None = None
+        self._meta_unsaved = False
+        # The writer thread's own state: lines not yet on disk (in order); for the first one,
+        # how many of its bytes a failed write left in the file and the file's size then; and
+        # whether written bytes still wait for an fsync that failed.
+        self._backlog: list[tuple[int, bytes]] = []
+        self._partial: tuple[int, int] | None = None
+        self._sync_pending = False
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._fd: int | None = None
@@ -527,32 +546,86 @@ class Session:
     def events_path(self) -> Path:
         return self.path / EVENTS_FILE
 
+    @property
+    def write_problem(self) -> str | None:
+        """Why something is not on disk yet, in a sentence for the screen; None when all is.
+
+        Events and metadata that could not be written are held in memory and written as soon as
+        the disk takes them (the writer retries every second); this says so while it lasts.
+        """
+        with self._cond:
+            if self._problem is None:
+                return None
+            held = len(self._held)
+            what = []
+            if held:
+                what.append(f"{held} event{'s' if held != 1 else ''}")
+            if self._meta_unsaved:
+                what.append(SESSION_FILE)
+            kept = " and ".join(what) or "the last events (not yet synced)"
+            return (
+                f"Cannot write to {self.path}: {self._problem}. {kept} kept in memory and "
+                "written as soon as there is space: free some space, keep taking notes."
+            )
+
+    @property
+    def unsaved_events(self) -> int:
+        """How many events are held in memory because writing them failed."""
+        with self._cond:
+            return len(self._held)
+
+    def unsaved_bytes(self) -> bytes:
+        """What the writer would append to ``events.jsonl`` next (after :meth:`close`).
+
+        Exactly the bytes that make the log whole when appended to it: the rest of a line a
+        failed write stopped in, or a newline first where a fragment of unknown origin ends it.
+        For the last resort of saving held events somewhere else when the program must end.
+        """
+        with self._lock:
+            if not self._backlog:
+                return b""
+            return self._pending_data(self._fd_size())
+
     # -- writing -------------------------------------------------------------------------------
 
     def post(self, type: str, **data: Any) -> Event:
         """Fix the event now (``seq``, ``t``, wall time) and let the writer thread store it.
 
         Returns at once; the line reaches the disk shortly after, in order. Raises
-        :class:`SessionError` for data that is not JSON, or for an earlier write that failed.
+        :class:`SessionError` only for data that is not JSON: while the disk is full the event is
+        held in memory with the others (see :attr:`write_problem`) and written when it can be.
         """
         event, _number = self._enqueue(type, data)
         return event
 
     def append(self, type: str, **data: Any) -> Event:
-        """Write the event and return once it is fsynced (after any events posted before it)."""
+        """Write the event and return once it is fsynced (after any events posted before it).
+
+        If it cannot be written, :class:`SessionError` says so; the event is still held in
+        memory and written as soon as the disk takes it (it is in :attr:`events`).
+        """
         event, number = self._enqueue(type, data)
         with self._cond:
             while self._done < number:
                 self._cond.wait()
-            failed = number in self._failed
-            self._failed.discard(number)
-        if failed:
-            self._raise_pending_error()
+            held = number in self._held
+        if held:
+            self._raise_if_held()
         return event
 
     def flush(self, timeout: float | None = None) -> None:
-        """Wait until every posted event is on disk; raise a write error if one happened."""
+        """Wait until every posted event has been tried; raise if any is still held in memory.
+
+        While something is held, the writer is asked to try again now (the disk may have room
+        again), so a flush after space came back succeeds without waiting for the next retry.
+        """
+        with self._cond:
+            held = self._problem is not None
         with self._lock:
+            if held:
+                self._start_writer()
+                self._queued += 1
+                self._queue.put((self._queued, None))  # no line: just try again now
             target = self._queued
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
@@ -563,11 +636,17 @@ class Session:
                         f"Events of {self.path.name} are still being written after {timeout} s."
                     )
                 self._cond.wait(remaining)
-        self._raise_pending_error()
+        self._raise_if_held()
 
     def close(self) -> None:
-        """Flush, stop the writer thread and close the log. A later append/post reopens it."""
+        """Flush, stop the writer thread and close the log. A later append/post reopens it.
+
+        Raises :class:`SessionError` if events (or ``session.json``) could not be written; they
+        stay held in this object (:meth:`unsaved_bytes`) and a later post or close tries again.
+        """
         with self._lock:
+            if self._backlog or self._meta_unsaved:
+                self._start_writer()  # one more try for what is held
             writer = self._writer
             if writer is not None:
                 self._queue.put(_STOP)
@@ -577,7 +656,7 @@ class Session:
                 with contextlib.suppress(OSError):
                     os.close(self._fd)
                 self._fd = None
-        self._raise_pending_error()
+        self._raise_if_held()
 
     def __enter__(self) -> Session:
         return self
@@ -589,25 +668,58 @@ class Session:
         """Merge top-level keys into ``session.json`` and replace the file atomically.
 
         Returns the new content. Thread-safe; concurrent updates are applied one after another.
+        If the file cannot be written (full disk), the change is kept: :attr:`meta` has it, the
+        next update or the writer's retry writes it, and :class:`SessionError` says so now.
         """
         with self._meta_lock:
             new = copy.deepcopy(self._meta)
             new.update(copy.deepcopy(changes))
             try:
-                write_json_atomic(self.path / SESSION_FILE, new)
+                json.dumps(new, allow_nan=False)
             except (TypeError, ValueError) as error:
                 raise SessionError(f"Session metadata cannot be stored as JSON: {error}") from None
-            except OSError as error:
-                raise SessionError(
-                    f"Cannot write {self.path / SESSION_FILE}: {error.strerror or error}"
-                ) from None
             self._meta = new
-            return copy.deepcopy(new)
+            failure = self._store_meta_locked()
+        if failure is not None:
+            raise SessionError(
+                f"Cannot write {self.path / SESSION_FILE}: {failure}. The change is kept and "
+                "written again as soon as there is space."
+            )
+        return copy.deepcopy(new)
+
+    def _store_meta_locked(self, *, from_writer: bool = False) -> str | None:
+        """Write ``_meta`` to ``session.json`` (``_meta_lock`` held); a failure is remembered
+        and retried by the writer thread."""
+        try:
+            write_json_atomic(self.path / SESSION_FILE, self._meta)
+        except OSError as error:
+            message = f"{error.strerror or error}"
+            with self._cond:
+                self._meta_unsaved = True
+                self._problem = self._problem or message
+            if not from_writer:  # (the writer must not wait for _lock: close() holds it)
+                with self._lock:
+                    self._start_writer()  # it retries while anything is held
+            return message
+        with self._cond:
+            self._meta_unsaved = False
+            if not self._held and not self._sync_pending:
+                self._problem = None
+        return None
+
+    def _retry_meta(self) -> None:
+        with self._cond:
+            if not self._meta_unsaved:
+                return
+        if self._meta_lock.acquire(blocking=False):  # an update in progress writes it anyway
+            try:
+                self._store_meta_locked(from_writer=True)
+            finally:
+                self._meta_lock.release()
 
     # -- internals -----------------------------------------------------------------------------
 
     def _enqueue(self, type: str, data: dict[str, Any]) -> tuple[Event, int]:
-        self._raise_pending_error()
         with self._lock:
             event = Event(
                 type=type, t=float(self.clock.now()), wall=utc_now_iso(), seq=self._seq, data=data
@@ -642,12 +754,16 @@ class Session:
             self._writer.start()
 
     def _write_loop(self) -> None:
-        """The one thread that writes ``events.jsonl``; batches what is queued, one fsync each."""
+        """The one thread that writes ``events.jsonl``: batches what is queued, one fsync each;
+        while anything is held after a failed write, it tries again every ``_RETRY_S``."""
         while True:
+            retrying = self._backlog or self._sync_pending or self._meta_unsaved
             try:
-                items = [self._queue.get(timeout=_WRITER_IDLE_S)]
+                items = [self._queue.get(timeout=_RETRY_S if retrying else _WRITER_IDLE_S)]
             except queue.Empty:
-                if self._retire_idle_writer():
+                if retrying:
+                    self._write_held([])
+                elif self._retire_idle_writer():
                     return
                 continue
             while True:
@@ -656,18 +772,27 @@ class Session:
                 except queue.Empty:
                     break
             stop = any(item is _STOP for item in items)
-            batch = [item for item in items if item is not _STOP]
-            if batch:
-                error = self._write_batch(b"".join(line for _number, line in batch))
-                with self._cond:
-                    if error is not None:
-                        self._failed.update(number for number, _line in batch)
-                        if self._error is None:
-                            self._error = error
-                    self._done = max(self._done, batch[-1][0])
-                    self._cond.notify_all()
+            numbered = [item for item in items if item is not _STOP]
+            batch = [(number, line) for number, line in numbered if line is not None]
+            self._write_held(batch, max((number for number, _ in numbered), default=0))
             if stop:
                 return
+
+    def _write_held(self, batch: list[tuple[int, bytes]], last: int = 0) -> None:
+        """Add ``batch`` behind what is held, write it all (and session.json if it is behind),
+        and publish the outcome: everything up to queue number ``last`` has been tried."""
+        self._backlog.extend(batch)
+        error = self._write_backlog() if (self._backlog or self._sync_pending) else None
+        if self._meta_unsaved:  # (also while events keep coming faster than _RETRY_S)
+            self._retry_meta()
+        with self._cond:
+            self._held = {number for number, _line in self._backlog}
+            if error is not None:
+                self._problem = error
+            elif not self._meta_unsaved:
+                self._problem = None
+            self._done = max(self._done, last)
+            self._cond.notify_all()
 
     def _retire_idle_writer(self) -> bool:
         """Let an idle writer end, so forgotten sessions do not keep threads (or open files).
@@ -677,7 +802,7 @@ class Session:
         if not self._lock.acquire(blocking=False):
             return False
         try:
-            if not self._queue.empty():
+            if not self._queue.empty() or self._backlog or self._meta_unsaved:
                 return False
             self._writer = None
             if self._fd is not None:
@@ -688,8 +813,29 @@ class Session:
         finally:
             self._lock.release()
 
-    def _write_batch(self, data: bytes) -> str | None:
-        """Write and fsync; return a message instead of raising (this runs on the writer)."""
+    def _fd_size(self) -> int | None:
+        if self._fd is None:
+            return None
+        try:
+            return os.fstat(self._fd).st_size
+        except OSError:
+            return None
+
+    def _pending_data(self, size: int | None) -> bytes:
+        """The bytes to append next: the held lines, completing a line a failed write stopped in
+        if the file still ends where that write left it (else that line again, whole)."""
+        first = self._backlog[0][1]
+        rest = b"".join(line for _number, line in self._backlog[1:])
+        if self._partial is not None:
+            done, size_then = self._partial
+            if size is not None and size == size_then:
+                return first[done:] + rest
+            return b"\n" + first + rest
+        return (b"\n" if self._needs_newline else b"") + first + rest
+
+    def _write_backlog(self) -> str | None:
+        """Write and fsync what is held; return a message instead of raising (this runs on the
+        writer). Lines the file took are dropped from the backlog, even if a later one failed."""
         try:
             if self._fd is None:
                 self._fd = os.open(
@@ -697,29 +843,67 @@ class Session:
                     os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0),
                     FILE_MODE,
                 )
-            if self._needs_newline:
-                data = b"\n" + data
-            _write_all(self._fd, data)
-            self._needs_newline = False
+            if self._backlog:
+                start = self._fd_size()
+                data = self._pending_data(start)
+                try:
+                    _write_all(self._fd, data)
+                except BaseException:
+                    self._account_partial(data, start)
+                    raise
+                self._backlog.clear()
+                self._partial = None
+                self._needs_newline = False
+                self._sync_pending = True
             os.fsync(self._fd)
+            self._sync_pending = False
         except OSError as error:
-            # Whatever reached the file may end mid-line: start the next write on a new line.
-            self._needs_newline = True
             return f"{error.strerror or error}"
         except Exception as error:  # never let the writer die silently
-            self._needs_newline = True
             return repr(error)
         return None
 
-    def _raise_pending_error(self) -> None:
-        with self._cond:
-            error, self._error = self._error, None
-            self._failed.clear()
-        if error is not None:
-            raise SessionError(
-                f"Could not write to the event log {self.events_path}: {error}. Events since "
-                "then may be missing on disk; check the disk and keep the interview notes."
-            )
+    def _account_partial(self, data: bytes, start: int | None) -> None:
+        """After a failed write: which held lines are now whole in the file, and how much of the
+        next one is there. The file's size says how many bytes went in."""
+        end = self._fd_size()
+        if start is None or end is None or end < start:
+            # Unknown: write the held lines again on a fresh line (a fragment stays a torn line).
+            self._partial = None
+            self._needs_newline = True
+            return
+        written = end - start
+        if written == 0:
+            return  # nothing went in: the same bytes are written next time
+        self._sync_pending = True
+        # Where the first held line's bytes start in ``data``, and how much of it was there.
+        first = self._backlog[0][1]
+        already = len(data) - sum(len(line) for _n, line in self._backlog[1:]) - len(first)
+        if already < 0:  # continuing the first line: ``data`` starts mid-line
+            position, offset = 0, -already
+        else:  # ``data`` may start with a newline that ends a fragment
+            position, offset = already, 0
+            if written < position:
+                return  # not even the newline: nothing of ours went in
+            self._needs_newline = False
+            self._partial = None
+        consumed = position
+        while self._backlog:
+            line = self._backlog[0][1]
+            remaining = len(line) - offset
+            if written >= consumed + remaining:
+                consumed += remaining
+                self._backlog.pop(0)
+                offset = 0
+                self._partial = None
+                continue
+            self._partial = (offset + (written - consumed), end)
+            break
+
+    def _raise_if_held(self) -> None:
+        problem = self.write_problem
+        if problem is not None:
+            raise SessionError(problem)
 
     def __repr__(self) -> str:
         return f"Session({str(self.path)!r}, seq={self._seq})"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as _dt
+import signal
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -26,6 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
+from guide_tui.errors import GuideTuiError
 from guide_tui.guide.model import Guide
 from guide_tui.recorder.base import NullRecorder, Recorder, RecorderState, RecorderStatus
 from guide_tui.session.clock import Clock
@@ -153,6 +155,10 @@ class GuideApp(App[Path | None]):
         self.catch_up()
         self.last_status: RecorderStatus = self.recorder.poll()
         self.recent_warnings: list[str] = []
+        # Why events are not on disk yet (full disk): shown until the session's writer has
+        # caught up. None while everything is written.
+        self.save_problem: str | None = None
+        self.hung_up = False  # the terminal was closed (SIGHUP): nothing more can be shown
         if not any(e.type == EventType.SESSION_STARTED for e in events):
             self.record(
                 EventType.SESSION_STARTED,
@@ -205,7 +211,9 @@ class GuideApp(App[Path | None]):
 
     @work(thread=True, group="meta", exit_on_error=False, description="write session.json")
     def _write_meta(self, changes: dict[str, Any]) -> None:
-        self.session.update_meta(**changes)
+        # On a full disk the session keeps the change and retries; the screen says so.
+        with contextlib.suppress(GuideTuiError):
+            self.session.update_meta(**changes)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -229,6 +237,45 @@ class GuideApp(App[Path | None]):
         # sounddevice (holding the GIL while it does), which the first screen must not wait for.
         self.call_after_refresh(self._build_recorder)
         self.set_interval(self.poll_interval, self.poll_recorder)
+        self._handle_hangup()
+
+    def _handle_hangup(self) -> None:
+        """Closing the terminal sends SIGHUP, whose default ends the program on the spot (like
+        kill -9: the recording not stopped, posted events not flushed). End as Ctrl+Q does."""
+        if not hasattr(signal, "SIGHUP"):
+            return
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
+
+    def _hangup(self) -> None:
+        if self.hung_up:
+            return
+        self.hung_up = True
+        self.record(
+            EventType.WARNING,
+            kind="terminal_closed",
+            message="The terminal was closed (SIGHUP); the interview was left to be resumed.",
+        )
+        if not self._save_draft_note():
+            self.leave_unfinished()
+
+    def _save_draft_note(self) -> bool:
+        """A note being typed when the terminal closed is saved as Enter would have saved it;
+        then the app leaves (queued behind the note on the screen that takes it)."""
+        from textual.widgets import Input
+
+        from guide_tui.tui.screens.modals import NoteScreen
+
+        screen = self.screen
+        if not isinstance(screen, NoteScreen) or len(self.screen_stack) < 2:
+            return False
+        draft = screen.query_one(Input).value
+        if not draft.strip():
+            return False
+        below = self.screen_stack[-2]
+        screen.dismiss(draft)  # the screen below gets the note with call_next ...
+        below.call_next(self.leave_unfinished)  # ... so this runs after it is posted
+        return True
 
     @work(
         thread=True,
@@ -311,8 +358,9 @@ class GuideApp(App[Path | None]):
         """Pause or resume the recording (and with it the session clock)."""
         status = self.recorder.poll()
         self._take_status(status)
-        if status.state == RecorderState.LOST:
-            self.recorder.resume()  # try the device again: recording goes on in the next file
+        if status.state in (RecorderState.LOST, RecorderState.HALTED):
+            # Try the device (or the disk) again: recording goes on in the next file.
+            self.recorder.resume()
         elif self.state.recording == "paused":
             self.recorder.resume()
             if self._app_logs_recording(status):
@@ -333,7 +381,29 @@ class GuideApp(App[Path | None]):
 
     def poll_recorder(self) -> None:
         """10 Hz: snapshot the recorder, log its warnings, redraw the status and the clocks."""
+        self._check_saving()
         self._take_status(self.recorder.poll())
+
+    def _check_saving(self) -> None:
+        """Tell the interviewer at once when events cannot be written (full disk) and when they
+        are on disk again; the session holds them meanwhile, so notes go on being taken."""
+        problem = getattr(self.session, "write_problem", None)
+        if problem == self.save_problem:
+            return
+        before, self.save_problem = self.save_problem, problem
+        if problem is not None and before is None:
+            self.notify(problem, title="Not saved yet", severity="error", timeout=15, markup=False)
+        elif problem is None:
+            self.notify("Everything is on disk again.", title="Saved", timeout=6)
+
+    @property
+    def save_alert(self) -> str | None:
+        """The save problem in one short line for the recorder panel (the toast has it all)."""
+        if self.save_problem is None:
+            return None
+        held = getattr(self.session, "unsaved_events", 0)
+        what = f"{held} event{'s' if held != 1 else ''}" if held else "session.json"
+        return f"NOT SAVED YET: {what} in memory. Free some space."
 
     def _take_status(self, status: RecorderStatus) -> None:
         self.last_status = status
@@ -406,15 +476,22 @@ class GuideApp(App[Path | None]):
                 ).total_seconds()
             except ValueError:
                 duration = None
-        self.session.flush()
-        self.session.update_meta(
-            status="ended",
-            ended=ended,
-            duration_s=round(duration if duration is not None else summary["interview_seconds"], 3),
-            interview_seconds=summary["interview_seconds"],
-            coverage=summary,
-        )
-        self.session.close()
+        # A full disk must not keep the interview from ending: what is held stays held (the
+        # session retries), and ``guide-tui run`` reports it when ``close()`` raises again.
+        with contextlib.suppress(GuideTuiError):
+            self.session.flush()
+        with contextlib.suppress(GuideTuiError):
+            self.session.update_meta(
+                status="ended",
+                ended=ended,
+                duration_s=round(
+                    duration if duration is not None else summary["interview_seconds"], 3
+                ),
+                interview_seconds=summary["interview_seconds"],
+                coverage=summary,
+            )
+        with contextlib.suppress(GuideTuiError):
+            self.session.close()
         self.call_from_thread(self.exit, Path(self.session.path))
 
     def action_quit_session(self) -> None:
@@ -432,15 +509,19 @@ class GuideApp(App[Path | None]):
             else:
                 self.leave_unfinished()
 
-        self.push_screen(
-            ConfirmScreen(
-                "Leave the interview?",
+        unsaved = getattr(self.session, "unsaved_events", 0)
+        if unsaved:
+            body = (
+                f"{unsaved} event{'s are' if unsaved != 1 else ' is'} not on disk yet: the disk "
+                "is full. Free some space first; if you leave now they are written to another\n"
+                "file, named when guide-tui ends."
+            )
+        else:
+            body = (
                 "Everything so far is saved. Continue later with\n"
-                f"guide-tui run --resume {self.session.path}",
-                yes="Leave",
-            ),
-            confirmed,
-        )
+                f"guide-tui run --resume {self.session.path}"
+            )
+        self.push_screen(ConfirmScreen("Leave the interview?", body, yes="Leave"), confirmed)
 
     def offer_discard(self) -> None:
         """Quitting before the interview began: the folder is a false start; offer to drop it.
@@ -467,7 +548,9 @@ class GuideApp(App[Path | None]):
 
     def leave_unfinished(self) -> None:
         self.stop_recording()
-        self.session.close()
+        # Held events (full disk) are reported by ``guide-tui run`` after the screen is gone.
+        with contextlib.suppress(GuideTuiError):
+            self.session.close()
         self.exit(None)
 
     def action_help(self) -> None:

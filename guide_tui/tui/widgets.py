@@ -125,6 +125,8 @@ def recording_badge(state: InterviewState, status: RecorderStatus) -> str:
         return "[b $warning]❚❚ PAUSED[/]"
     if status.state == RecorderState.LOST:
         return "[b reverse $error] ✕ DEVICE LOST [/]"
+    if status.state == RecorderState.HALTED:
+        return "[b reverse $error] ✕ NOT RECORDING [/]"
     return f"[dim]{status.state.upper()}[/]"
 
 
@@ -218,12 +220,18 @@ class RecorderPanel(LinePanel):
         self.set_lines([self._head, *meter, *self._facts])
 
     def render_state(
-        self, state: InterviewState, status: RecorderStatus, warnings: list[str], width: int
+        self,
+        state: InterviewState,
+        status: RecorderStatus,
+        warnings: list[str],
+        width: int,
+        *,
+        alert: str | None = None,
     ) -> None:
-        """Everything: once a second and after every event."""
+        """Everything: once a second and after every event. ``alert``: events not on disk."""
         self._head = f"{recording_badge(state, status)}  {clock(status.t)}"
         self._meter = self._meter_line(status, width)
-        lines = []
+        lines = [f"[b $error]✕ {escape(alert)}[/]"] if alert else []
         if _is_active(status):
             facts = [size(status.bytes_written)]
             if status.device:

@@ -153,7 +153,8 @@ class InterviewScreen(Screen[None]):
         yield KeyBar(id="keys")
 
     _ready = False  # set once composed: the app may redraw before that
-    _drawn_second: tuple[int, str, tuple[str, ...]] | None = None  # what tick() last drew in full
+    # what tick() last drew in full
+    _drawn_second: tuple[int, str, tuple[str, ...], str | None] | None = None
     _question_signature: Any = None  # what the question list shows; redrawn only on change
 
     def on_mount(self) -> None:
@@ -198,12 +199,13 @@ class InterviewScreen(Screen[None]):
         now = self.app.clock.now()
         panel = self._recorder_panel
         width = panel.content_size.width
-        second = (int(now), status.state, tuple(self.app.recent_warnings[-2:]))
+        alert = self.app.save_alert
+        second = (int(now), status.state, tuple(self.app.recent_warnings[-2:]), alert)
         if second == self._drawn_second:
             panel.render_meter(status, width)
             return
         self._drawn_second = second
-        panel.render_state(state, status, self.app.recent_warnings, width)
+        panel.render_state(state, status, self.app.recent_warnings, width, alert=alert)
         self.query_one(TopBar).render_state(state, status, now)
         self.query_one(TopicList).render_state(state, now)
         self._draw_topic(now)
