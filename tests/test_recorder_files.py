@@ -135,6 +135,64 @@ def test_audio_file_plays_through_the_recorder_in_real_time_bit_exact(tmp_path: 
     recorder.stop()
 
 
+SOURCE_FORMATS = [
+    ("wav", "FLOAT"),
+    ("wav", "DOUBLE"),
+    ("wav", "PCM_16"),
+    ("wav", "PCM_24"),
+    ("wav", "PCM_32"),
+    ("wav", "PCM_U8"),
+    ("flac", "PCM_16"),
+    ("flac", "PCM_24"),
+    ("ogg", "VORBIS"),
+]
+
+
+@pytest.mark.parametrize(("ext", "subtype"), SOURCE_FORMATS)
+@pytest.mark.parametrize("dtype", ["int16", "int32", "float32"])
+def test_audio_file_of_any_format_plays_at_its_true_level(
+    tmp_path: Path, ext: str, subtype: str, dtype: str
+) -> None:
+    """A -2.8 dBFS tone in any format soundfile reads is recorded at -2.8 dBFS, whatever the
+    recording's dtype (a float WAV used to come out at -90 dBFS: libsndfile does not scale
+    float to integer). Played through the real recorder (``audio_file=``), at real-time pace."""
+    rate = 16000
+    amplitude = 10 ** (-2.8 / 20)
+    t = np.arange(int(0.4 * rate)) / rate
+    tone = (amplitude * np.sin(2 * np.pi * 440 * t)).astype(np.float64)
+    source = tmp_path / f"pilot.{ext}"
+    sf.write(source, tone, rate, subtype=subtype)
+    recorder = AudioRecorder(tmp_path / "s", RecorderConfig(dtype=dtype), audio_file=source)
+    recorder.start()
+    assert wait_for(lambda: recorder.state == RecorderState.STOPPED, 10)
+    recorder.stop()
+    recorded, _ = sf.read(tmp_path / "s" / "audio-001.wav", dtype="float64", always_2d=True)
+    peak_db = 20 * np.log10(np.abs(recorded).max())
+    rms_db = 20 * np.log10(np.sqrt((recorded[: len(tone)] ** 2).mean()))
+    lossy = subtype in ("VORBIS", "PCM_U8")
+    assert peak_db == pytest.approx(-2.8, abs=0.3 if lossy else 0.05), peak_db
+    assert rms_db == pytest.approx(-2.8 - 3.01, abs=0.3 if lossy else 0.05), rms_db
+    if subtype == "PCM_16" and dtype != "float32":
+        # Integer in, integer out: not a sample changed on the way.
+        original, _ = sf.read(source, dtype="int16", always_2d=True)
+        again, _ = sf.read(tmp_path / "s" / "audio-001.wav", dtype="int16", always_2d=True)
+        assert np.array_equal(again, original)
+
+
+def test_float_samples_beyond_full_scale_are_clipped_not_wrapped() -> None:
+    from guide_tui.recorder.sources import to_recording_dtype
+
+    block = np.array([[1.5], [-1.5], [1.0], [-1.0], [0.5]])
+    assert to_recording_dtype(block, "int16")[:, 0].tolist() == [
+        32767,
+        -32768,
+        32767,
+        -32768,
+        16384,
+    ]
+    assert to_recording_dtype(block, "int32")[:, 0].tolist()[:2] == [2**31 - 1, -(2**31)]
+
+
 def test_rolls_over_to_the_next_file_before_the_size_limit_without_losing_a_frame(
     tmp_path: Path,
 ) -> None:

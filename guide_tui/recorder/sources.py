@@ -126,8 +126,9 @@ def _explain_portaudio_error(name: str, error: Exception) -> str:
 class FileSource:
     """Plays an audio file into the recorder at real-time pace (``--audio-file``).
 
-    Reads the file in the recording's dtype and delivers blocks when their time has come
-    (measured from the start, so pace does not drift); ends with ``on_finished`` at the end.
+    Delivers blocks in the recording's dtype when their time has come (measured from the start,
+    so pace does not drift); ends with ``on_finished`` at the end. Any format libsndfile reads
+    plays at its true level (see :func:`to_recording_dtype`).
     """
 
     def __init__(self, path: str | Path, config: RecorderConfig, speed: float = 1.0) -> None:
@@ -146,6 +147,8 @@ class FileSource:
         self.channels = int(self._file.channels)
         self.config = config
         self.speed = speed
+        # float64 keeps every bit of a 32-bit integer file; float32 is exact for 24 bits and less.
+        self._read_dtype = "float64" if config.dtype == "int32" else "float32"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -163,7 +166,7 @@ class FileSource:
         sent = 0
         blocksize = self.config.frames_per_block(self.samplerate)
         while not self._stop.is_set():
-            block = self._file.read(blocksize, dtype=self.config.dtype, always_2d=True)
+            block = self._file.read(blocksize, dtype=self._read_dtype, always_2d=True)
             if not len(block):
                 on_finished("the audio file ended")
                 return
@@ -172,10 +175,29 @@ class FileSource:
             if delay > 0 and self._stop.wait(delay):
                 return
             sent += len(block)
-            on_block(np.ascontiguousarray(block), False)
+            on_block(to_recording_dtype(block, self.config.dtype), False)
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(5)
         self._file.close()
+
+
+_INT_FULL_SCALE = {"int16": 2**15, "int32": 2**31}
+
+
+def to_recording_dtype(block: np.ndarray, dtype: str) -> np.ndarray:
+    """Float samples in [-1, 1] as the recording's dtype, at the same level.
+
+    The file is read as float and converted here because libsndfile, asked for integers from a
+    float or double file, does not scale: a 32-bit float WAV came out as 16-bit samples of 0 and
+    ±1 (peak -90 dBFS for a -2.8 dBFS source). Reading integer files as float divides by
+    2**(bits-1), so multiplying back is exact (PCM_16 to int16 is bit-for-bit); float samples
+    beyond full scale are clipped, as a converter would.
+    """
+    if dtype == "float32":
+        return np.ascontiguousarray(block, dtype=np.float32)
+    scale = _INT_FULL_SCALE[dtype]
+    scaled = np.rint(np.asarray(block, dtype=np.float64) * scale)
+    return np.clip(scaled, -scale, scale - 1).astype(dtype)
