@@ -119,6 +119,9 @@ async def test_rehearsed_interview_records_through_the_tui(tmp_path: Path) -> No
         panel = app.screen.query_one(MicCheckPanel)
         await wait_until(pilot, lambda: "dBFS" in str(panel.query_one("#mic-meter").content))
         await wait_until(pilot, lambda: panel._check is not None and panel._check.latest)
+        # The recorder is idle while the check listens: the step says what is going on.
+        status = str(app.screen.query_one("#mic-check").content)
+        assert "Listening for the check only" in status and "idle" not in status, status
         await pilot.press("ctrl+n")  # start the interview: the check closes, recording starts
         assert not panel.listening
         await wait_until(pilot, lambda: app.recorder.now() > 1.0)

@@ -112,7 +112,11 @@ def mic_check_command(args: argparse.Namespace) -> int:
         print(f"Device:      {result.device} ({result.samplerate} Hz, {result.channels} ch)")
         print(f"Level:       {result.rms_db:.1f} dBFS average, peak {result.peak_db:.1f} dBFS")
         print(f"Speech:      about {result.speech_db:.1f} dBFS")
-        print(f"Noise floor: {result.noise_floor_db:.1f} dBFS")
+        floor = result.noise_floor_db
+        print(
+            "Noise floor: "
+            + (f"{floor:.1f} dBFS" if floor is not None else "not measured (no pause heard)")
+        )
         print(f"Clipping:    {result.clipped_samples} samples at full scale")
         print(f"Verdict:     {result.verdict.upper()}: {result.advice}")
     return 0 if result.ok else 1

@@ -9,8 +9,17 @@ The verdict rules, loudest problem first:
   or switched off;
 - *clipping*: samples at full scale: too close or gain too high;
 - *quiet*: speech (the 90th percentile of window levels) below -40 dBFS: move it closer;
-- *noisy*: the noise floor (10th percentile) above -45 dBFS: fans, traffic, a hum;
+- *noisy*: the noise floor above -45 dBFS: fans, traffic, a hum;
 - *ok* otherwise.
+
+The noise floor is measured in the pauses between words, never over speech: a pause is a run of
+at least 0.1 s of 20 ms windows all at least 20 dB below the speech level (a dip between
+syllables is shorter), and with at least 0.2 s of pauses their median window is the floor. (A
+low percentile over all windows put continuous speech into the "floor" and called a clean
+recording, whose pauses were digital silence, NOISY.) Without enough pauses the floor is
+not measured (``noise_floor_db`` None, and the advice says so) unless even the quietest windows
+are above the threshold and within 15 dB of the speech: a steady noise nearly as loud as the
+speech, never a dip between syllables.
 
 The percentiles need someone speaking during the check; the advice says so.
 """
@@ -33,6 +42,11 @@ from guide_tui.recorder.sources import DeviceSource, Source
 
 QUIET_SPEECH_DB = -40.0
 NOISY_FLOOR_DB = -45.0
+PAUSE_BELOW_SPEECH_DB = 20.0  # a pause is this far below the speech level ...
+PAUSE_MIN_WINDOWS = 5  # ... for this many 20 ms windows in a row (0.1 s)
+MIN_PAUSE_SECONDS = 0.2  # pauses needed to measure the floor
+FLOOR_WINDOW_SECONDS = 0.02  # short: pauses between words are 100-300 ms
+STEADY_NOISE_DB = 15.0  # never quieter than this below the speech: a steady noise
 _FULL_SCALE = {"int16": 32768.0, "int32": 2147483648.0, "float32": 1.0}
 
 
@@ -44,7 +58,7 @@ class MicCheckResult:
     seconds: float  # audio actually heard
     rms_db: float
     peak_db: float
-    noise_floor_db: float
+    noise_floor_db: float | None  # None: no pause long enough to measure it
     speech_db: float
     clipped_samples: int
     dropped_frames: int
@@ -194,18 +208,12 @@ def judge(
 ) -> MicCheckResult:
     """The verdict on (frames, channels) float audio in [-1, 1]; see the module docstring."""
     rate = source.samplerate
-    window = max(1, rate // 20)  # 50 ms
     mono = np.abs(audio).max(axis=1)
-    n = len(mono) // window
-    if n:
-        power = (audio[: n * window] ** 2).mean(axis=1).reshape(n, window).mean(axis=1)
-        windows_db = np.array([to_db(float(np.sqrt(p))) for p in power])
-    else:
-        windows_db = np.array([FLOOR_DB])
+    windows_db = _window_levels(audio, max(1, rate // 20))  # 50 ms
     rms_db = to_db(float(np.sqrt((audio**2).mean())))
     peak_db = to_db(float(mono.max()))
-    floor_db = float(np.percentile(windows_db, 10))
     speech_db = float(np.percentile(windows_db, 90))
+    floor_db = noise_floor(audio, rate, speech_db)
     if windows_db.max() < config.silence_db:
         verdict, advice = (
             "silent",
@@ -230,7 +238,7 @@ def judge(
                 "or raise the input gain, and speak during the check."
             ),
         )
-    elif floor_db > NOISY_FLOOR_DB:
+    elif floor_db is not None and floor_db > NOISY_FLOOR_DB:
         verdict, advice = (
             "noisy",
             (
@@ -238,22 +246,63 @@ def judge(
                 "spot or switch off fans."
             ),
         )
-    else:
+    elif floor_db is None:
         verdict, advice = (
             "ok",
             (
-                f"Good: speech about {speech_db:.0f} dBFS, background {floor_db:.0f} dBFS, "
-                "no clipping."
+                f"Good: speech about {speech_db:.0f} dBFS, no clipping. The background could not "
+                "be measured (no pause in the speech): to measure it, pause for a second during "
+                "a check."
             ),
+        )
+    else:
+        background = f"{floor_db:.0f} dBFS" if floor_db > FLOOR_DB else "digital silence"
+        verdict, advice = (
+            "ok",
+            f"Good: speech about {speech_db:.0f} dBFS, background {background}, no clipping.",
         )
     if dropped:
         advice += f" Note: {dropped / rate:.2f} s of audio was lost during the check."
     return MicCheckResult(
         device=source.name, samplerate=rate, channels=source.channels,
         seconds=round(len(audio) / rate, 2), rms_db=round(rms_db, 1), peak_db=round(peak_db, 1),
-        noise_floor_db=round(floor_db, 1), speech_db=round(speech_db, 1),
+        noise_floor_db=None if floor_db is None else round(floor_db, 1),
+        speech_db=round(speech_db, 1),
         clipped_samples=clipped, dropped_frames=dropped, verdict=verdict, advice=advice,
     )  # fmt: skip
+
+
+def _window_levels(audio: np.ndarray, window: int) -> np.ndarray:
+    """dBFS of consecutive ``window``-frame windows (all channels together)."""
+    n = len(audio) // window
+    if not n:
+        return np.array([FLOOR_DB])
+    power = (audio[: n * window] ** 2).mean(axis=1).reshape(n, window).mean(axis=1)
+    return np.array([to_db(float(np.sqrt(p))) for p in power])
+
+
+def noise_floor(audio: np.ndarray, rate: int, speech_db: float) -> float | None:
+    """The background level in the pauses, or None when there were too few pauses to tell.
+
+    See the module docstring. Without pauses, quietest windows (2nd percentile) above
+    ``NOISY_FLOOR_DB`` and less than ``STEADY_NOISE_DB`` below the speech are the answer: the
+    floor cannot be lower than the quietest moment heard, and speech alone dips further.
+    """
+    levels = _window_levels(audio, max(1, round(rate * FLOOR_WINDOW_SECONDS)))
+    quiet = levels <= speech_db - PAUSE_BELOW_SPEECH_DB
+    in_pause = np.zeros(len(levels), dtype=bool)
+    run = 0
+    for i, q in enumerate(quiet):
+        run = run + 1 if q else 0
+        if run >= PAUSE_MIN_WINDOWS:
+            in_pause[i - run + 1 : i + 1] = True
+    pauses = levels[in_pause]
+    if len(pauses) * FLOOR_WINDOW_SECONDS >= MIN_PAUSE_SECONDS:
+        return float(np.median(pauses))
+    lowest = float(np.percentile(levels, 2))
+    if lowest > NOISY_FLOOR_DB and lowest > speech_db - STEADY_NOISE_DB:
+        return lowest
+    return None
 
 
 def run_mic_check(

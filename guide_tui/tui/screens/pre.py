@@ -23,7 +23,7 @@ from textual.widgets import (
 )
 
 from guide_tui.guide.model import BaselineField
-from guide_tui.recorder.base import RecorderStatus
+from guide_tui.recorder.base import RecorderState, RecorderStatus
 from guide_tui.safetext import terminal_text
 from guide_tui.session.events import EventType
 from guide_tui.session.state import PARTICIPANT_CONFIRMED, Phase, consent_item_is_about_recording
@@ -262,6 +262,15 @@ class PreInterviewScreen(Screen[None]):
             text = "The participant declined recording: this is a [b]notes-only[/b] session."
         elif status.message:
             text = escape(status.message)
+        elif status.state == RecorderState.IDLE:
+            # Before the interview the recorder is idle even while the check listens to the
+            # same microphone: say what is happening, not "idle".
+            listening = any(panel.listening for panel in self.query(MicCheckPanel))
+            text = (
+                "Listening for the check only: nothing is recorded until the interview starts."
+                if listening
+                else "Not recording yet: recording starts with the interview."
+            )
         else:
             device = f" · {escape(status.device)}" if status.device else ""
             text = f"Recorder: {status.state}{device}"
