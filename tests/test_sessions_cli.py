@@ -29,18 +29,22 @@ def study(tmp_path: Path) -> Path:
 
     clock = FrozenClock(0.0)
     with Session.create(guide, "GP 01", group="gp", root=root, clock=clock) as ended:
+        clock.advance(79.0)  # consent, baseline, microphone check
+        ended.append(EventType.INTERVIEW_STARTED)
         clock.advance(10.0)
         ended.append(EventType.TOPIC_ENTERED, topic="role")
-        clock.advance(20.0)
+        clock.advance(220.0)
         ended.append(EventType.SESSION_ENDED)
-        ended.update_meta(status="ended", duration_s=125.4)
+        # What older versions wrote: the wall time since launch (5:09 for a 3:50 interview).
+        ended.update_meta(status="ended", duration_s=309.0)
     (ended.path / "audio-001.wav").write_bytes(b"RIFF" + b"\0" * 100)
     (ended.path / "transcript.json").write_text("{}", encoding="utf-8")
 
     clock = FrozenClock(0.0)
     with Session.create(guide, "physio 02", group="physio", root=root, clock=clock) as live:
+        clock.advance(5.0)
         live.append(EventType.INTERVIEW_STARTED)
-        clock.advance(65.0)
+        clock.advance(60.0)
         live.append(EventType.NOTE, text="still going")
 
     with Session.create(guide, "GP 03", root=root, clock=FrozenClock(5.0)) as stale:
@@ -89,16 +93,19 @@ def test_list_sessions(study: Path) -> None:
         "session-test",
         "2",
     )
-    assert ended.duration_s == 125.4  # session.json wins over the last event
-    assert ended.events == 3
+    # The interview on the recording clock, from its start to its end: not the consent, baseline
+    # and microphone check before it (session.json's wall-time figure is not used).
+    assert ended.duration_s == 230.0
+    assert ended.events == 4
     assert ended.has_audio and ended.has_transcript
     assert ended.created and ended.created.endswith("+00:00")
 
     live = rows["physio 02"]
-    assert (live.status, live.duration_s, live.events) == ("in_progress", 65.0, 3)
+    assert (live.status, live.duration_s, live.events) == ("in_progress", 60.0, 3)
     assert not live.has_audio and not live.has_transcript
 
     assert rows["GP 03"].status == "interrupted"  # not written for two hours
+    assert rows["GP 03"].duration_s is None  # the interview never started
     assert (rows["GP 04"].status, rows["GP 04"].torn_lines, rows["GP 04"].events) == (
         "interrupted",
         1,
@@ -126,8 +133,9 @@ def test_sessions_command(study: Path, capsys: pytest.CaptureFixture[str]) -> No
         "GP 03",
         "GP 04",
         "session-test v2",
-        "02:05",
-        "01:05",
+        "03:50",
+        "01:00",
+        "recording clock",
         "ended",
         "in progress",
         "interrupted",

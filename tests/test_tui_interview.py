@@ -225,6 +225,7 @@ async def test_whole_interview_on_the_demo_guide(tmp_path: Path) -> None:
 
     meta = read_meta(session.path)
     assert meta["status"] == "ended" and meta["ended"] and meta["duration_s"] >= 0
+    assert meta["duration_s"] == meta["interview_seconds"]  # the interview, not since launch
     assert meta["consent"] == {"agrees-to-try": True, "audio-recording": True}
     assert meta["baseline"] == baseline
     coverage = meta["coverage"]

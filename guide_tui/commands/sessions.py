@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     table.add_column("Participant", overflow="fold")
     table.add_column("Date")
     table.add_column("Guide", overflow="fold")
-    table.add_column("Duration", justify="right", no_wrap=True)
+    table.add_column("Interview", justify="right", no_wrap=True)
     table.add_column("Events", justify="right", no_wrap=True)
     table.add_column("Audio")
     table.add_column("Transcript")
@@ -187,6 +187,12 @@ def run(args: argparse.Namespace) -> int:
             Text(status, style=colour),
         )
     console.print(table)
+    console.print(
+        "Interview: from its start to its end on the recording clock (pauses, consent, baseline "
+        "and microphone check not counted).",
+        style="dim",
+        highlight=False,
+    )
     for line in problems:
         console.print(Text.assemble(unreadable, " ", terminal_text(line)))
     interviews = sum(1 for s in summaries if s.status not in ("not_started", "unreadable"))

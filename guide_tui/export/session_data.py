@@ -19,6 +19,7 @@ from guide_tui.export.transcript import Transcript, load_transcript
 from guide_tui.guide.model import Guide
 from guide_tui.safetext import map_text, without_surrogates
 from guide_tui.session.events import Event, EventType
+from guide_tui.session.state import interview_seconds
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,9 @@ class SessionData:
         return bool(self.meta.get("audio")) or bool(self.audio_files)
 
     def duration_s(self) -> float | None:
-        """Interview length: ``duration_s``, else the transcript's, else the last event's ``t``."""
-        value = self.meta.get("duration_s")
-        if isinstance(value, (int, float)) and value > 0:
-            return float(value)
-        if self.transcript is not None and self.transcript.duration:
-            return self.transcript.duration
-        if self.events:
-            return max(e.t for e in self.events)
-        return None
+        """The interview's length (:func:`guide_tui.session.state.interview_seconds`: from the
+        interview's start to its end on the recording clock), None if it never started."""
+        return interview_seconds(self.events)
 
     def topic_title(self, topic_id: str | None) -> str:
         """A topic's title: from the transcript, else the frozen guide, else its id."""

@@ -53,6 +53,30 @@ UNDOABLE_TYPES = frozenset(
 _RECORDING_WORDS = ("record", "audio", "tape")
 
 
+def interview_seconds(events: Iterable[Event]) -> float | None:
+    """How long the interview lasted: the one measure of duration everywhere (``sessions``,
+    export headers, the study and COREQ item 21).
+
+    From the first ``interview_started`` to ``session_ended`` (or, for a session that never
+    ended, its last event), on the ``t`` clock: the recording's clock, which stands still while
+    paused. Consent, baseline and the microphone check come before ``interview_started`` and are
+    not counted (they made a 3:50 interview read 5:09). None when the interview never started.
+    :meth:`InterviewState.elapsed` is the same measure while the interview runs.
+    """
+    start: float | None = None
+    end: float | None = None
+    last = 0.0
+    for event in events:
+        last = max(last, event.t)
+        if event.type == EventType.INTERVIEW_STARTED and start is None:
+            start = event.t
+        elif event.type == EventType.SESSION_ENDED:
+            end = event.t
+    if start is None:
+        return None
+    return max(0.0, (last if end is None else end) - start)
+
+
 class Phase:
     """Where the interview is; the TUI shows the matching screen."""
 

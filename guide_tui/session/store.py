@@ -62,6 +62,7 @@ from guide_tui.session.files import (
     read_session_file,
 )
 from guide_tui.session.pseudonym import folder_name, validate_pseudonym
+from guide_tui.session.state import interview_seconds
 
 SESSION_SCHEMA_VERSION = 1
 
@@ -965,7 +966,7 @@ class SessionSummary:
     created: str | None = None
     guide_id: str | None = None
     guide_version: str | None = None
-    duration_s: float | None = None
+    duration_s: float | None = None  # the interview (state.interview_seconds); None: not started
     events: int = 0
     status: str = "unreadable"
     has_audio: bool = False
@@ -1014,9 +1015,8 @@ def summarize_session(folder: Path, *, now: float | None = None) -> SessionSumma
     events, torn, _unterminated = _parse_events(data)
     guide = meta.get("guide") if isinstance(meta.get("guide"), dict) else {}
     assert isinstance(guide, dict)
-    duration = meta.get("duration_s")
-    if not isinstance(duration, (int, float)) or isinstance(duration, bool):
-        duration = max((e.t for e in events), default=None)
+    duration = interview_seconds(events)  # the log, not session.json: older sessions wrote
+    # the wall time since launch there, consent and mic check included
     status = meta.get("status") if meta.get("status") in ("in_progress", "ended") else "in_progress"
     if status == "in_progress":
         current = time.time() if now is None else now
@@ -1038,7 +1038,7 @@ def summarize_session(folder: Path, *, now: float | None = None) -> SessionSumma
         created=_str_or_none(meta.get("created")),
         guide_id=_str_or_none(guide.get("id")),
         guide_version=_str_or_none(guide.get("version")),
-        duration_s=float(duration) if duration is not None else None,
+        duration_s=duration,
         events=len(events),
         status=str(status),
         has_audio=has_audio,

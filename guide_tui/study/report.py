@@ -251,7 +251,9 @@ def sessions_table(
             )
         )
     notes = [
-        "Interrupted: the session has no end event (closed terminal, crash); it can be resumed."
+        "Duration: the interview, from its start to its end on the recording clock (consent, "
+        "baseline and microphone check before it are not counted).",
+        "Interrupted: the session has no end event (closed terminal, crash); it can be resumed.",
     ]
     if not_started:
         notes.append(
@@ -568,7 +570,8 @@ def coreq_table(sessions: list[SessionData]) -> ReportTable:
     interrupted = sum(1 for d in sessions if not d.ended)
     duration = (
         f"min {min(durations):.0f}, median {statistics.median(durations):.0f}, "
-        f"max {max(durations):.0f} minutes (completed interviews)"
+        f"max {max(durations):.0f} minutes (completed interviews, from the interview's start "
+        "to its end on the recording clock)"
         if durations
         else "unknown"
     )

@@ -466,16 +466,7 @@ class GuideApp(App[Path | None]):
         description="finalise the session",
     )
     def _finish(self, summary: dict[str, Any]) -> None:
-        started = self.session.meta.get("started")
         ended = utc_now_iso()
-        duration = None
-        if isinstance(started, str):
-            try:
-                duration = (
-                    _dt.datetime.fromisoformat(ended) - _dt.datetime.fromisoformat(started)
-                ).total_seconds()
-            except ValueError:
-                duration = None
         # A full disk must not keep the interview from ending: what is held stays held (the
         # session retries), and ``guide-tui run`` reports it when ``close()`` raises again.
         with contextlib.suppress(GuideTuiError):
@@ -484,9 +475,9 @@ class GuideApp(App[Path | None]):
             self.session.update_meta(
                 status="ended",
                 ended=ended,
-                duration_s=round(
-                    duration if duration is not None else summary["interview_seconds"], 3
-                ),
+                # The interview on the recording clock (state.interview_seconds), not the wall
+                # time since launch: consent, baseline and the mic check are not the interview.
+                duration_s=summary["interview_seconds"],
                 interview_seconds=summary["interview_seconds"],
                 coverage=summary,
             )
