@@ -182,8 +182,39 @@ def test_low_confidence_flag_and_pauses() -> None:
 
 
 def test_clean_text_removes_fillers_only() -> None:
-    assert guards.clean_text("Um, I think, uh, we hum along. Hmm.") == "I think, we hum along."
+    assert guards.clean_text("Um, I think, uh, we hum along. Hmm.") == "I think we hum along."
     assert guards.clean_text("umbrella") == "Umbrella"
+
+
+@pytest.mark.parametrize(
+    ("verbatim", "clean"),
+    [
+        # No stray comma where a filler sat between two.
+        ("So, um, I think, uh, it works.", "So I think it works."),
+        ("It hurt, um, a lot.", "It hurt a lot."),
+        # A sentence that began with a filler begins with a capital.
+        ("It was fine. Um, the next day, uh, we left.", "It was fine. The next day we left."),
+        ("Yes. Uh, no.", "Yes. No."),
+        ("Hmm, yes. Er, no!", "Yes. No!"),
+        ("Okay? Um... so we left.", "Okay? So we left."),
+        # A filler that is a whole sentence goes; one ending a sentence hands over its stop.
+        ("It hurt. Uh. Then it stopped.", "It hurt. Then it stopped."),
+        ("I asked her, um.", "I asked her."),
+        ("Was that it, hmm?", "Was that it?"),
+        # Commas that are not the filler's stay: lists, hesitations, restarts.
+        ("Blood samples, uh vaccinations and so on.", "Blood samples, vaccinations and so on."),
+        ("Well, um... you know.", "Well, you know."),
+        ("We, uh, we went.", "We, we went."),
+        ("I think, um", "I think"),
+        # Nothing but fillers: nothing; words that only contain a filler stay.
+        ("Um. Uh-huh.", ""),
+        ("The umpire, ahem, hummed.", "The umpire, ahem, hummed."),
+    ],
+)
+def test_clean_text_tidies_punctuation_and_capitals_where_fillers_were(
+    verbatim: str, clean: str
+) -> None:
+    assert guards.clean_text(verbatim) == clean
 
 
 def test_markdown_has_topics_notes_speakers_and_unclear_marks() -> None:
@@ -323,3 +354,39 @@ def test_a_crashed_wav_with_a_stale_header_is_read_whole(tmp_path: Path) -> None
     path.write_bytes(bytes(data))
     _repair([path])
     assert audio.open_audio([path])[0].frames == 96000
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+def test_progress_speed_is_audio_processed_over_wall_time_in_plain_lines() -> None:
+    """openai-whisper hands over a window's segments in one burst: Rich's own speed estimate
+    read that as "1816.7× real time". The figure is the runner's: audio ÷ wall seconds."""
+    import io
+
+    from guide_tui.commands.transcribe import _ProgressView
+    from guide_tui.transcribe.types import Progress
+
+    stream = io.StringIO()  # not a terminal: plain lines
+    view = _ProgressView(1, stream=stream)
+    view.PLAIN_EVERY_S = 0.0
+    assert not view.interactive
+    with view:
+        view.start_session(1, Path("/r/2026-11-22_0930_P01"))
+        view.update(Progress("P01", 0.0, 300.0, stage="loading"))
+        view.update(Progress("P01", 28.0, 300.0, elapsed_s=0.0154))  # a burst, at once
+        view.update(Progress("P01", 30.0, 300.0, elapsed_s=10.0))
+        view.update(Progress("P01", 150.0, 300.0, resumed_s=90.0, elapsed_s=20.0))
+        view.update(Progress("P01", 300.0, 300.0, stage="done", segments=4, elapsed_s=70.0))
+        view.finish_session(
+            Path("/r/t.json"), {"audio_s": 300.0, "resumed_audio_s": 90.0, "transcribe_s": 70.0}
+        )
+    assert stream.getvalue().splitlines() == [
+        "[1/1] 2026-11-22_0930_P01: transcribing 5:00 of audio",
+        "[1/1] 2026-11-22_0930_P01: 0:28/5:00 (9%)",
+        "[1/1] 2026-11-22_0930_P01: 0:30/5:00 (10%), 3.0× real time, about 1:30 left",
+        "[1/1] 2026-11-22_0930_P01: 2:30/5:00 (50%), 3.0× real time, about 0:50 left",
+        "[1/1] 2026-11-22_0930_P01: wrote /r/t.json (3:30 of audio in 1:10, "
+        "1:30 done by an earlier run, 3.0× real time)",
+    ]
+    assert view.segments == 4

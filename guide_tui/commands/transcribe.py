@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -150,12 +151,16 @@ def run_transcribe(args: argparse.Namespace) -> int:
         return 0
     view = _ProgressView(len(todo))
     transcriber = Transcriber(options, on_progress=view.update)
+    empty: list[str] = []
     try:
         with view:
             for i, folder in enumerate(todo, 1):
                 view.start_session(i, folder)
                 out = transcriber.run(folder)
                 view.finish_session(out, transcriber.last_timings)
+                if view.segments == 0:
+                    audio = _mmss(float(transcriber.last_timings.get("audio_s") or 0))
+                    empty.append(f"{folder.name} ({audio} of audio)")
     except KeyboardInterrupt:
         transcriber.cancel.set()
         print(
@@ -164,80 +169,159 @@ def run_transcribe(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    if empty:
+        # An empty transcript of a real interview means the audio is silent or broken: say so
+        # and fail, rather than let an empty file pass for a transcript.
+        print(
+            f"guide-tui: no speech found in {', '.join(empty)}: the transcript is empty. "
+            "Listen to the recording; `guide-tui mic-check` tests a microphone.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
 class _ProgressView:
-    """Rich progress: audio time done / total, speed (× real time), ETA; one line per session."""
+    """Progress per session: audio done / total, speed, time left; a closing line per session.
 
-    def __init__(self, sessions: int) -> None:
+    Speed is one figure everywhere, "× real time": audio processed ÷ wall time spent on it,
+    measured by the runner (:attr:`Progress.speed`), never Rich's own estimate from the last few
+    updates (openai-whisper delivers a window's segments in one burst, which read as
+    "1816.7× real time"). On a terminal a Rich bar; otherwise plain lines (one every
+    ``PLAIN_EVERY_S`` seconds) written as they are, so a log never wraps inside a figure.
+    """
+
+    PLAIN_EVERY_S = 10.0
+
+    def __init__(self, sessions: int, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.sessions = sessions
+        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.progress: Any = None
+        self.task: Any = None
+        self.label = ""
+        self._resumed = False
+        self._last_plain = 0.0
+        self.segments: int | None = None  # of the last session finished
+        if self.interactive:
+            self._make_bar()
+
+    def _make_bar(self) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            ProgressColumn,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn
         from rich.text import Text
 
         class AudioColumn(ProgressColumn):
             def render(self, task: Any) -> Text:
                 return Text(f"{_mmss(task.completed)}/{_mmss(task.total or 0)}")
 
-        class SpeedColumn(ProgressColumn):
-            def render(self, task: Any) -> Text:
-                speed = task.speed
-                return Text(f"{speed:.1f}× real time" if speed else "", style="progress.data.speed")
-
-        self.console = Console(stderr=True)
-        self.sessions = sessions
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             AudioColumn(),
-            SpeedColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
+            TextColumn("{task.fields[speed]}", style="progress.data.speed"),
+            TextColumn("{task.fields[left]}", style="progress.remaining"),
+            console=Console(file=self.stream),
             transient=False,
         )
-        self.task: Any = None
-        self._resumed = False
 
     def __enter__(self) -> _ProgressView:
-        self.progress.__enter__()
+        if self.progress is not None:
+            self.progress.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)  # type: ignore[arg-type]
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def _print(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(line, highlight=False, markup=False)
+        else:
+            print(line, file=self.stream, flush=True)
 
     def start_session(self, index: int, folder: Path) -> None:
-        from rich.markup import escape
-
         from guide_tui.safetext import terminal_text
 
-        # The label is read as markup by the progress column: a folder name is escaped.
-        label = f"[{index}/{self.sessions}] {escape(terminal_text(folder.name))}"
-        self.task = self.progress.add_task(label, total=None)
+        # A folder name may hold anything: control characters are made visible for the
+        # terminal, and the bar reads its description as markup, so it gets it escaped.
+        self.label = f"[{index}/{self.sessions}] {terminal_text(folder.name)}"
+        self.segments = None
+        self._resumed = False
+        self._last_plain = 0.0
+        if self.progress is not None:
+            from rich.markup import escape
+
+            self.task = self.progress.add_task(escape(self.label), total=None, speed="", left="")
 
     def update(self, p: Any) -> None:
-        if self.task is None:
-            return
-        if p.stage == "loading":
-            self.progress.update(self.task, total=p.total_s, completed=0)
+        if p.stage == "done":
+            self.segments = p.segments
+        if p.stage == "loading":  # the model was found: the work begins
             self._resumed = False
+            if self.progress is not None and self.task is not None:
+                self.progress.update(self.task, total=p.total_s, completed=0)
+            elif self.progress is None:
+                self._print(f"{self.label}: transcribing {_mmss(p.total_s)} of audio")
             return
-        if p.resumed_s and not self._resumed:
-            # Audio done by an earlier run counts as done but not into the speed.
-            self.progress.reset(self.task, total=p.total_s, completed=p.resumed_s)
-            self._resumed = True
-        self.progress.update(self.task, completed=max(p.done_s, p.resumed_s))
+        done = max(p.done_s, p.resumed_s)
+        speed = p.speed
+        left = (p.total_s - done) / speed if speed else None
+        if self.progress is not None:
+            if self.task is None:
+                return
+            if p.resumed_s and not self._resumed:
+                # Audio done by an earlier run counts as done (not into the speed: the runner's).
+                self.progress.reset(self.task, total=p.total_s, completed=p.resumed_s)
+                self._resumed = True
+            self.progress.update(
+                self.task,
+                completed=done,
+                speed=_speed_text(speed),
+                left=f"{_mmss(left)} left" if left is not None and p.stage != "done" else "",
+            )
+            return
+        if p.stage != "transcribing":
+            return
+        now = time.monotonic()
+        if now - self._last_plain < self.PLAIN_EVERY_S:
+            return
+        self._last_plain = now
+        self._print(progress_line(self.label, done, p.total_s, speed, left))
 
     def finish_session(self, out: Path, timings: dict[str, Any]) -> None:
-        self.progress.update(self.task, completed=timings.get("audio_s", 0))
-        rtf = timings.get("rtf")
-        extra = f", RTF {rtf}" if rtf is not None else ""
-        self.progress.console.print(f"wrote {out}{extra}", markup=False, highlight=False)
+        from guide_tui.transcribe.types import transcription_speed
+
+        audio = float(timings.get("audio_s") or 0)
+        resumed = float(timings.get("resumed_audio_s") or 0)
+        wall = float(timings.get("transcribe_s") or 0)
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, completed=audio, left="")
+        speed = transcription_speed(audio - resumed, wall)
+        parts = [f"{_mmss(audio - resumed)} of audio in {_mmss(wall)}"]
+        if resumed:
+            parts.append(f"{_mmss(resumed)} done by an earlier run")
+        if speed:
+            parts.append(_speed_text(speed))
+        self._print(f"{self.label}: wrote {out} ({', '.join(parts)})")
+
+
+def _speed_text(speed: float | None) -> str:
+    """The one convention for speed: audio seconds per wall second."""
+    return f"{speed:.1f}× real time" if speed else ""
+
+
+def progress_line(
+    label: str, done: float, total: float, speed: float | None, left: float | None
+) -> str:
+    """One plain progress line (no terminal): what a log file or a CI job shows."""
+    percent = f" ({100 * done / total:.0f}%)" if total else ""
+    parts = [f"{label}: {_mmss(done)}/{_mmss(total)}{percent}"]
+    if speed:
+        parts.append(_speed_text(speed))
+    if left is not None:
+        parts.append(f"about {_mmss(left)} left")
+    return ", ".join(parts)
 
 
 def _mmss(seconds: float) -> str:

@@ -257,15 +257,68 @@ def _flag(s: Segment, flag: str) -> Segment:
     return s if flag in s.flags else replace(s, flags=(*s.flags, flag))
 
 
+_FILLER_WORD = r"(?:u+m+|u+h+|e+r+m*|a+h+|h+m+|m+h*m+|mm-?hmm|uh-?huh)"
 FILLERS = re.compile(
-    r"(?<![\w'])(?:u+m+|u+h+|e+r+m*|a+h+|h+m+|m+h*m+|mm-?hmm|uh-?huh)(?![\w'])[,.…]*\s*",
+    rf"(?<![\w']){_FILLER_WORD}(?![\w'])[,.…]*\s*",
     re.IGNORECASE,
 )
+_FILLER_TOKEN = re.compile(rf"{_FILLER_WORD}(?P<punct>[,.…?!;:]*)", re.IGNORECASE)
+_CLOSING_QUOTES = "\"')]”’"
+
+
+def _ends_sentence(token: str) -> bool:
+    """``token`` closes a sentence (``.``, ``?``, ``!``; an ellipsis is a hesitation)."""
+    core = token.rstrip(_CLOSING_QUOTES)
+    return core.endswith((".", "?", "!")) and not core.endswith(("...", "…"))
+
+
+def _restarts(before: str, rest: list[str]) -> bool:
+    """The speaker starts again with the word before the filler ("we, uh, we")."""
+    word = re.sub(r"\W", "", before).lower()
+    return bool(rest) and bool(word) and re.sub(r"\W", "", rest[0]).lower() == word
+
+
+def _capitalised(token: str) -> str:
+    for i, ch in enumerate(token):
+        if ch.isalpha():
+            return token[:i] + ch.upper() + token[i + 1 :]
+    return token
 
 
 def clean_text(text: str) -> str:
-    """Readable text for ``--clean``: fillers removed, spaces and capitals tidied."""
-    cleaned = FILLERS.sub("", text)
-    cleaned = re.sub(r"\s+([,.?!])", r"\1", re.sub(r"\s{2,}", " ", cleaned)).strip()
-    cleaned = re.sub(r"^[,.\s]+", "", cleaned)
-    return cleaned[:1].upper() + cleaned[1:] if cleaned else cleaned
+    """Readable text for ``--clean``: fillers removed with the punctuation Whisper wrote for them.
+
+    Word by word, so the punctuation around a filler can be judged:
+
+    - a filler opening a sentence goes with its comma, and the next word gets the capital
+      ("It was fine. Um, the next day" → "It was fine. The next day");
+    - a filler between two commas takes both ("I think, uh, it works" → "I think it works"),
+      one followed by no comma leaves the comma before it ("samples, uh vaccinations"), and so
+      does a restart ("We, uh, we went" → "We, we went");
+    - a filler ending a sentence hands its full stop to the word before ("It hurt, um." →
+      "It hurt."), and a filler that is a whole sentence ("Uh.") disappears.
+    """
+    out: list[str] = []
+    capitalise_next = False
+    tokens = text.split()
+    for i, token in enumerate(tokens):
+        match = _FILLER_TOKEN.fullmatch(token)
+        if match is None:
+            if capitalise_next:
+                token = _capitalised(token)
+                capitalise_next = False
+            out.append(token)
+            continue
+        punct = match["punct"]
+        at_start = not out or _ends_sentence(out[-1])
+        closes = _ends_sentence(punct) if punct else False
+        if closes:
+            if not at_start:
+                out[-1] = out[-1].rstrip(",;:") + ("?" if "?" in punct else punct[-1])
+            capitalise_next = True
+        elif at_start:
+            capitalise_next = True
+        elif "," in punct and out[-1].endswith(",") and not _restarts(out[-1], tokens[i + 1 :]):
+            out[-1] = out[-1][:-1]
+    cleaned = " ".join(out).rstrip(",;: ")
+    return _capitalised(cleaned) if cleaned else cleaned

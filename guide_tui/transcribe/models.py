@@ -51,8 +51,13 @@ DEFAULT_ENGINE = FASTER
 DEFAULT_COMPUTE_TYPE = "float32"
 
 #: Preferred models per language, best first; the first one present locally is the default.
-_PREFERENCE_EN = ("small.en", "base.en", "small", "base", "tiny.en", "tiny")
-_PREFERENCE_MULTI = ("small", "base", "tiny")
+#: small balances speed and accuracy on a CPU; a larger one that was pulled is used before the
+#: small ones, which are a last resort for other languages (Danish needs small or larger).
+_LARGER = ("medium", "turbo", "large-v3-turbo", "large-v3", "large-v2", "large")
+_PREFERENCE_EN = ("small.en", "base.en", "small", "base", "medium.en", *_LARGER, "tiny.en", "tiny")
+_PREFERENCE_MULTI = ("small", *_LARGER, "base", "tiny")
+#: What to pull when no model for a language other than English is present.
+MULTILINGUAL_DEFAULT = "small"
 
 
 @dataclass(frozen=True)
@@ -251,7 +256,7 @@ def default_model(language: str | None) -> str:
     for name in preference:
         if _ct2_for_name(name) is not None or _pt_for_name(name) is not None:
             return name
-    return "base.en" if english else "base"
+    return "base.en" if english else MULTILINGUAL_DEFAULT
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from guide_tui.errors import TranscriptionError
 from guide_tui.transcribe import audio as audio_mod
 from guide_tui.transcribe import guards
 from guide_tui.transcribe.align import GuideText, Timeline, read_events
-from guide_tui.transcribe.models import ResolvedModel, default_model, resolve
+from guide_tui.transcribe.models import ResolvedModel, default_model, pull_command, resolve
 from guide_tui.transcribe.transcript import SCHEMA, get_writer, write_atomic
 from guide_tui.transcribe.types import EngineInfo, Progress, Segment, TranscribeOptions
 
@@ -162,7 +162,18 @@ class Transcriber:
     # ------------------------------------------------------------------ model & engine
     def _model_for(self, language: str | None) -> ResolvedModel:
         name = self.options.model or default_model(language)
-        model = resolve(name, self.options.engine)
+        try:
+            model = resolve(name, self.options.engine)
+        except TranscriptionError:
+            if self.options.model or language == "en":
+                raise
+            # Only the bundled, English-only tiny.en is here: say what to get, and why.
+            spoken = f"the guide's language is {language!r}" if language else "no language is set"
+            raise TranscriptionError(
+                f"no multilingual model on this machine and {spoken}; the bundled tiny.en is "
+                f"English-only. Get one once with `{pull_command(name, self.options.engine)}` "
+                "(needs the network; Danish needs small or larger), or pass --model."
+            ) from None
         if model.english_only and language not in (None, "en"):
             raise TranscriptionError(
                 f"model {model.name} is English-only but the guide's language is {language!r}: "
@@ -229,7 +240,9 @@ class Transcriber:
                 if language is None:
                     language, _ = engine.detect_language(samples)
                     writer.append({"language": language})
-                segs = self._window(engine, w, samples, language, prompt, label, total, resumed_s)
+                segs = self._window(
+                    engine, w, samples, language, prompt, label, total, resumed_s, t1
+                )
                 done[w.index] = segs
                 writer.append(
                     {
@@ -242,7 +255,16 @@ class Transcriber:
         finally:
             writer.close()
         transcribe_s = time.perf_counter() - t1
-        self.on_progress(Progress(label, total, total, stage="aligning"))
+        self.on_progress(
+            Progress(
+                label,
+                total,
+                total,
+                stage="aligning",
+                resumed_s=resumed_s,
+                elapsed_s=transcribe_s,
+            )
+        )
         segments = [s for i in sorted(done) if i < len(windows) for s in done[i]]
         transcript = self._assemble(session, files, segments, info, options, language, vocabulary)
         transcript["timings"] = {
@@ -258,7 +280,17 @@ class Transcriber:
         write_atomic(out, get_writer("json").render(transcript))
         write_atomic(folder / MARKDOWN, get_writer("md").render(transcript))
         partial.unlink(missing_ok=True)
-        self.on_progress(Progress(label, total, total, stage="done", segments=len(segments)))
+        self.on_progress(
+            Progress(
+                label,
+                total,
+                total,
+                stage="done",
+                segments=len(segments),
+                resumed_s=resumed_s,
+                elapsed_s=transcribe_s,
+            )
+        )
         return out
 
     def _window(
@@ -271,7 +303,10 @@ class Transcriber:
         label: str,
         total: float,
         resumed_s: float,
+        started: float,
     ) -> list[Segment]:
+        """``started``: ``perf_counter`` when this run began transcribing (for the speed)."""
+
         def run_once(p: str | None) -> list[Segment]:
             out: list[Segment] = []
             for s in engine.transcribe(samples, language=language, prompt=p, seed=w.index):
@@ -285,6 +320,7 @@ class Transcriber:
                         total,
                         segments=len(out),
                         resumed_s=resumed_s,
+                        elapsed_s=time.perf_counter() - started,
                     )
                 )
             return out
@@ -297,7 +333,14 @@ class Transcriber:
             if _coverage(w, plain) > _coverage(w, segments):
                 segments = plain
         self.on_progress(
-            Progress(label, min(total, w.end), total, segments=len(segments), resumed_s=resumed_s)
+            Progress(
+                label,
+                min(total, w.end),
+                total,
+                segments=len(segments),
+                resumed_s=resumed_s,
+                elapsed_s=time.perf_counter() - started,
+            )
         )
         return segments
 

@@ -166,6 +166,27 @@ class Progress:
     stage: str = "transcribing"  # loading | transcribing | aligning | done
     segments: int = 0
     resumed_s: float = 0.0  # audio already done by an earlier, interrupted run
+    elapsed_s: float = 0.0  # wall seconds this run has been transcribing (model loaded)
+
+    @property
+    def speed(self) -> float | None:
+        """Audio this run got through per wall second ("× real time"), None until measurable.
+
+        The one figure of speed the CLI shows, live and at the end: audio processed (the
+        position reached, less what an earlier run had done) ÷ wall time spent on it.
+        """
+        return transcription_speed(self.done_s - self.resumed_s, self.elapsed_s)
+
+
+def transcription_speed(audio_s: float, wall_s: float) -> float | None:
+    """``audio_s`` of recording processed in ``wall_s`` seconds, as a multiple of real time.
+
+    None below half a second of wall time: a first burst of segments (openai-whisper yields a
+    whole window at once) would otherwise read as "1816.7× real time".
+    """
+    if wall_s < 0.5 or audio_s <= 0:
+        return None
+    return audio_s / wall_s
 
 
 @dataclass

@@ -101,9 +101,15 @@ def download(name: str, target: Path) -> Path:
         raise TranscriptionError(
             "faster-whisper is not installed: pip install faster-whisper"
         ) from None
+    import warnings
+
     target.mkdir(parents=True, exist_ok=True)
     try:
-        return Path(download_model(name, output_dir=str(target)))
+        with warnings.catch_warnings():
+            # faster-whisper still passes huggingface_hub's retired `local_dir_use_symlinks`;
+            # the hub ignores it and warns, which reads like our fault. Only that one is hidden.
+            warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*")
+            return Path(download_model(name, output_dir=str(target)))
     except Exception as error:  # the hub raises many types; all mean "could not download"
         raise TranscriptionError(
             f"could not download {name!r} for faster-whisper: {error}"
