@@ -96,7 +96,11 @@ def test_loud_noise_without_pauses_is_still_noisy() -> None:
 
 
 @pytest.mark.slow
-def test_mic_check_of_espeak_speech_with_silent_pauses_says_good(tmp_path: Path) -> None:
+@pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
+def test_mic_check_of_espeak_speech_with_silent_pauses_says_good(
+    tmp_path: Path, subtype: str
+) -> None:
+    """Also from a 32-bit float WAV, which used to play at -90 dBFS and read SILENT."""
     speech = make_speech(
         tmp_path,
         rate=RATE,
@@ -104,6 +108,10 @@ def test_mic_check_of_espeak_speech_with_silent_pauses_says_good(tmp_path: Path)
         "and the nurses handle the routine controls while I see the complicated cases.",
     )
     assert sf.info(str(speech)).frames > 5 * RATE
+    if subtype != "PCM_16":
+        data, rate = sf.read(speech, dtype="float32")
+        speech = tmp_path / f"speech-{subtype}.wav"
+        sf.write(speech, data, rate, subtype=subtype)
     result = subprocess.run(
         [sys.executable, "-m", "guide_tui", "mic-check", "--seconds", "5", "--audio-file", speech],
         capture_output=True,
