@@ -375,15 +375,17 @@ def test_progress_speed_is_audio_processed_over_wall_time_in_plain_lines() -> No
         view.start_session(1, Path("/r/2026-11-22_0930_P01"))
         view.update(Progress("P01", 0.0, 300.0, stage="loading"))
         view.update(Progress("P01", 28.0, 300.0, elapsed_s=0.0154))  # a burst, at once
-        view.update(Progress("P01", 30.0, 300.0, elapsed_s=10.0))
-        view.update(Progress("P01", 150.0, 300.0, resumed_s=90.0, elapsed_s=20.0))
+        view.update(Progress("P01", 30.0, 300.0, elapsed_s=0.0155, window_done=True))
+        view.update(Progress("P01", 30.0, 300.0, elapsed_s=10.0, window_done=True))
+        view.update(Progress("P01", 140.0, 300.0, resumed_s=90.0, elapsed_s=19.0))  # mid-window
+        view.update(Progress("P01", 150.0, 300.0, resumed_s=90.0, elapsed_s=20.0, window_done=True))
         view.update(Progress("P01", 300.0, 300.0, stage="done", segments=4, elapsed_s=70.0))
         view.finish_session(
             Path("/r/t.json"), {"audio_s": 300.0, "resumed_audio_s": 90.0, "transcribe_s": 70.0}
         )
     assert stream.getvalue().splitlines() == [
         "[1/1] 2026-11-22_0930_P01: transcribing 5:00 of audio",
-        "[1/1] 2026-11-22_0930_P01: 0:28/5:00 (9%)",
+        "[1/1] 2026-11-22_0930_P01: 0:30/5:00 (10%)",
         "[1/1] 2026-11-22_0930_P01: 0:30/5:00 (10%), 3.0× real time, about 1:30 left",
         "[1/1] 2026-11-22_0930_P01: 2:30/5:00 (50%), 3.0× real time, about 0:50 left",
         "[1/1] 2026-11-22_0930_P01: wrote /r/t.json (3:30 of audio in 1:10, "

@@ -187,8 +187,9 @@ class _ProgressView:
     Speed is one figure everywhere, "× real time": audio processed ÷ wall time spent on it,
     measured by the runner (:attr:`Progress.speed`), never Rich's own estimate from the last few
     updates (openai-whisper delivers a window's segments in one burst, which read as
-    "1816.7× real time"). On a terminal a Rich bar; otherwise plain lines (one every
-    ``PLAIN_EVERY_S`` seconds) written as they are, so a log never wraps inside a figure.
+    "1816.7× real time"). On a terminal a Rich bar; otherwise plain lines (at the end of a
+    window, at most one every ``PLAIN_EVERY_S`` seconds) written as they are, so a log never
+    wraps inside a figure.
     """
 
     PLAIN_EVERY_S = 10.0
@@ -281,7 +282,10 @@ class _ProgressView:
                 left=f"{_mmss(left)} left" if left is not None and p.stage != "done" else "",
             )
             return
-        if p.stage != "transcribing":
+        if p.stage != "transcribing" or not p.window_done:
+            # Plain lines only at window ends: openai-whisper hands over a window's segments at
+            # once, and a line for its first segment would understate the speed and overstate
+            # the time left.
             return
         now = time.monotonic()
         if now - self._last_plain < self.PLAIN_EVERY_S:

@@ -340,6 +340,7 @@ class Transcriber:
                 segments=len(segments),
                 resumed_s=resumed_s,
                 elapsed_s=time.perf_counter() - started,
+                window_done=True,
             )
         )
         return segments

@@ -167,6 +167,7 @@ class Progress:
     segments: int = 0
     resumed_s: float = 0.0  # audio already done by an earlier, interrupted run
     elapsed_s: float = 0.0  # wall seconds this run has been transcribing (model loaded)
+    window_done: bool = False  # a whole window is done: ``done_s`` is exact (not a segment's end)
 
     @property
     def speed(self) -> float | None:
