@@ -105,7 +105,8 @@ def test_list_sessions(study: Path) -> None:
     assert not live.has_audio and not live.has_transcript
 
     assert rows["GP 03"].status == "interrupted"  # not written for two hours
-    assert rows["GP 03"].duration_s is None  # the interview never started
+    assert rows["GP 03"].duration_s == 0.0  # entered a topic, then nothing
+    assert rows["GP 05"].duration_s is None  # the interview never started
     assert (rows["GP 04"].status, rows["GP 04"].torn_lines, rows["GP 04"].events) == (
         "interrupted",
         1,

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guide_tui.guide.model import Guide, Question, Topic
-from guide_tui.session.events import Event, EventType
+from guide_tui.session.events import INTERVIEW_EVENTS, Event, EventType
 
 PARTICIPANT_CONFIRMED = EventType.PARTICIPANT_CONFIRMED  # kept: the TUI imports them from here
 CLOSING_STARTED = EventType.CLOSING_STARTED
@@ -57,10 +57,12 @@ def interview_seconds(events: Iterable[Event]) -> float | None:
     """How long the interview lasted: the one measure of duration everywhere (``sessions``,
     export headers, the study and COREQ item 21).
 
-    From the first ``interview_started`` to ``session_ended`` (or, for a session that never
-    ended, its last event), on the ``t`` clock: the recording's clock, which stands still while
-    paused. Consent, baseline and the microphone check come before ``interview_started`` and are
-    not counted (they made a 3:50 interview read 5:09). None when the interview never started.
+    From the first ``interview_started`` (or any other event of the interview proper,
+    :data:`~guide_tui.session.events.INTERVIEW_EVENTS`, for a log without one) to
+    ``session_ended`` (or, for a session that never ended, its last event), on the ``t`` clock:
+    the recording's clock, which stands still while paused. Consent, baseline and the microphone
+    check come before it and are not counted (they made a 3:50 interview read 5:09). None when
+    the interview never started (:func:`~guide_tui.session.events.reached_interview` is False).
     :meth:`InterviewState.elapsed` is the same measure while the interview runs.
     """
     start: float | None = None
@@ -68,9 +70,9 @@ def interview_seconds(events: Iterable[Event]) -> float | None:
     last = 0.0
     for event in events:
         last = max(last, event.t)
-        if event.type == EventType.INTERVIEW_STARTED and start is None:
+        if event.type in INTERVIEW_EVENTS and start is None:
             start = event.t
-        elif event.type == EventType.SESSION_ENDED:
+        if event.type == EventType.SESSION_ENDED:
             end = event.t
     if start is None:
         return None
