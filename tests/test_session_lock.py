@@ -143,3 +143,40 @@ def _other_process_can_lock(folder: Path) -> bool:
     proc = subprocess.run([sys.executable, "-c", script, str(folder)], env=_env(), timeout=60)
     assert proc.returncode in (0, 3)
     return proc.returncode == 0
+
+
+_TRANSCRIBING = """
+import sys
+from guide_tui.session.lock import acquire, TRANSCRIBE_LOCK_FILE
+acquire(sys.argv[1], name=TRANSCRIBE_LOCK_FILE)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_second_transcription_of_one_session_is_refused(
+    folder: Path, holder: subprocess.Popen[str]
+) -> None:
+    """Two transcriptions would share one checkpoint; a running interview blocks neither."""
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(str(folder / "audio-001.wav"), np.zeros(16000, np.float32), 16000)
+    other = subprocess.Popen(
+        [sys.executable, "-c", _TRANSCRIBING, str(folder)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=_env(),
+        text=True,
+    )
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "held"
+        result = _guide_tui("transcribe", str(folder), "--model", "tiny.en")
+        assert result.returncode != 0
+        assert "is being transcribed by another guide-tui" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert "still open in guide-tui" in result.stderr  # the interview (holder) is running
+        assert not (folder / "transcript.partial.jsonl").exists()
+    finally:
+        other.kill()
+        other.wait(10)

@@ -32,6 +32,7 @@ from pathlib import Path
 from guide_tui.errors import SessionError
 
 LOCK_FILE = ".guide-tui.lock"
+TRANSCRIBE_LOCK_FILE = ".transcribe.lock"  # one transcription at a time (never blocks run)
 
 try:  # POSIX
     import fcntl as _fcntl
@@ -79,12 +80,20 @@ class SessionLock:
         return f"SessionLock({str(self.path)!r}, held={self.held})"
 
 
-def acquire(folder: str | os.PathLike[str]) -> SessionLock:
+def acquire(
+    folder: str | os.PathLike[str],
+    *,
+    name: str = LOCK_FILE,
+    busy: str = "is open in another guide-tui",
+    advice: str = "close that one first (only one program may write a session)",
+) -> SessionLock:
     """Lock ``folder`` for writing, or raise :class:`SessionLockedError` saying who holds it.
 
-    Never waits: an interviewer who started a second window must hear so at once.
+    Never waits: an interviewer who started a second window must hear so at once. ``name`` is
+    the lock file (another name is another, independent lock); ``busy`` and ``advice`` word the
+    refusal.
     """
-    path = Path(folder) / LOCK_FILE
+    path = Path(folder) / name
     if _fcntl is None and _msvcrt is None:  # pragma: no cover - exotic platforms
         return SessionLock(path, None)
     with _guard:
@@ -106,10 +115,7 @@ def acquire(folder: str | os.PathLike[str]) -> SessionLock:
                 holder = _read_holder(fd)
                 os.close(fd)
                 who = f" (process {holder})" if holder else ""
-                raise SessionLockedError(
-                    f"{Path(folder)} is open in another guide-tui{who}; close that one first "
-                    "(only one program may write a session)."
-                )
+                raise SessionLockedError(f"{Path(folder)} {busy}{who}; {advice}.")
             if not _same_file(path, key):  # replaced between open and lock: lock the new one
                 os.close(fd)
                 continue
@@ -194,4 +200,11 @@ def is_locked(folder: str | os.PathLike[str]) -> bool:
         os.close(fd)  # also drops the shared probe
 
 
-__all__ = ["LOCK_FILE", "SessionLock", "SessionLockedError", "acquire", "is_locked"]
+__all__ = [
+    "LOCK_FILE",
+    "TRANSCRIBE_LOCK_FILE",
+    "SessionLock",
+    "SessionLockedError",
+    "acquire",
+    "is_locked",
+]

@@ -192,9 +192,31 @@ class Transcriber:
 
     # ------------------------------------------------------------------ one session
     def run(self, folder: Path) -> Path:
-        """Transcribe ``folder``; returns the path of ``transcript.json``."""
-        t_start = time.perf_counter()
+        """Transcribe ``folder``; returns the path of ``transcript.json``.
+
+        Two transcriptions of one session would write the same checkpoint and transcript: the
+        second is refused (its own lock; a running interview does not block transcription).
+        """
+        from guide_tui.errors import SessionError
+        from guide_tui.session import lock as session_lock
+
         session = SessionInput.read(folder)
+        try:
+            lock = session_lock.acquire(
+                folder,
+                name=session_lock.TRANSCRIBE_LOCK_FILE,
+                busy="is being transcribed by another guide-tui",
+                advice="wait for it to finish",
+            )
+        except SessionError as error:
+            raise TranscriptionError(str(error)) from None
+        try:
+            return self._run(Path(folder), session)
+        finally:
+            lock.release()
+
+    def _run(self, folder: Path, session: SessionInput) -> Path:
+        t_start = time.perf_counter()
         options = self.options
         language = (options.language if options.language not in (None, "auto") else None) or (
             session.language if options.language is None else None
