@@ -49,6 +49,7 @@ def folder(tmp_path: Path) -> Path:
     clock = FrozenClock(0.0)
     with Session.create(guide, "P 01", group="gp", root=tmp_path / "rec", clock=clock) as s:
         clock.advance(5.0)
+        s.append(EventType.TOPIC_ENTERED, topic="role")  # the interview began
         s.append(EventType.NOTE, text="before")
     return s.path
 

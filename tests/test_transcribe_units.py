@@ -110,10 +110,11 @@ def test_recorded_offsets_read_only_finite_times() -> None:
             {"file": "audio-004.wav", "offset": -1},
             "audio-005.wav",
             {"file": "sub/audio-006.wav", "offset": 7},
+            {"file": "audio-007.wav", "offset": 1e308},
         ]
     }
-    names = [f"audio-00{i}.wav" for i in range(1, 8)]
-    assert recorded_offsets(meta, names) == [0.25, None, None, None, None, 7.0, None]
+    names = [f"audio-00{i}.wav" for i in range(1, 9)]
+    assert recorded_offsets(meta, names) == [0.25, None, None, None, None, 7.0, None, None]
     assert recorded_offsets({"audio": None}, ["a.wav"]) == [None]
 
 

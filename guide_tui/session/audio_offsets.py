@@ -19,9 +19,13 @@ from typing import Any
 
 
 def recorded_offsets(meta: dict[str, Any], names: Sequence[str]) -> list[float | None]:
-    """Each named file's ``offset`` from ``session.json`` (None when missing or not a time)."""
+    """Each named file's ``offset`` from ``session.json`` (None when missing, not a time, or
+    absurd: outside 0 to ``MAX_EVENT_T``, as the event log's times)."""
+    from guide_tui.session.store import MAX_EVENT_T
+
     by_name: dict[str, object] = {}
-    for entry in meta.get("audio") or []:
+    entries = meta.get("audio")
+    for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, dict) and isinstance(entry.get("file"), str):
             name = entry["file"].replace("\\", "/").rsplit("/", 1)[-1]  # as the readers name it
             by_name.setdefault(name, entry.get("offset"))
@@ -29,7 +33,7 @@ def recorded_offsets(meta: dict[str, Any], names: Sequence[str]) -> list[float |
     for name in names:
         value = by_name.get(name)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            out.append(float(value) if math.isfinite(value) and value >= 0 else None)
+            out.append(float(value) if math.isfinite(value) and 0 <= value <= MAX_EVENT_T else None)
         else:
             out.append(None)
     return out
