@@ -249,11 +249,14 @@ def make_session(
     participant: str = "P07",
     group: str | None = "gp",
     guide_yaml: str | None = DEMO_GUIDE,
+    offsets: list[float] | None = None,
 ) -> Path:
     """A minimal session folder (session.json, events.jsonl, audio-00N.wav) for transcription tests.
 
     Written directly rather than through ``Session.create`` so transcription tests depend only on
     the documented folder layout (docs/architecture.md), not on the recorder or the TUI.
+    ``offsets``: each file's start on the session clock, as the recorder writes it (after a lost
+    device the next file starts later than the previous one ends).
     """
     folder.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -261,7 +264,10 @@ def make_session(
         dst = folder / f"audio-{i:03d}.wav"
         shutil.copyfile(src, dst)
         info = sf.info(str(dst))
-        entries.append({"file": dst.name, "samplerate": info.samplerate, "channels": info.channels})
+        entry = {"file": dst.name, "samplerate": info.samplerate, "channels": info.channels}
+        if offsets is not None:
+            entry |= {"offset": offsets[i - 1], "frames": info.frames}
+        entries.append(entry)
     meta = {
         "schema": 1,
         "participant": participant,

@@ -194,6 +194,47 @@ def test_device_lost_mid_interview_is_logged_and_the_session_goes_on(tmp_path: P
     session.close()
 
 
+def test_a_returning_device_records_again_by_itself(tmp_path: Path) -> None:
+    """Nobody presses p: the recorder notices the microphone is back and goes on in audio-002,
+    whose offset is the true later time (the clock ran on meanwhile); the screen is told."""
+    tone = make_tone(tmp_path, 30.0, rate=RATE, gain_db=-12)
+    session = new_session(tmp_path)
+    with virtual_mic(tmp_path / "pa", rate=RATE) as mic:
+        recorder = attach_recorder(session, config=RecorderConfig(samplerate=RATE))
+        recorder.start()
+        mic.play(tone)
+        assert wait_for(lambda: recorder.poll().files[-1].frames > RATE, 20)
+        mic.kill()
+        assert wait_for(lambda: recorder.poll().state == RecorderState.LOST, 10)
+        lost_message = recorder.poll().message or ""
+        time.sleep(3.0)  # retries fail meanwhile, silently
+        assert recorder.poll().state == RecorderState.LOST
+        assert not (session.path / "audio-002.wav").exists()
+        back = recorder.now()
+        mic.start()
+        seen: list[str] = []
+
+        def recording() -> bool:
+            status = recorder.poll()
+            seen.extend(w.kind for w in status.warnings)
+            return status.state == RecorderState.RECORDING
+
+        assert wait_for(recording, 20), recorder.poll().message
+        mic.play(tone)
+        assert wait_for(lambda: recorder.poll().files[-1].frames > RATE // 2)
+        recorder.stop()
+    assert "by itself" in lost_message
+    assert "device_recovered" in seen
+    kinds = types(session)
+    assert kinds.count(EventType.RECORDING_STARTED) == 2
+    assert kinds.index(EventType.DEVICE_RECOVERED) > kinds.index(EventType.DEVICE_LOST)
+    assert kinds.count(EventType.DEVICE_LOST) == 1  # the failed retries said nothing
+    first, second = session.meta["audio"]
+    assert second["file"] == "audio-002.wav" and second["frames"] > RATE // 2
+    assert second["offset"] >= back > first["offset"] + first["seconds"] + 2.5
+    session.close()
+
+
 def test_no_device_at_all_gives_a_notes_only_session_with_a_clear_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -68,6 +68,7 @@ def test_create_writes_the_folder(guide: Guide, root: Path, monkeypatch) -> None
     session.close()
     assert session.path == root / "2026-03-04_0506_municipal-physiotherapist-10"
     assert sorted(p.name for p in session.path.iterdir()) == [
+        ".guide-tui.lock",  # one writer per session (guide_tui/session/lock.py)
         "events.jsonl",
         "guide.yaml",
         "session.json",
@@ -510,6 +511,7 @@ def test_update_meta_replaces_atomically(guide: Guide, root: Path) -> None:
     on_disk = json.loads((session.path / "session.json").read_text(encoding="utf-8"))
     assert on_disk == new == session.meta
     assert sorted(p.name for p in session.path.iterdir()) == [
+        ".guide-tui.lock",  # one writer per session (guide_tui/session/lock.py)
         "events.jsonl",
         "guide.yaml",
         "session.json",

@@ -79,6 +79,45 @@ def test_files_laid_end_to_end_and_windows_skip_long_silence(tmp_path: Path) -> 
     assert len(w1.read16k()) == sum(b - a for a, b in w1.chunks)
 
 
+def test_files_lie_at_their_recorded_offsets_with_the_gap_left_out(tmp_path: Path) -> None:
+    """After a lost device the clock ran on: audio-002 starts at its offset, not where
+    audio-001 ended, and the time between is a gap that no window covers."""
+    f1 = _wav(tmp_path / "audio-001.wav", _speechlike(3))
+    f2 = _wav(tmp_path / "audio-002.wav", _speechlike(4, seed=2))
+    files = audio.open_audio([f1, f2], [0.5, 20.0])
+    assert [f.offset for f in files] == [0.5, 20.0]
+    assert audio.audio_end(files) == pytest.approx(24.0)
+    assert audio.gaps(files) == [(pytest.approx(3.5), 20.0)]
+    for f in files:
+        audio.scan(f)
+    windows = audio.plan_windows(files, window_s=30, vad=False, min_silence_s=2.0)
+    assert windows[1].start == pytest.approx(20.0) and windows[1].end == pytest.approx(24.0)
+    assert windows[1].to_session_time(1.0) == pytest.approx(21.0)
+    assert not any(w.start < 20.0 < w.end for w in windows)
+    # Unknown offsets follow the previous file; an overlap is moved after it.
+    assert [f.offset for f in audio.open_audio([f1, f2], [None, None])] == [0.0, 3.0]
+    assert [f.offset for f in audio.open_audio([f1, f2], [1.0, 2.0])] == [1.0, 4.0]
+
+
+def test_recorded_offsets_read_only_finite_times() -> None:
+    from guide_tui.session.audio_offsets import recorded_offsets
+
+    meta = {
+        "audio": [
+            {"file": "audio-001.wav", "offset": 0.25},
+            {"file": "audio-002.wav", "offset": "12"},
+            {"file": "audio-003.wav", "offset": True},
+            {"file": "audio-004.wav", "offset": -1},
+            "audio-005.wav",
+            {"file": "sub/audio-006.wav", "offset": 7},
+            {"file": "audio-007.wav", "offset": 1e308},
+        ]
+    }
+    names = [f"audio-00{i}.wav" for i in range(1, 9)]
+    assert recorded_offsets(meta, names) == [0.25, None, None, None, None, 7.0, None, None]
+    assert recorded_offsets({"audio": None}, ["a.wav"]) == [None]
+
+
 def test_long_speech_is_cut_into_windows_deterministically(tmp_path: Path) -> None:
     f = _wav(tmp_path / "a.wav", _speechlike(25))
     plans = []

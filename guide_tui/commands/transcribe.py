@@ -144,9 +144,17 @@ def run_transcribe(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     todo = [f for f in folders if args.force or not (f / TRANSCRIPT).exists()]
+    from guide_tui.session.lock import is_locked
+
     for f in folders:
         if f not in todo:
             print(f"{f}: already transcribed (use --force to redo)", file=sys.stderr)
+        elif is_locked(f):  # not refused: reading is safe, but the audio is still growing
+            print(
+                f"{f}: the interview is still open in guide-tui; the transcript covers the "
+                "audio recorded so far (transcribe again with --force after it ends)",
+                file=sys.stderr,
+            )
     if not todo:
         return 0
     view = _ProgressView(len(todo))

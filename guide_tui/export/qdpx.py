@@ -334,6 +334,7 @@ class Member:
     arcname: str
     data: bytes | None = None
     files: tuple[Path, ...] = ()  # one file: copied; several WAVs: concatenated
+    silence: tuple[int, ...] = ()  # frames of silence before each of ``files`` (a device gap)
 
 
 @dataclass
@@ -347,31 +348,110 @@ class Project:
 WAV_DATA_LIMIT = 0xFFFFFFFF - 36
 
 
-def _audio_groups(files: list[Path], limit: int | None = None) -> list[list[Path]]:
-    """WAV files that can be laid end to end into one (same format, together within the WAV
-    size limit); else a new group. A long interview recorded over several files (a lost device,
-    ``max_file_bytes``) becomes several audio sources rather than a WAV whose sizes overflow."""
+@dataclass
+class _AudioGroup:
+    """Files joined into one audio source, each at its place on the session clock."""
+
+    files: list[Path]
+    starts: list[float]  # session time of each file's first frame
+    silence: list[int]  # frames of silence before each file (the time the device was gone)
+    end: float  # session time where the joined audio ends
+    size: int = 0  # audio bytes of the joined WAV, silence included
+    gaps: list[tuple[float, float]] = field(default_factory=list)  # session times of the silence
+
+    @property
+    def start(self) -> float:
+        return self.starts[0]
+
+
+def _audio_groups(
+    files: list[Path], limit: int | None = None, data: SessionData | None = None
+) -> list[list[Path]]:
+    """The files of each audio source (see :func:`_placed_groups`)."""
+    return [group.files for group in _placed_groups(data, files, limit)]
+
+
+def _placed_groups(
+    data: SessionData | None, files: list[Path], limit: int | None = None
+) -> list[_AudioGroup]:
+    """WAV files that can be joined into one (same format, together within the WAV size limit);
+    else a new group. A long interview recorded over several files (a lost device,
+    ``max_file_bytes``) becomes several audio sources rather than a WAV whose sizes overflow.
+
+    Each file lies at its ``offset`` on the session clock (the clock ran on while a lost device
+    was gone), so the gap between two files of a group is filled with silence: a position in the
+    joined audio is then session time minus the group's start, which is what the sync points say.
+    The offsets are the transcript's own (its times were computed with them, so text and audio
+    stay together even for a transcript made before offsets were honoured), else
+    ``session.json``'s.
+    """
+    from guide_tui.session.audio_offsets import place_audio, recorded_offsets
+
     limit = WAV_DATA_LIMIT if limit is None else limit
-    groups: list[list[Path]] = []
-    last_params: tuple[int, int, int] | None = None
-    group_bytes = 0
+    params: list[tuple[int, int, int] | None] = []
+    durations: list[float] = []
+    sizes: list[int] = []
     for path in files:
         try:
             with _open_audio(path) as raw, wave.open(raw, "rb") as handle:
-                params = (handle.getnchannels(), handle.getsampwidth(), handle.getframerate())
-                size = handle.getnframes() * params[0] * params[1]
-        except (OSError, wave.Error, EOFError):
-            groups.append([path])
-            last_params = None
+                channels, width, rate = (
+                    handle.getnchannels(),
+                    handle.getsampwidth(),
+                    handle.getframerate(),
+                )
+                params.append((channels, width, rate))
+                durations.append(handle.getnframes() / rate)
+                sizes.append(handle.getnframes() * channels * width)
+        except (OSError, wave.Error, EOFError, ZeroDivisionError):
+            params.append(None)
+            durations.append(_listed_seconds(data, path.name))
+            sizes.append(0)
+    listed: dict[str, Any] = data.meta if data is not None else {}
+    transcript = data.transcript if data is not None else None
+    if transcript is not None and isinstance(transcript.raw.get("audio"), list):
+        listed = transcript.raw
+    starts = place_audio(durations, recorded_offsets(listed, [p.name for p in files]))
+    groups: list[_AudioGroup] = []
+    last: tuple[int, int, int] | None = None
+    for path, fmt, start, seconds, size in zip(
+        files, params, starts, durations, sizes, strict=True
+    ):
+        group = groups[-1] if groups else None
+        silence = max(0, round((start - group.end) * fmt[2])) if group and fmt else 0
+        gap_bytes = silence * fmt[0] * fmt[1] if fmt else 0
+        fits = group is not None and group.size + gap_bytes + size <= limit
+        if group is not None and fmt is not None and fmt == last and fits:
+            group.silence.append(silence)
+            if silence:
+                group.gaps.append((group.end, start))
+            group.files.append(path)
+            group.starts.append(start)
+            group.size += gap_bytes + size
+            group.end = start + seconds
             continue
-        if groups and params == last_params and group_bytes + size <= limit:
-            groups[-1].append(path)
-            group_bytes += size
-        else:
-            groups.append([path])
-            group_bytes = size
-        last_params = params
+        groups.append(_AudioGroup([path], [start], [0], start + seconds, size))
+        last = fmt
     return groups
+    return groups
+
+
+def _recording_description(group: _AudioGroup) -> str:
+    text = "Recording: " + ", ".join(p.name for p in group.files)
+    if group.gaps:
+        spans = ", ".join(f"{timecodes.hms(a)}-{timecodes.hms(b)}" for a, b in group.gaps)
+        text += f"; silence where the microphone was lost: {spans}"
+    return text
+
+
+def _listed_seconds(data: SessionData | None, name: str) -> float:
+    """A file's length as ``session.json`` lists it (for WAVs the ``wave`` module cannot read)."""
+    entries = data.meta.get("audio") if data is not None else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("file") == name:
+            frames, rate = entry.get("frames"), entry.get("samplerate")
+            if isinstance(frames, int) and isinstance(rate, int) and rate > 0:
+                return frames / rate
+    return 0.0
 
 
 def build_project(
@@ -659,10 +739,15 @@ def _add_session(
         )
 
     audio = list(data.audio_files) if include_audio else []
-    for index, group in enumerate(_audio_groups(audio)):
+    groups = _placed_groups(data, audio)
+    for index, group in enumerate(groups):
         audio_guid = guid(key, "source", "audio", index)
         source_guids.append(audio_guid)
-        members.append(Member(f"sources/{audio_guid}.wav", files=tuple(group)))
+        members.append(
+            Member(
+                f"sources/{audio_guid}.wav", files=tuple(group.files), silence=tuple(group.silence)
+            )
+        )
         source = _el(
             sources_el,
             "AudioSource",
@@ -674,7 +759,7 @@ def _add_session(
                 **stamp,
             },
         )
-        _el(source, "Description", text="Recording: " + ", ".join(p.name for p in group))
+        _el(source, "Description", text=_recording_description(group))
         if index == 0 and layout is not None:
             transcript_guid = guid(key, "transcript")
             members.append(
@@ -691,12 +776,14 @@ def _add_session(
                 },
             )
             for n, (turn, (start, end)) in enumerate(zip(layout.turns, layout.spans, strict=True)):
+                if len(groups) > 1 and turn.start > group.end + 0.5:
+                    continue  # heard in a later source (the device came back in another format)
                 _el(
                     transcript,
                     "SyncPoint",
                     {
                         "guid": guid(key, "sync", n, "start"),
-                        "timeStamp": timecodes.milliseconds(turn.start),
+                        "timeStamp": timecodes.milliseconds(max(0.0, turn.start - group.start)),
                         "position": start,
                     },
                 )
@@ -705,7 +792,7 @@ def _add_session(
                     "SyncPoint",
                     {
                         "guid": guid(key, "sync", n, "end"),
-                        "timeStamp": timecodes.milliseconds(turn.end),
+                        "timeStamp": timecodes.milliseconds(max(0.0, turn.end - group.start)),
                         "position": end,
                     },
                 )
@@ -919,8 +1006,9 @@ def _open_audio(path: Path) -> BinaryIO:
         raise ExportError(str(error)) from None
 
 
-def _write_wav(files: tuple[Path, ...], out: Any) -> None:
-    """Concatenate WAVs of one format into ``out`` (a write-only stream), header first."""
+def _write_wav(files: tuple[Path, ...], out: Any, silence: tuple[int, ...] = ()) -> None:
+    """Concatenate WAVs of one format into ``out`` (a write-only stream), header first, with
+    ``silence[i]`` frames of zeros before file ``i`` (the time a lost device was gone)."""
     with contextlib.ExitStack() as stack:
         readers = [
             stack.enter_context(wave.open(stack.enter_context(_open_audio(p)), "rb")) for p in files
@@ -930,7 +1018,8 @@ def _write_wav(files: tuple[Path, ...], out: Any) -> None:
             readers[0].getsampwidth(),
             readers[0].getframerate(),
         )
-        frames = sum(r.getnframes() for r in readers)
+        gaps = list(silence) + [0] * (len(readers) - len(silence))
+        frames = sum(r.getnframes() for r in readers) + sum(gaps)
         size = frames * channels * width
         if size > WAV_DATA_LIMIT:  # _audio_groups keeps groups within it
             raise ExportError("audio too long for one WAV file; it must be split")
@@ -952,7 +1041,11 @@ def _write_wav(files: tuple[Path, ...], out: Any) -> None:
             )
         )
         out.write(header)
-        for reader in readers:
+        for reader, gap in zip(readers, gaps, strict=False):
+            zeros = gap * channels * width
+            while zeros > 0:
+                out.write(bytes(min(zeros, 1 << 20)))
+                zeros -= 1 << 20
             while chunk := reader.readframes(65536):
                 out.write(chunk)
 
@@ -978,12 +1071,12 @@ def write_project(project: Project, path: Path, sessions: list[SessionData]) -> 
                         continue
                     info.compress_type = zipfile.ZIP_STORED  # audio does not compress
                     with archive.open(info, "w", force_zip64=True) as out:
-                        if len(member.files) == 1:
+                        if len(member.files) == 1 and not any(member.silence):
                             with _open_audio(member.files[0]) as source:
                                 while chunk := source.read(1 << 20):
                                     out.write(chunk)
                         else:
-                            _write_wav(member.files, out)
+                            _write_wav(member.files, out, member.silence)
         except (wave.Error, EOFError) as error:
             raise ExportError(f"cannot read the session audio: {error}") from None
     return path

@@ -22,6 +22,14 @@ Faults never raise out of ``start``/``resume``: they end in state ``unavailable`
 ``halted`` (full disk, failed write) with ``message`` set and a warning in the next ``poll()``,
 and the interview goes on as notes-only until ``resume()`` finds a device (or space) again, into
 the next file, ``audio-002.wav``.
+
+**A lost device is tried again by itself** (``recover_seconds``: every 2 s, then less often, at
+most every 10 s): an interviewer busy with the participant does not notice that the microphone is
+back, and every second until someone presses ``p`` would be lost. A try opens the device exactly
+as ``resume()`` does (a stream that opens and delivers audio is the only reliable sign that it is
+back: PortAudio lists ALSA's "pulse"/"default" even while the sound server is gone); a try that
+fails to open is silent (no new warning, no file left behind); ``device_recovered`` says when it
+worked. Only a device that delivered audio before is retried by itself (see ``_end_run_on_fault``).
 """
 
 from __future__ import annotations
@@ -73,6 +81,9 @@ def _stop_all_at_exit() -> None:
 
 _BYTES = {"int16": 2, "int32": 4, "float32": 4}
 
+RECOVER_SECONDS = 2.0  # first automatic retry after a lost device
+_RECOVER_MAX_SECONDS = 10.0  # retries slow down to this
+
 
 def _wall() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -122,8 +133,11 @@ class AudioRecorder:
         audio_file: str | Path | None = None,
         source_factory: Callable[[], Source] | None = None,
         disk_usage: Callable[[Path], Any] = shutil.disk_usage,
+        recover_seconds: float | None = RECOVER_SECONDS,
     ) -> None:
         self.folder = Path(folder)
+        self._recover_seconds = recover_seconds  # None: only resume() tries a lost device
+        self._recover_token = 0  # bumped to retire a retry thread
         self.config = config or RecorderConfig()
         self.config.validate()
         self._rescan_devices = False
@@ -293,8 +307,10 @@ class AudioRecorder:
         return self._state
 
     # ---------------------------------------------------------------------------- runs
-    def _begin_run(self, failed_state: str) -> bool:
-        """Open a source and the next file and start capturing. Called with the lock held."""
+    def _begin_run(self, failed_state: str, *, quiet: bool = False) -> bool:
+        """Open a source and the next file and start capturing. Called with the lock held.
+
+        ``quiet``: an automatic retry; failing leaves message and warnings as they were."""
         source: Source | None = None
         wav: CrashSafeWav | None = None
         global _atexit_registered
@@ -331,7 +347,7 @@ class AudioRecorder:
             )
             return True
         except RecorderError as error:
-            self._abandon_start(source, wav, failed_state, str(error))
+            self._abandon_start(source, wav, failed_state, str(error), quiet=quiet)
             return False
         except Exception as error:
             self._abandon_start(
@@ -339,11 +355,18 @@ class AudioRecorder:
                 wav,
                 failed_state,
                 f"cannot start recording: {type(error).__name__}: {error}",
+                quiet=quiet,
             )
             return False
 
     def _abandon_start(
-        self, source: Source | None, wav: CrashSafeWav | None, state: str, message: str
+        self,
+        source: Source | None,
+        wav: CrashSafeWav | None,
+        state: str,
+        message: str,
+        *,
+        quiet: bool = False,
     ) -> None:
         run = self._run
         if run is not None and run.wav is wav:
@@ -360,9 +383,13 @@ class AudioRecorder:
             if wav.frames == 0:  # only a header: no audio to keep, do not leave an empty file
                 wav.path.unlink(missing_ok=True)
         self._state = state
-        self._message = message
         self._rescan_devices = True  # the device may come back under a new index
         self._clock_free()
+        if quiet:
+            return  # the retry loop goes on
+        if state == RecorderState.LOST:
+            self._watch_for_device()
+        self._message = message
         kinds = {RecorderState.UNAVAILABLE: "unavailable", RecorderState.HALTED: "not_recording"}
         self._warn(kinds.get(state, "device_lost"), f"Not recording: {message}")
 
@@ -507,20 +534,22 @@ class AudioRecorder:
                 run.fault = (
                     "device_lost",
                     f"The microphone is gone ({run.finished_reason}). Everything recorded "
-                    "so far is saved; resume recording when it is back (a new file).",
+                    "so far is saved; recording starts again by itself when it is back "
+                    "(p tries now).",
                 )
         elif run.last_arrival is None and now - run.started > self.config.start_timeout_seconds:
             run.fault = (
                 "device_lost",
                 "The microphone sends no audio. Check that it is plugged in and not used "
-                "by another program, then resume recording.",
+                "by another program; recording starts again by itself when it is back "
+                "(p tries now).",
             )
         elif run.last_arrival is not None and now - run.last_arrival > self.config.stall_seconds:
             run.fault = (
                 "device_lost",
                 f"The microphone stopped sending audio "
-                f"{now - run.last_arrival:.0f} s ago. Everything before is saved; resume "
-                "recording when it is back (a new file).",
+                f"{now - run.last_arrival:.0f} s ago. Everything before is saved; recording "
+                "starts again by itself when it is back (p tries now).",
             )
 
     def _free_bytes(self) -> int | None:
@@ -581,6 +610,40 @@ class AudioRecorder:
                 "write_error": RecorderState.HALTED,
             }.get(closed_reason, RecorderState.STOPPED)
             self._warn("device_lost" if closed_reason == "device_lost" else closed_reason, message)
+            if self._state == RecorderState.LOST and run.written > 0:
+                # Only a device that delivered audio and went away is tried again by itself: one
+                # that opens but never sends (a "default" with nothing behind it) would leave a
+                # new empty file at every try. p still tries it.
+                self._watch_for_device()
+
+    # ---------------------------------------------------------------------------- recovery
+    def _watch_for_device(self) -> None:
+        """Start trying a lost device again in the background (lock held; see the module doc)."""
+        if self._recover_seconds is None or self._recover_seconds <= 0:
+            return
+        self._recover_token += 1
+        threading.Thread(
+            target=self._recover_loop,
+            args=(self._recover_token,),
+            name="guide-tui-audio-recover",
+            daemon=True,
+        ).start()
+
+    def _recover_loop(self, token: int) -> None:
+        delay = float(self._recover_seconds or RECOVER_SECONDS)
+        while True:
+            time.sleep(delay)
+            with self._lock:
+                if token != self._recover_token or self._state != RecorderState.LOST:
+                    return  # recovered (p, or a newer loss has its own thread) or stopped
+                if self._begin_run(failed_state=RecorderState.LOST, quiet=True):
+                    name = self._run.wav.path.name if self._run else "the next file"
+                    self._warn(
+                        "device_recovered",
+                        f"The microphone is back: recording again, into {name}.",
+                    )
+                    return
+            delay = min(delay * 1.5, _RECOVER_MAX_SECONDS)
 
     def _stop_source(self, run: _Run) -> None:
         with contextlib.suppress(Exception):

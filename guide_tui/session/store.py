@@ -53,6 +53,7 @@ from typing import Any
 from guide_tui.atomic import fsync_dir, write_bytes_atomic
 from guide_tui.errors import GuideTuiError, SessionError
 from guide_tui.guide.model import Guide
+from guide_tui.session import lock as session_lock
 from guide_tui.session.clock import Clock, MonotonicClock
 from guide_tui.session.events import Event, EventType, reached_interview
 from guide_tui.session.files import (
@@ -375,6 +376,7 @@ class Session:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._fd: int | None = None
+        self._session_lock: session_lock.SessionLock | None = None
         _track_live(self)
 
     # -- construction ------------------------------------------------------------------------
@@ -420,6 +422,7 @@ class Session:
         stamp = datetime.now().strftime("%Y-%m-%d_%H%M")
         stem = f"{stamp}_{folder_name(pseudonym)}"
         folder = _make_unique_folder(base, stem)
+        lock = session_lock.acquire(folder)  # uncontended: the folder is brand new
 
         created = utc_now_iso()
         meta: dict[str, Any] = {
@@ -458,10 +461,12 @@ class Session:
             _create_file(folder / EVENTS_FILE, b"")
             fsync_dir(folder)
         except OSError as error:
+            lock.release()
             raise SessionError(
                 f"Cannot write the session folder {folder}: {error.strerror or error}"
             ) from None
         session = cls(folder, meta, guide, [], [], clock=clock or MonotonicClock())
+        session._hold(lock)
         session.append(
             EventType.SESSION_STARTED,
             guide=guide.id,
@@ -490,6 +495,22 @@ class Session:
         folder = Path(path)
         if not folder.is_dir():
             raise SessionError(f"No session folder at {folder}.")
+        read_meta(folder)  # a folder that is no session gets that message, not a lock file
+        # The one writer: a second process is refused here, before anything is written, and
+        # everything below is read after the previous writer has let go.
+        lock = session_lock.acquire(folder)
+        try:
+            session = cls._read(folder, clock)
+        except BaseException:
+            lock.release()
+            raise
+        session._hold(lock)
+        if mark_resumed:
+            session.append(EventType.SESSION_RESUMED, torn_lines=len(session.torn_lines))
+        return session
+
+    @classmethod
+    def _read(cls, folder: Path, clock: Clock | None) -> Session:
         meta = read_meta(folder)
         guide_path = folder / GUIDE_FILE
         if not guide_path.is_file():
@@ -510,7 +531,7 @@ class Session:
             ) from None
         events, torn, unterminated = _parse_events(data)
         last_t = max((e.t for e in events), default=0.0)
-        session = cls(
+        return cls(
             folder,
             meta,
             guide,
@@ -519,9 +540,6 @@ class Session:
             clock=clock or MonotonicClock(offset=last_t),
             needs_newline=unterminated,
         )
-        if mark_resumed:
-            session.append(EventType.SESSION_RESUMED, torn_lines=len(torn))
-        return session
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -640,11 +658,23 @@ class Session:
         self._raise_if_held()
 
     def close(self) -> None:
-        """Flush, stop the writer thread and close the log. A later append/post reopens it.
+        """Flush, stop the writer thread, close the log and let go of the session lock.
 
+        A later append/post reopens the log (without the lock: open the session again instead).
         Raises :class:`SessionError` if events (or ``session.json``) could not be written; they
-        stay held in this object (:meth:`unsaved_bytes`) and a later post or close tries again.
+        stay held in this object (:meth:`unsaved_bytes`) and a later post or close tries again,
+        so the lock is kept until a close succeeds (or the process ends).
         """
+        self._close_log()
+        if self._session_lock is not None:
+            self._session_lock.release()
+
+    def _hold(self, lock: session_lock.SessionLock) -> None:
+        """Keep the folder's writer lock until :meth:`close` (or until this object is gone)."""
+        self._session_lock = lock
+        weakref.finalize(self, lock.release)
+
+    def _close_log(self) -> None:
         with self._lock:
             if self._backlog or self._meta_unsaved:
                 self._start_writer()  # one more try for what is held

@@ -7,8 +7,10 @@
   crossings each side, each phase normalised to unity gain) computes every output sample from its
   own neighbourhood only, so any span can be resampled on its own and gives bit-for-bit the same
   samples as resampling the whole file. That is what makes window-by-window resume exact.
-- **The session clock.** Files (``audio-001.wav``, ``audio-002.wav`` after a lost device) are laid
-  end to end; a time is a position in the concatenation, the same ``t`` as ``events.jsonl``.
+- **The session clock.** Each file (``audio-001.wav``, ``audio-002.wav`` after a lost device) lies
+  at its ``offset`` from ``session.json`` (:mod:`guide_tui.session.audio_offsets`): the clock ran
+  on while the device was gone, so a time is the same ``t`` as ``events.jsonl`` and the outage is a
+  gap with no audio, never transcribed. Without recorded offsets the files follow each other.
 - **Speech detection by energy.** 20 ms frames of the channel mix; the threshold sits 12 dB over
   the recording's own noise floor (10th percentile), kept between -55 and -35 dBFS. Only long
   silences (``min_silence_s``) are left out: Whisper invents text over silence, but a detector that
@@ -20,6 +22,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -151,12 +154,20 @@ class AudioFile:
         }
 
 
-def open_audio(paths: Sequence[Path]) -> list[AudioFile]:
-    """Describe the files, laid end to end; :class:`TranscriptionError` for unreadable ones."""
+def open_audio(
+    paths: Sequence[Path], offsets: Sequence[float | None] | None = None
+) -> list[AudioFile]:
+    """Describe the files, each at its place on the session clock.
+
+    ``offsets`` are the recorded starts (``session.json``; None where unknown), placed by
+    :func:`guide_tui.session.audio_offsets.place_audio`; without them the files are laid end to
+    end. :class:`TranscriptionError` for unreadable files.
+    """
     import soundfile as sf
 
+    from guide_tui.session.audio_offsets import place_audio
+
     files: list[AudioFile] = []
-    offset = 0.0
     for path in paths:
         try:
             info = sf.info(str(path))
@@ -165,9 +176,25 @@ def open_audio(paths: Sequence[Path]) -> list[AudioFile]:
         frames = info.frames
         if frames <= 0 and path.stat().st_size > 44:
             frames = _count_frames(path)
-        files.append(AudioFile(path, offset, frames, info.samplerate, info.channels))
-        offset += frames / info.samplerate
+        files.append(AudioFile(path, 0.0, frames, info.samplerate, info.channels))
+    recorded = list(offsets) if offsets is not None else [None] * len(files)
+    for f, start in zip(files, place_audio([f.duration for f in files], recorded), strict=True):
+        f.offset = start
     return files
+
+
+def audio_end(files: Sequence[AudioFile]) -> float:
+    """Where the audio ends on the session clock (the last file's end; gaps included)."""
+    return max((f.offset + f.duration for f in files), default=0.0)
+
+
+def gaps(files: Sequence[AudioFile], min_s: float = 0.001) -> list[tuple[float, float]]:
+    """Stretches of the session clock between files with no audio (a lost device), in order."""
+    out = []
+    for a, b in itertools.pairwise(files):
+        if b.offset - (a.offset + a.duration) >= min_s:
+            out.append((a.offset + a.duration, b.offset))
+    return out
 
 
 def _count_frames(path: Path) -> int:

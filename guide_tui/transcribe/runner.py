@@ -192,9 +192,31 @@ class Transcriber:
 
     # ------------------------------------------------------------------ one session
     def run(self, folder: Path) -> Path:
-        """Transcribe ``folder``; returns the path of ``transcript.json``."""
-        t_start = time.perf_counter()
+        """Transcribe ``folder``; returns the path of ``transcript.json``.
+
+        Two transcriptions of one session would write the same checkpoint and transcript: the
+        second is refused (its own lock; a running interview does not block transcription).
+        """
+        from guide_tui.errors import SessionError
+        from guide_tui.session import lock as session_lock
+
         session = SessionInput.read(folder)
+        try:
+            lock = session_lock.acquire(
+                folder,
+                name=session_lock.TRANSCRIBE_LOCK_FILE,
+                busy="is being transcribed by another guide-tui",
+                advice="wait for it to finish",
+            )
+        except SessionError as error:
+            raise TranscriptionError(str(error)) from None
+        try:
+            return self._run(Path(folder), session)
+        finally:
+            lock.release()
+
+    def _run(self, folder: Path, session: SessionInput) -> Path:
+        t_start = time.perf_counter()
         options = self.options
         language = (options.language if options.language not in (None, "auto") else None) or (
             session.language if options.language is None else None
@@ -205,8 +227,11 @@ class Transcriber:
         vocabulary = options.vocabulary or session.vocabulary
         label = session.participant or folder.name
         _repair(session.audio_paths)
-        files = audio_mod.open_audio(session.audio_paths)
-        total = sum(f.duration for f in files)
+        from guide_tui.session.audio_offsets import recorded_offsets
+
+        offsets = recorded_offsets(session.meta, [p.name for p in session.audio_paths])
+        files = audio_mod.open_audio(session.audio_paths, offsets)
+        total = audio_mod.audio_end(files)  # progress runs on the session clock
         self.on_progress(Progress(label, 0.0, total, stage="loading"))
         for f in files:
             audio_mod.scan(f, cancel=self.cancel.is_set)
@@ -271,7 +296,7 @@ class Transcriber:
             "load_s": round(load_s, 3),
             "transcribe_s": round(transcribe_s, 3),
             "total_s": round(time.perf_counter() - t_start, 3),
-            "audio_s": round(total, 3),
+            "audio_s": round(sum(f.duration for f in files), 3),
             "rtf": round(transcribe_s / worked_s, 4) if worked_s else None,
             "resumed_audio_s": round(resumed_s, 3),
         }
@@ -357,7 +382,8 @@ class Transcriber:
     ) -> dict[str, Any]:
         from guide_tui import __version__
 
-        duration = sum(f.duration for f in files)
+        duration = audio_mod.audio_end(files)
+        no_audio = audio_mod.gaps(files)
         timeline = Timeline(
             read_events(session.folder / "events.jsonl"), GuideText.read(session.folder)
         )
@@ -425,8 +451,11 @@ class Transcriber:
             "topics": topics,
             "segments": seg_dicts,
             "annotations": timeline.annotations,
-            "pauses": [
-                {"start": round(a, 3), "end": round(b, 3)} for a, b in guards.pauses(segments)
+            "gaps": [{"start": round(a, 3), "end": round(b, 3)} for a, b in no_audio],
+            "pauses": [  # silence heard, not time without a recording
+                {"start": round(a, 3), "end": round(b, 3)}
+                for a, b in guards.pauses(segments)
+                if not any(a < g1 and b > g0 for g0, g1 in no_audio)
             ],
         }
 
@@ -522,7 +551,10 @@ def _fingerprint(
         "options": options.fingerprint_dict(),
         "engine": [info.name, info.version, info.compute_type],
         "model": [str(model.path), _model_size(model.path)],
-        "audio": [[f.path.name, f.frames, f.samplerate, f.channels] for f in files],
+        # The offset too: saved segments are in session time, which moves with it.
+        "audio": [
+            [f.path.name, f.frames, f.samplerate, f.channels, round(f.offset, 6)] for f in files
+        ],
         "windows": [w.key() for w in windows],
         "language": language,
         "vocabulary": list(vocabulary),

@@ -80,6 +80,8 @@ class MarkdownWriter:
         for a in tr.get("annotations", []):
             if a.get("type") in ("note", "marker"):
                 items.append((a["t"], 0, {**a, "_item": "annotation"}))
+        for g in tr.get("gaps", []):  # the device was lost: time with no recording at all
+            items.append((g["start"], 0, {**g, "_item": "gap"}))
         if verbatim:
             for p in tr.get("pauses", []):
                 items.append((p["start"], 2, {**p, "_item": "pause"}))
@@ -87,7 +89,7 @@ class MarkdownWriter:
         current: object = object()
         last_speaker: object = object()
         for _, _, item in items:
-            topic = item.get("topic", current) if item["_item"] != "pause" else current
+            topic = item.get("topic", current) if item["_item"] not in ("pause", "gap") else current
             if topic != current:
                 current = topic
                 heading = titles.get(topic, topic) if topic else "(before the first topic)"
@@ -100,6 +102,14 @@ class MarkdownWriter:
                     extra = f": {item['text']}" if item.get("text") else ""
                     lines.append(f"> **Marker** [{hms(item['t'])}] *{item.get('kind')}*{extra}")
                 lines.append("")
+                last_speaker = object()
+            elif item["_item"] == "gap":
+                lines += [
+                    "",
+                    f"*(no recording from {hms(item['start'])} to {hms(item['end'])}: "
+                    "the microphone was lost)*",
+                    "",
+                ]
                 last_speaker = object()
             elif item["_item"] == "pause":
                 if lines and lines[-1]:
