@@ -230,14 +230,17 @@ def test_read_guide_data_gives_plain_data(tmp_path: Path) -> None:
 def test_transcribe_survives_a_damaged_frozen_guide(
     tmp_path: Path, data: bytes, message: str
 ) -> None:
-    """The real command and real tiny.en weights: the transcript is written (topic ids stand in
-    for titles) and nothing is printed as a traceback."""
+    """The real command and real tiny.en weights on real speech (silence now exits 1, "no speech
+    found"): the transcript is written (topic ids stand in for titles), no traceback."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from fixtures_speech import make_session, make_silence, models_cache
+    from fixtures_speech import make_interview, make_session, models_cache
 
+    speech = make_interview(
+        (("I", "How are tasks delegated in your practice?", "delegation"),), samplerate=16000
+    )
     session = make_session(
         tmp_path / "s",
-        [make_silence(3.0)],
+        [speech.path],
         [(0.5, "topic_entered", {"topic": "delegation"})],
         guide_yaml=None,
     )
