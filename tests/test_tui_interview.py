@@ -328,7 +328,11 @@ async def test_declining_recording_makes_a_notes_only_session(tmp_path: Path) ->
         )
         await start_interview(pilot, app)
         assert "NOTES ONLY" in str(app.screen.query_one("#topbar").content)
-        await pilot.press("p", "p")
+        await pilot.press("p")  # nothing to pause but the clock: say so, and show it
+        assert any("nothing is recorded" in n.message for n in app._notifications)
+        assert "PAUSED" in str(app.screen.query_one("#topbar").content)
+        await pilot.press("p")
+        assert "PAUSED" not in str(app.screen.query_one("#topbar").content)
         await end_interview(pilot, app)
     assert "start" not in rec.calls  # the real recorder was never started
     events = read_events(session.path)

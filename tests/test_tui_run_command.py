@@ -4,6 +4,8 @@ guide picker; the recorder seam with the recording package's session bridge."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from textual.widgets import OptionList
 from tui_support import GROUP_GUIDE_YAML, GUIDES, of_type, read_events
 
 from guide_tui.cli import main
+from guide_tui.commands.run import next_steps
 from guide_tui.guide import load_guide
 from guide_tui.session.store import Session
 from guide_tui.tui.app import make_app
@@ -132,3 +135,46 @@ def test_works_with_the_recording_packages_session_bridge(tmp_path: Path) -> Non
     assert len(of_type(events, "recording_resumed")) == 1
     assert not of_type(events, "recording_started")
     assert [e["seq"] for e in events] == list(range(len(events)))
+
+
+def test_without_a_terminal_run_refuses_in_one_line(recordings: Path) -> None:
+    """Started from a script with no terminal, the app spun at 83 % CPU drawing nowhere. A real
+    process, stdin from /dev/null and output into pipes: one line, non-zero, no session folder."""
+    command = [sys.executable, "-m", "guide_tui", "run", str(GUIDES / "demo.yaml")]
+    result = subprocess.run(
+        [*command, "--participant", "P01", "--no-audio"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "guide-tui: run needs a terminal: start it from a terminal window "
+        "(standard input and standard error must both be one)."
+    ]
+    assert not recordings.exists() or not any(recordings.iterdir())
+
+
+def test_the_end_message_says_what_comes_next(tmp_path: Path) -> None:
+    folder = tmp_path / "2026-01-01_0900_P 01"
+    folder.mkdir()
+    notes_only = next_steps(folder)
+    assert "guide-tui export '" + str(folder) + "'" in notes_only
+    assert "transcribe" not in notes_only  # nothing was recorded
+    (folder / "audio-001.wav").write_bytes(b"")
+    recorded = next_steps(folder)
+    assert recorded.index("guide-tui transcribe") < recorded.index("guide-tui export")
+
+
+def test_the_bell_is_off_unless_the_config_turns_it_on(
+    _isolated_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from guide_tui.commands.run import _bell_setting
+
+    assert _bell_setting() is False
+    (_isolated_config / "config.toml").write_text("bell = true\n", encoding="utf-8")
+    assert _bell_setting() is True
+    (_isolated_config / "config.toml").write_text('bell = "loud"\n', encoding="utf-8")
+    code, err = run_cli(capsys, str(GUIDES / "demo.yaml"), "-p", "P1")
+    assert code != 0 and "'bell' must be true or false" in err

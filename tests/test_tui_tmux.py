@@ -353,3 +353,48 @@ def test_closing_the_terminal_writes_the_final_events(tmux: Tmux, tmp_path: Path
     assert meta["audio"][0]["frames"] == frames and meta["audio"][0]["closed_reason"] == "stopped"
     log = folder / "messages.log"
     assert not log.exists() or "Traceback" not in log.read_text(errors="replace")
+
+
+OSC = re.compile(rb"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+"""Operating-system commands (window title, pointer shape) end with BEL as a terminator: that
+byte is no bell, so they are taken out before counting."""
+
+
+def test_no_terminal_bell_in_the_consultation_room(tmux: Tmux, tmp_path: Path) -> None:
+    """Every key that cannot act (undo with nothing to undo, a topic number beyond the last, →
+    on the last topic, ← on the first, a letter in a number field) used to write BEL, which
+    beeps in the room and on the recording. The raw bytes the app writes to the pty (tmux
+    pipe-pane) hold no bell; a toast says why the key did nothing."""
+    recordings = tmp_path / "recordings"
+    raw = tmp_path / "pane.raw"
+    args = [*guide_tui_command(), "run", "guides/demo.yaml", "--participant", "B01", "--no-audio"]
+    tmux.start(launcher(tmp_path, args, recordings, keep_open=True))
+    tmux.tmux("pipe-pane", "-O", "-t", tmux.name, f"cat >> {shlex.quote(str(raw))}")
+    tmux.wait_for("Tick each item")
+    tmux.keys("Space", "Down", "Space", "C-n")
+    tmux.wait_for("Confirm who is being interviewed")
+    tmux.keys("C-n")
+    tmux.wait_for("Baseline questions")
+    tmux.keys("Enter", "Down", "Enter", "Tab")
+    tmux.type("x7")  # the number field refuses the letter
+    tmux.keys("Tab", "Enter", "Down", "Enter", "C-n")
+    tmux.wait_for("Microphone check")
+    tmux.keys("Enter")
+    tmux.wait_for("1/3  A typical working day")
+    tmux.keys("u")
+    tmux.wait_for("Nothing to undo")
+    tmux.keys("9")
+    tmux.wait_for("There is no topic 9")
+    tmux.keys("Left")
+    tmux.wait_for("This is the first topic")
+    tmux.keys("Right", "Right", "Right")
+    tmux.wait_for("This is the last topic")
+    tmux.keys("C-q")
+    tmux.wait_for("Leave the interview?")
+    tmux.keys("y")
+    tmux.wait_for("EXIT=0")
+    written = raw.read_bytes()
+    assert len(written) > 1000  # the pipe did see the app's output
+    assert b"\x07" not in OSC.sub(b"", written)
+    events = read_events(session_folder(recordings))
+    assert of_type(events, "baseline_answer")[1]["data"] == {"field": "years-in-job", "value": 7}

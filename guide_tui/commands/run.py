@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
 
     # Recording settings are checked first: a typo in --audio-file must not leave a session.
     recorder_factory = make_recorder_factory(args)
+    bell = _bell_setting()
 
     if args.resume is not None:
         if not args.resume.strip():  # an unset shell variable: not "no resume" (the picker)
@@ -169,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
                 ),
                 file=sys.stderr,
             )
+        require_terminal()
         # Posted, not appended: on a full disk it is held like every later event, and the
         # screen says so, instead of refusing to go on with the interview.
         session.post("session_resumed", torn_lines=len(session.torn_lines))
@@ -190,6 +192,17 @@ def run(args: argparse.Namespace) -> int:
         group = args.group
         if group is not None and not guide.groups:
             raise GuideTuiError(f"The guide {guide.id!r} has no participant groups; drop --group.")
+        if group is not None and group not in {g.id for g in guide.groups}:
+            known = ", ".join(g.id for g in guide.groups)
+            raise SessionError(
+                f"Unknown participant group {group!r} for guide {guide.id!r}; "
+                f"choose one of: {known}."
+            )
+        from guide_tui.session.pseudonym import validate_pseudonym
+
+        validate_pseudonym(args.participant)
+        # After the checks above (their messages say more), before the session folder exists.
+        require_terminal()
         # The folder's fsyncs (about 30 ms) overlap the Textual import below.
         creating = _Background(
             lambda: Session.create(
@@ -216,6 +229,7 @@ def run(args: argparse.Namespace) -> int:
         group=group,
         resumed=resumed,
         theme=args.theme,
+        bell=bell,
     )
     from guide_tui.terminal import divert_c_stderr
 
@@ -255,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     if result is not None:
-        print(f"Interview ended. Session saved in {result}")
+        print(next_steps(Path(result)))
     else:
         print(
             f"Interview paused; everything so far is saved in {session.path}\n"
@@ -310,6 +324,54 @@ def _report(message: str, *, hung_up: bool) -> None:
             raise
 
 
+def require_terminal() -> None:
+    """Refuse to start without a terminal to draw on and read keys from.
+
+    Textual draws on descriptor 2 and reads keys from descriptor 0; started from a script, cron
+    or ``nohup`` with neither a terminal, it does not fail but spins (83 % of a CPU was seen)
+    with nothing on any screen. A plain message is better.
+    """
+    from guide_tui.errors import GuideTuiError
+
+    if not (_isatty(sys.stdin) and _isatty(sys.__stderr__)):
+        raise GuideTuiError(
+            "run needs a terminal: start it from a terminal window "
+            "(standard input and standard error must both be one)."
+        )
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return stream is not None and bool(stream.isatty())
+    except (OSError, ValueError):  # closed or detached
+        return False
+
+
+def _bell_setting() -> bool:
+    """``bell = true`` in config.toml lets the TUI ring the terminal bell; it is off by default
+    (a beep in the participant's room ends up on the recording)."""
+    from guide_tui.errors import ConfigError
+    from guide_tui.paths import config_file, read_config
+
+    value = read_config().get("bell", False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{config_file()}: 'bell' must be true or false")
+    return value
+
+
+def next_steps(folder: Path) -> str:
+    """The end message: where the session is and what comes next (no transcription to suggest
+    when nothing was recorded)."""
+    import shlex
+
+    quoted = shlex.quote(str(folder))
+    lines = [f"Interview ended. Session saved in {folder}", "Next:"]
+    if any(folder.glob("audio-*.wav")):
+        lines.append(f"  guide-tui transcribe {quoted}   # local Whisper, offline")
+    lines.append(f"  guide-tui export {quoted}       # md, docx, qdpx, ... into exports/")
+    return "\n".join(lines)
+
+
 class _Background:
     """Run ``work`` on a thread now; ``result()`` waits and returns or re-raises."""
 
@@ -350,6 +412,7 @@ def _choose_guide(path: str | None) -> Guide | None:
         raise GuideTuiError(
             f"No guide given and no guides in {folder}. Name one: guide-tui run GUIDE.yaml ..."
         )
+    require_terminal()  # the picker is a screen too
     from guide_tui.tui.picker import GuidePickerApp
 
     chosen = GuidePickerApp(candidates).run()

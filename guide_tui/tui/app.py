@@ -126,6 +126,7 @@ class GuideApp(App[Path | None]):
         cursor_blink: bool = True,
         poll_interval: float = 0.1,
         theme: str = "dark",
+        bell: bool = False,
     ) -> None:
         events = _events_of(session)
         state = InterviewState.from_events(guide, events, group=group)
@@ -143,6 +144,7 @@ class GuideApp(App[Path | None]):
         self.resumed = resumed
         self.cursor_blink = cursor_blink
         self.poll_interval = poll_interval
+        self.audible_bell = bell
         self._recorder_factory = recorder_factory
         self.state = state
         self.clock = InterviewClock(self.state.last_t)
@@ -168,6 +170,23 @@ class GuideApp(App[Path | None]):
                 group=self.state.group,
                 resumed=False,
             )
+
+    # -- feedback -----------------------------------------------------------------------------
+
+    def bell(self) -> None:
+        """Silent unless the config asks for it (``bell = true``).
+
+        The laptop sits on the participant's desk and the recorder is running: a beep is heard
+        in the room and lands on the recording. Textual rings it too (an ``Input`` refusing a
+        character), so it is silenced here, for every caller; :meth:`refuse` says why instead.
+        """
+        if self.audible_bell:
+            super().bell()
+
+    def refuse(self, message: str) -> None:
+        """A key that cannot do anything here: say so in a short toast, silently."""
+        self.bell()
+        self.notify(message, timeout=2.5)
 
     # -- the one path for every action --------------------------------------------------------
 
@@ -369,6 +388,14 @@ class GuideApp(App[Path | None]):
             self.recorder.pause()
             if self._app_logs_recording(status):
                 self.record(EventType.RECORDING_PAUSED)
+        if status.state == RecorderState.UNAVAILABLE:
+            # Nothing is recorded, so no badge changes: only the interview clock stops.
+            paused = self.state.recording == "paused"
+            self.notify(
+                "Notes-only session: nothing is recorded. The interview clock "
+                + ("is paused (p runs it again)." if paused else "runs again."),
+                timeout=3,
+            )
         self.poll_recorder()
 
     def stop_recording(self) -> None:
@@ -614,6 +641,7 @@ def make_app(
     resumed: bool = False,
     cursor_blink: bool = True,
     theme: str = "dark",
+    bell: bool = False,
 ) -> GuideApp:
     """The one factory ``guide-tui run`` and the tests share."""
     return GuideApp(
@@ -624,4 +652,5 @@ def make_app(
         resumed=resumed,
         cursor_blink=cursor_blink,
         theme=theme,
+        bell=bell,
     )

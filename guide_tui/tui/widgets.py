@@ -118,7 +118,8 @@ class TopBar(QuietStatic):
 
 def recording_badge(state: InterviewState, status: RecorderStatus) -> str:
     if state.notes_only or status.state == RecorderState.UNAVAILABLE:
-        return "[dim]○ NOTES ONLY[/]"
+        paused = "  [b $warning]❚❚ PAUSED[/]" if state.recording == "paused" else ""
+        return f"[dim]○ NOTES ONLY[/]{paused}"
     if status.state == RecorderState.RECORDING:
         return "[b $error]● REC[/]"
     if status.state == RecorderState.PAUSED or state.recording == "paused":

@@ -305,8 +305,10 @@ class InterviewScreen(Screen[None]):
         index = ids.index(current) + step if current in ids else 0
         if 0 <= index < len(ids):
             self.goto_topic(ids[index])
+        elif index >= len(ids):
+            self.app.refuse("This is the last topic. e checks coverage and closes.")
         else:
-            self.app.bell()
+            self.app.refuse("This is the first topic.")
 
     def action_next_topic(self) -> None:
         self._step_topic(+1)
@@ -319,7 +321,7 @@ class InterviewScreen(Screen[None]):
         if 1 <= number <= len(topics):
             self.goto_topic(topics[number - 1].id)
         else:
-            self.app.bell()
+            self.app.refuse(f"There is no topic {number}: this guide has {len(topics)}.")
 
     def action_goto(self) -> None:
         from guide_tui.tui.screens.modals import TopicJumpScreen
@@ -342,7 +344,7 @@ class InterviewScreen(Screen[None]):
     def action_tick(self) -> None:
         questions = self.query_one(QuestionList)
         if questions.highlighted is None or self.current is None:
-            self.app.bell()
+            self.app.refuse("Nothing to tick here.")
             return
         option_id = questions.get_option_at_index(questions.highlighted).id or ""
         self._tick_option(option_id)
@@ -376,7 +378,7 @@ class InterviewScreen(Screen[None]):
     def action_summary(self) -> None:
         topic = self.current
         if topic is None or not topic.summary:
-            self.app.bell()
+            self.app.refuse("This topic has no summarising prompt.")
             return
         ts = self.app.state.topics[topic.id]
         self._toggle(EventType.SUMMARY_GIVEN, ts.summary_seq, topic=topic.id)
@@ -384,7 +386,7 @@ class InterviewScreen(Screen[None]):
     def _mark(self, status: str, type: str) -> None:
         topic = self.current
         if topic is None:
-            self.app.bell()
+            self.app.refuse("No topic yet: → or t goes to one.")
             return
         ts = self.app.state.topics[topic.id]
         self._toggle(type, ts.status_seq if ts.status == status else None, topic=topic.id)
@@ -398,8 +400,7 @@ class InterviewScreen(Screen[None]):
     def action_undo(self) -> None:
         event = self.app.state.last_undoable()
         if event is None:
-            self.app.bell()
-            self.notify("Nothing to undo.", timeout=2)
+            self.app.refuse("Nothing to undo.")
             return
         self.app.record(EventType.UNDO, undoes=event.seq, what=event.type)
         self.notify(f"Undone: {event.type.replace('_', ' ')}", timeout=2)

@@ -140,7 +140,7 @@ class TopicJumpScreen(ModalScreen[str | None]):
     def _submitted(self) -> None:
         options = self.query_one(OptionList)
         if options.highlighted is None:
-            self.app.bell()
+            self.notify("No topic matches.", timeout=2.5)  # silently: no bell in the room
             return
         self.dismiss(options.get_option_at_index(options.highlighted).id)
 

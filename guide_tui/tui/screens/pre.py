@@ -181,7 +181,6 @@ class PreInterviewScreen(Screen[None]):
     async def _consent_next(self) -> None:
         state = self.app.state
         if not state.consent_complete:
-            self.app.bell()
             self.query_one("#consent-status", Label).update(
                 "[b]Every item must be ticked[/b] (or the participant declines recording)."
             )
@@ -198,8 +197,7 @@ class PreInterviewScreen(Screen[None]):
 
             pressed = self.query_one("#group", RadioSet).pressed_button
             if pressed is None:
-                self.app.bell()
-                self.notify("Choose the participant's group.", severity="warning")
+                self.app.refuse("Choose the participant's group.")
                 return
             group = pressed.name
         if not state.participant_confirmed or group != state.group:
@@ -245,7 +243,6 @@ class PreInterviewScreen(Screen[None]):
                 first_bad = field
             answers[field.id] = value
         if first_bad is not None:
-            self.app.bell()
             self.query_one(f"#baseline-{dom_id(first_bad.id)}").focus()
             return
         for field_id, value in answers.items():
