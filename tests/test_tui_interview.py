@@ -26,7 +26,7 @@ from guide_tui.tui.app import GuideApp, make_app
 from guide_tui.tui.screens.closing import ClosingScreen
 from guide_tui.tui.screens.interview import InterviewScreen
 from guide_tui.tui.screens.pre import PreInterviewScreen
-from guide_tui.tui.widgets import RecorderPanel
+from guide_tui.tui.widgets import RecorderPanel, TickItem
 
 SIZE = (120, 40)
 
@@ -470,4 +470,46 @@ async def test_resume_in_closing_goes_back_to_the_interview(tmp_path: Path) -> N
         "recording_started",  # recording goes on after a resume
         "topic_entered",  # back from closing: the topic's clock runs again
         "recording_stopped",  # left with ctrl+q: resumable, not ended
+    ]
+
+
+# -- consent ------------------------------------------------------------------------------------
+
+
+@run_async
+async def test_enter_on_a_consent_item_continues_and_never_unticks(tmp_path: Path) -> None:
+    """Enter on the highlighted item used to toggle it: meant as "continue", it withdrew the
+    consent to recording (an event ``consent … given: false``)."""
+    app, session, _ = new_app(tmp_path, GUIDES / "demo.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space", "down", "space")  # both items ticked; the second highlighted
+        await pilot.press("enter")
+        assert app.state.consent == {"agrees-to-try": True, "audio-recording": True}
+        assert app.screen.current_step == "step-participant"
+    events = read_events(session.path)
+    assert [e["data"]["given"] for e in of_type(events, "consent")] == [True, True]
+
+
+@run_async
+async def test_agreeing_to_and_declining_recording_exclude_each_other(tmp_path: Path) -> None:
+    app, session, _ = new_app(tmp_path, GUIDES / "demo.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space", "down", "space", "down")  # both ticked, then "declines"
+        await pilot.press("space")
+        screen = app.screen
+        audio = screen.query_one("#consent-audio-recording", TickItem)
+        declines = screen.query_one("#declines-recording", TickItem)
+        assert not audio.value and declines.value
+        assert app.state.notes_only and not app.state.consent["audio-recording"]
+        await pilot.press("up", "space")  # agrees after all: the refusal is taken back
+        assert audio.value and not declines.value
+        assert not app.state.notes_only and app.state.recording_allowed
+    events = read_events(session.path)
+    assert [(e["type"], e["data"]) for e in events if e["type"].startswith("consent")] == [
+        ("consent", {"item": "agrees-to-try", "given": True}),
+        ("consent", {"item": "audio-recording", "given": True}),
+        ("consent_declined_recording", {"declined": True}),
+        ("consent", {"item": "audio-recording", "given": False}),
+        ("consent", {"item": "audio-recording", "given": True}),
+        ("consent_declined_recording", {"declined": False}),
     ]

@@ -339,10 +339,11 @@ class StepButton(Static, can_focus=True):
 
 class TickItem(Static, can_focus=True):
     """A consent item: ``☐``/``☑`` and its text, wrapped (a ``Checkbox`` label is cut off at 80
-    columns, and consent wording must be read in full). Space, Enter or a click toggles it."""
+    columns, and consent wording must be read in full). Space or a click toggles it; Enter is
+    left to the screen (it continues), since an Enter meant as "next" once withdrew consent."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space,enter", "tick_item", "Tick", show=False),
+        Binding("space", "tick_item", "Tick", show=False),
     ]
 
     class Changed(Message):
@@ -364,6 +365,12 @@ class TickItem(Static, can_focus=True):
     def _draw(self) -> None:
         mark = "[b $success]☑[/]" if self.value else "☐"
         self.update(f"{mark} {escape(self.text)}")
+
+    def set_value(self, value: bool) -> None:
+        """Change the tick without announcing it (the screen already logged why)."""
+        if value != self.value:
+            self.value = value
+            self._draw()
 
     def action_tick_item(self) -> None:
         self.value = not self.value

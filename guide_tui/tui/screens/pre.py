@@ -67,6 +67,7 @@ class PreInterviewScreen(Screen[None]):
         Binding(
             "ctrl+n", "next", "continue", key_display="^n", id="next", tooltip="Confirm this step"
         ),
+        Binding("enter", "next", "continue", show=False, id="enter_next"),
         Binding("down", "app.focus_next", "Next field", show=False, id="field_next"),
         Binding("up", "app.focus_previous", "Previous field", show=False, id="field_prev"),
     ]
@@ -171,11 +172,21 @@ class PreInterviewScreen(Screen[None]):
         if widget_id == DECLINES_ID:
             if event.value != state.notes_only:
                 self.app.record(EventType.CONSENT_DECLINED_RECORDING, declined=event.value)
+            if event.value:  # declining withdraws any tick for the recording itself
+                for given in self.app.guide.consent:
+                    if state.consent.get(given.id) and consent_item_is_about_recording(given.text):
+                        self.app.record(EventType.CONSENT, item=given.id, given=False)
+                        self.query_one(f"#consent-{given.id}", TickItem).set_value(False)
         elif widget_id.startswith("consent-"):
             ids = {dom_id(i.id): i.id for i in self.app.guide.consent}
             item = ids.get(widget_id.removeprefix("consent-"), "")
             if item and state.consent.get(item, False) != event.value:
                 self.app.record(EventType.CONSENT, item=item, given=event.value)
+            text = event.item.text
+            if event.value and state.notes_only and consent_item_is_about_recording(text):
+                # Agreeing to the recording takes the refusal back: never both at once.
+                self.app.record(EventType.CONSENT_DECLINED_RECORDING, declined=False)
+                self.query_one(f"#{DECLINES_ID}", TickItem).set_value(False)
         self.app.update_meta(consent=dict(state.consent), notes_only=state.notes_only)
 
     async def _consent_next(self) -> None:
