@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Label, OptionList, Select
+from textual.widgets import Input, Label, OptionList, Select, Static
 from tui_support import GROUP_GUIDE_YAML, GUIDES, FakeRecorder, of_type, read_events, read_meta
 
 from guide_tui.guide import load_guide
@@ -513,3 +513,45 @@ async def test_agreeing_to_and_declining_recording_exclude_each_other(tmp_path: 
         ("consent", {"item": "audio-recording", "given": True}),
         ("consent_declined_recording", {"declined": False}),
     ]
+
+
+# -- participant and group ----------------------------------------------------------------------
+
+
+@run_async
+async def test_group_from_the_command_line_is_highlighted_and_fills_profession(
+    tmp_path: Path,
+) -> None:
+    """``--group social-worker``: the picker's cursor sat on the first group; the baseline asked
+    the profession again; observers were shown nowhere."""
+    from textual.widgets import RadioButton
+
+    guide = load_guide(GUIDES / "cross-sectoral-lbp.yaml")
+    session = Session.create(
+        guide,
+        "SW 02",
+        group="social-worker",
+        observers=["B. Second", "C. Third"],
+        root=tmp_path / "recordings",
+    )
+    app = make_app(session, guide, cursor_blink=False)  # as ``run`` makes it
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pass_consent(pilot, app)
+        assert app.screen.current_step == "step-participant"
+        await pilot.pause()
+        (highlighted,) = app.screen.query(RadioButton).filter(".-selected")
+        assert highlighted.name == "social-worker" and highlighted.value
+        facts = str(app.screen.query_one("#participant-facts", Static).content)
+        assert "Observers: B. Second, C. Third" in facts
+        await pilot.press("ctrl+n")
+        assert app.screen.current_step == "step-baseline"
+        profession = app.screen.query_one("#baseline-profession", Select)
+        assert profession.value == "Social worker at the jobcentre"
+        # Back, another group: the echo follows it.
+        await pilot.press("escape")
+        await pilot.pause()
+        radios = app.screen.query_one("#group")
+        radios.focus()
+        await pilot.press("up", "enter", "ctrl+n")
+        assert app.state.group == "municipal-physio"
+        assert profession.value == "Municipal physiotherapist"

@@ -175,7 +175,6 @@ def run(args: argparse.Namespace) -> int:
         # screen says so, instead of refusing to go on with the interview.
         session.post("session_resumed", torn_lines=len(session.torn_lines))
         guide = session.guide
-        group = session.meta.get("group")
         resumed = True
     else:
         if not args.participant:
@@ -226,7 +225,8 @@ def run(args: argparse.Namespace) -> int:
         session,
         guide,
         recorder_factory=recorder_factory,
-        group=group,
+        # No fixed group: the log carries it (session_started, then the participant step),
+        # so a group changed on the participant step is the one that counts.
         resumed=resumed,
         theme=args.theme,
         bell=bell,

@@ -22,7 +22,7 @@ from textual.widgets import (
     Static,
 )
 
-from guide_tui.guide.model import BaselineField
+from guide_tui.guide.model import BaselineField, Guide
 from guide_tui.recorder.base import RecorderState, RecorderStatus
 from guide_tui.safetext import terminal_text
 from guide_tui.session.events import EventType
@@ -176,7 +176,7 @@ class PreInterviewScreen(Screen[None]):
                 for given in self.app.guide.consent:
                     if state.consent.get(given.id) and consent_item_is_about_recording(given.text):
                         self.app.record(EventType.CONSENT, item=given.id, given=False)
-                        self.query_one(f"#consent-{given.id}", TickItem).set_value(False)
+                        self.query_one(f"#consent-{dom_id(given.id)}", TickItem).set_value(False)
         elif widget_id.startswith("consent-"):
             ids = {dom_id(i.id): i.id for i in self.app.guide.consent}
             item = ids.get(widget_id.removeprefix("consent-"), "")
@@ -212,9 +212,25 @@ class PreInterviewScreen(Screen[None]):
                 return
             group = pressed.name
         if not state.participant_confirmed or group != state.group:
+            before = state.group
             self.app.record(PARTICIPANT_CONFIRMED, group=group)
             self.app.update_meta(group=group)
+            self._follow_group(before, group)
         await self._show_step("step-baseline")
+
+    def _follow_group(self, before: str | None, group: str | None) -> None:
+        """A changed group changes the baseline answers that were only its echo."""
+        from textual.widgets import Select
+
+        guide = self.app.guide
+        for field in guide.baseline:
+            new = group_answer(guide, group, field)
+            found = self.query(f"#baseline-{dom_id(field.id)}")
+            if new is None or not found:
+                continue
+            widget = found.first(Select)
+            if widget.value is Select.NULL or widget.value == group_answer(guide, before, field):
+                widget.value = new
 
     # -- baseline ------------------------------------------------------------------------------
 
@@ -382,9 +398,11 @@ class ParticipantStep(WizardStep):
         meta = self.app.session.meta
         yield Label("Confirm who is being interviewed.", classes="hint")
         with Vertical(classes="step-body"):
+            observers = ", ".join(str(o) for o in meta.get("observers") or ()) or "—"
             yield Static(
                 f"Pseudonym: [b]{escape(meta.get('participant') or state.participant or '?')}[/b]"
                 f"\nInterviewer: {escape(meta.get('interviewer') or '—')}"
+                f"\nObservers: {escape(observers)}"
                 f"\nLocation: {escape(meta.get('location') or '—')}",
                 id="participant-facts",
             )
@@ -401,6 +419,19 @@ class ParticipantStep(WizardStep):
             yield StepButton("Back", id="participant-back")
             yield StepButton("Continue", id="participant-next", classes="primary")
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        # A RadioSet puts its cursor on the first button when mounted, whichever is pressed;
+        # the interviewer reads the cursor as the choice, so it goes to the chosen group.
+        self.call_after_refresh(self._cursor_on_chosen_group)
+
+    def _cursor_on_chosen_group(self) -> None:
+        from textual.widgets import RadioSet
+
+        for radios in self.query(RadioSet):
+            if radios.pressed_index >= 0:
+                radios._selected = radios.pressed_index  # no public setter in Textual 8
+
 
 class BaselineStep(WizardStep):
     def compose(self) -> ComposeResult:
@@ -408,7 +439,10 @@ class BaselineStep(WizardStep):
         yield Label("Baseline questions (required ones marked *).", classes="hint")
         with Vertical(classes="step-body", id="baseline-form"):
             for field in self.app.guide.baseline:
-                yield from self._baseline_field(field, state.baseline.get(field.id))
+                value = state.baseline.get(field.id)
+                if value is None:
+                    value = group_answer(self.app.guide, state.group, field)
+                yield from self._baseline_field(field, value)
             if not self.app.guide.baseline:
                 yield Label("This guide has no baseline questions.")
         with Horizontal(classes="buttons"):
@@ -444,6 +478,20 @@ class BaselineStep(WizardStep):
                 placeholder=terminal_text(field.label),
             )
         yield Label("", id=f"error-{dom_id(field.id)}", classes="field-error")
+
+
+def group_answer(guide: Guide, group: str | None, field: BaselineField) -> str | None:
+    """The answer a baseline field already has from the participant's group.
+
+    A choice field whose options include every group's label (the cross-sectoral guide's
+    "Profession") asks again what the group says; it starts filled in (and can be changed).
+    """
+    if group is None or field.type != "choice" or not guide.groups:
+        return None
+    labels = {g.id: g.label for g in guide.groups}
+    if not set(labels.values()) <= set(field.options):
+        return None
+    return labels.get(group)
 
 
 class MicStep(WizardStep):
