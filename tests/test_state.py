@@ -150,3 +150,42 @@ def test_unknown_events_and_keys_are_ignored(ev: EventFactory) -> None:
     ]
     state = InterviewState.from_events(small_guide(), events)
     assert state.current_topic is None and state.last_seq == events[-1].seq
+
+
+def test_every_question_and_the_summary_ticked_is_covered(ev: EventFactory) -> None:
+    """Ticking everything and forgetting ``c`` left the topic "not covered" in every report."""
+    state = InterviewState.from_events(small_guide(), started(ev, group="physio"))
+    state.apply(ev(E.TOPIC_ENTERED, t=0, topic="role"))
+    state.apply(asked := ev(E.QUESTION_ASKED, t=5, topic="role", question="describe"))
+    assert state.topics["role"].status == TopicStatus.IN_PROGRESS  # the summary is still open
+    state.apply(ev(E.SUMMARY_GIVEN, t=50, topic="role"))  # gp_only is not for physios
+    assert state.topics["role"].status == TopicStatus.COVERED
+    assert state.coverage_summary(now=60)["topics"]["role"]["status"] == "covered"
+    state.apply(ev(E.UNDO, t=61, undoes=asked.seq))  # unticked again: no longer covered
+    assert state.topics["role"].status == TopicStatus.IN_PROGRESS
+    state.apply(ev(E.QUESTION_ASKED, t=62, topic="role", question="describe"))
+    state.apply(ev(E.TOPIC_SKIPPED, t=63, topic="role"))  # a mark says more than the ticks
+    assert state.topics["role"].status == TopicStatus.SKIPPED
+    # A topic with nothing to tick is never covered by ticks.
+    gp = InterviewState.from_events(small_guide(), started(EventFactory(), group="gp"))
+    assert not gp.is_complete("future")
+
+
+def test_a_topic_passed_through_is_not_partly_covered(ev: EventFactory) -> None:
+    """A stray digit enters a topic for a few seconds: reports say "not", not "partly"."""
+    state = InterviewState.from_events(small_guide(), started(ev))
+    state.apply(ev(E.TOPIC_ENTERED, t=0, topic="role"))
+    state.apply(ev(E.TOPIC_ENTERED, t=3, topic="collab"))  # a stray key, corrected at once
+    state.apply(ev(E.TOPIC_ENTERED, t=5, topic="role"))
+    state.apply(ev(E.TOPIC_ENTERED, t=100, topic="future"))  # 9.9 s, but a question ticked
+    state.apply(ev(E.QUESTION_ASKED, t=101, topic="future", question="change"))
+    state.apply(ev(E.TOPIC_ENTERED, t=109.9, topic="collab"))  # 2 s before, now the second visit
+    summary = state.coverage_summary(now=112)
+    statuses = {k: v["status"] for k, v in summary["topics"].items()}
+    assert statuses == {"role": "in_progress", "collab": "not_started", "future": "covered"}
+    assert summary["topics_not_started"] == 1 and summary["topics_in_progress"] == 1
+    # ten seconds on it, over both visits, is a visit
+    assert state.coverage_summary(now=117.8)["topics"]["collab"]["status"] == "not_started"
+    assert state.coverage_summary(now=118)["topics"]["collab"]["status"] == "in_progress"
+    # the live screen still shows where the interviewer has been
+    assert state.topics["collab"].status == TopicStatus.IN_PROGRESS

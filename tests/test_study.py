@@ -42,7 +42,8 @@ def test_sessions_table(study) -> None:
     assert [r[0] for r in table] == ["P01", "P02", "P03"]
     assert [r[6] for r in table] == ["yes", "no", "no"]  # transcribed
     assert [r[7] for r in table] == ["complete", "complete", "interrupted (1 torn line)"]
-    assert [r[8] for r in table] == ["2/3", "3/4", "1/4"]
+    # P01 asked the one question of "Economic considerations": covered without a mark
+    assert [r[8] for r in table] == ["3/3", "3/4", "1/4"]
     assert [r[3] for r in table] == ["1", "2", "2"]
 
 
@@ -55,7 +56,7 @@ def test_coverage_matrix(study) -> None:
         "covered 6.6 min",
     )
     assert table["General structure – delegation of tasks"][2] == "partly 3.7 min"
-    assert table["Economic considerations"] == ("partly 0.4 min", "skipped", "not")
+    assert table["Economic considerations"] == ("covered 0.4 min", "skipped", "not")
     assert table["Patients with low back pain"] == ("–", "covered 9.8 min", "not")
 
 

@@ -555,3 +555,31 @@ async def test_group_from_the_command_line_is_highlighted_and_fills_profession(
         await pilot.press("up", "enter", "ctrl+n")
         assert app.state.group == "municipal-physio"
         assert profession.value == "Municipal physiotherapist"
+
+
+@run_async
+async def test_ticking_everything_covers_the_topic(tmp_path: Path) -> None:
+    app, session, _ = new_app(tmp_path, GUIDES / "demo.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await pass_consent(pilot, app)
+        await pilot.press("ctrl+n")
+        await fill_baseline(
+            pilot, app, {"role": "Office", "years-in-job": 2, "works-remotely": True}
+        )
+        await start_interview(pilot, app)
+        await pilot.press("3")
+        topic = app.guide.topic("collaboration")
+        for question in topic.questions:
+            await pilot.press("space", *["down"] * (1 + len(question.probes)))
+        assert app.state.topics["collaboration"].status == "in_progress"
+        await pilot.press("s")
+        assert app.state.topics["collaboration"].status == "covered"
+        assert any("Topic covered" in n.message for n in app._notifications)
+        assert "✓ covered" in str(app.screen.query_one("#topic-head").content)
+        await pilot.press("c")  # nothing to add: said so, and nothing is un-covered
+        assert any("Covered already" in n.message for n in app._notifications)
+        assert app.state.topics["collaboration"].status == "covered"
+        await end_interview(pilot, app)
+    events = read_events(session.path)
+    assert not of_type(events, "topic_covered")
+    assert read_meta(session.path)["coverage"]["topics"]["collaboration"]["status"] == "covered"

@@ -20,6 +20,12 @@ Design decisions:
   ``topic_entered`` until another topic is entered, the closing screen is opened, or the session
   ends; the current topic's running visit is counted up to ``now`` by :meth:`topic_seconds`.
 - **Unknown event types and data keys are ignored**, so the schema can grow.
+- **Covered** is what the interviewer marks (``c``), or what the ticks say: a topic whose every
+  question (for the participant's group) and summarising prompt is ticked is covered without a
+  mark, so ticking everything and forgetting ``c`` does not leave it "not covered".
+- **Partly** (``in_progress`` in :meth:`InterviewState.coverage_summary`) needs evidence: something
+  ticked in the topic, or at least :data:`BRIEF_VISIT_SECONDS` spent on it. A topic passed through
+  on the way to another (a stray digit, ``→`` twice) is reported as not started.
 
 """
 
@@ -48,6 +54,11 @@ UNDOABLE_TYPES = frozenset(
         EventType.CLOSING_PROMPT,
     }
 )
+
+#: A topic visited for less than this, with nothing ticked in it, was passed through, not
+#: discussed: coverage reports count it as not started (ten seconds is too short for one question
+#: and its answer, and longer than a stray key takes to correct).
+BRIEF_VISIT_SECONDS = 10.0
 
 #: Consent items whose text mentions recording are the ones a notes-only session may leave open.
 _RECORDING_WORDS = ("record", "audio", "tape")
@@ -273,6 +284,7 @@ class InterviewState:
             ts = self._touch(data.get("topic"))
             if ts is not None and isinstance(data.get("question"), str):
                 ts.asked[data["question"]] = event.seq
+                self._cover_if_complete(ts)
         elif kind == EventType.PROBE_USED:
             ts = self._touch(data.get("topic"))
             question, probe = data.get("question"), data.get("probe")
@@ -282,6 +294,7 @@ class InterviewState:
             ts = self._touch(data.get("topic"))
             if ts is not None:
                 ts.summary_seq = event.seq
+                self._cover_if_complete(ts)
         elif kind in (EventType.TOPIC_COVERED, EventType.TOPIC_SKIPPED):
             ts = self.topics.get(data.get("topic", ""))
             if ts is not None:
@@ -343,6 +356,13 @@ class InterviewState:
             ts.status = TopicStatus.IN_PROGRESS
         return ts
 
+    def _cover_if_complete(self, ts: TopicState) -> None:
+        """Every question and the summary ticked: covered, unless marked otherwise (skipped)."""
+        if ts.status in (TopicStatus.NOT_STARTED, TopicStatus.IN_PROGRESS) and self.is_complete(
+            ts.topic_id
+        ):
+            ts.status = TopicStatus.COVERED
+
     def _to_closing(self, t: float) -> None:
         if self.phase != Phase.ENDED:
             self._leave(t)
@@ -378,6 +398,30 @@ class InterviewState:
 
     def visible_questions(self, topic: Topic) -> tuple[Question, ...]:
         return topic.questions_for(self.group)
+
+    def is_complete(self, topic_id: str) -> bool:
+        """Every visible question and the summarising prompt (if any) ticked; a topic with
+        neither is never complete by ticks."""
+        topic = self.guide.topic(topic_id)
+        ts = self.topics[topic_id]
+        questions = self.visible_questions(topic)
+        if not questions and not topic.summary:
+            return False
+        return all(q.id in ts.asked for q in questions) and (not topic.summary or ts.summary_given)
+
+    def reported_status(self, topic_id: str, now: float | None = None) -> str:
+        """The status for coverage reports: a brief visit with nothing ticked is not started
+        (see :data:`BRIEF_VISIT_SECONDS`); otherwise the topic's status."""
+        ts = self.topics[topic_id]
+        if (
+            ts.status == TopicStatus.IN_PROGRESS
+            and not ts.asked
+            and not ts.probes
+            and not ts.summary_given
+            and self.topic_seconds(topic_id, now) < BRIEF_VISIT_SECONDS
+        ):
+            return TopicStatus.NOT_STARTED
+        return ts.status
 
     def topic_seconds(self, topic_id: str, now: float | None = None) -> float:
         """Time spent on a topic, counting the current visit up to ``now`` (default: last t)."""
@@ -446,11 +490,12 @@ class InterviewState:
             ts = self.topics[topic.id]
             questions = self.visible_questions(topic)
             asked = [q.id for q in questions if q.id in ts.asked]
-            counts[ts.status] += 1
+            status = self.reported_status(topic.id, now)
+            counts[status] += 1
             asked_total += len(asked)
             questions_total += len(questions)
             topics[topic.id] = {
-                "status": ts.status,
+                "status": status,
                 "seconds": round(self.topic_seconds(topic.id, now), 3),
                 "planned_minutes": topic.minutes,
                 "questions_asked": asked,

@@ -25,6 +25,7 @@ from guide_tui.errors import ExportError
 from guide_tui.export.session_data import SessionData, find_sessions, read_session
 from guide_tui.export.timecodes import minutes_label
 from guide_tui.guide.model import BaselineField, Guide
+from guide_tui.session.state import BRIEF_VISIT_SECONDS
 from guide_tui.study.tables import ReportTable
 
 #: How a topic's state reads in the coverage matrix.
@@ -318,8 +319,10 @@ def coverage_table(sessions: list[SessionData]) -> ReportTable:
         ("Topic", *labels),
         tuple(rows),
         (
-            "covered: marked covered; partly: discussed but not marked covered; not: never "
-            "reached; skipped: marked skipped; – : not in that session's guide version or group. "
+            "covered: marked covered, or every question and the summary ticked; partly: "
+            f"something ticked or {BRIEF_VISIT_SECONDS:g} s or more on it, not covered; not: never "
+            "reached or only passed through; skipped: marked skipped; – : not in that session's "
+            "guide version or group. "
             "Minutes on the recording clock.",
         ),
         csv_columns=("Topic id", "Topic", "Participant", "Status", "Minutes"),

@@ -336,10 +336,16 @@ class InterviewScreen(Screen[None]):
 
     def _toggle(self, type: str, existing_seq: int | None, **data: Any) -> None:
         """Tick, or withdraw the tick already there (a correction event, never a rewrite)."""
+        topic = data.get("topic")
+        before = self.app.state.topics[topic].status if topic else None
         if existing_seq is not None:
             self.app.record(EventType.UNDO, undoes=existing_seq, what=type)
         else:
             self.app.record(type, **data)
+        ticks = (EventType.QUESTION_ASKED, EventType.SUMMARY_GIVEN)
+        now_covered = topic and self.app.state.topics[topic].status == TopicStatus.COVERED
+        if type in ticks and before != TopicStatus.COVERED and now_covered:
+            self.notify("Topic covered: every question and the summary are ticked.")
 
     def action_tick(self) -> None:
         questions = self.query_one(QuestionList)
@@ -389,6 +395,9 @@ class InterviewScreen(Screen[None]):
             self.app.refuse("No topic yet: → or t goes to one.")
             return
         ts = self.app.state.topics[topic.id]
+        if status == ts.status == TopicStatus.COVERED and ts.status_seq is None:
+            self.app.refuse("Covered already: every question and the summary are ticked.")
+            return
         self._toggle(type, ts.status_seq if ts.status == status else None, topic=topic.id)
 
     def action_covered(self) -> None:
