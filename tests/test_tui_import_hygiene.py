@@ -52,6 +52,8 @@ def on_mount(self):
 
 tui_app.GuideApp.on_mount = on_mount
 tui_app.GuideApp.run = lambda self, **kw: original_run(self, headless=True)
+from guide_tui.commands import run as run_command
+run_command.require_terminal = lambda: None  # headless: no terminal to require
 from guide_tui.cli import main
 sys.exit(main(sys.argv[1:]))
 """

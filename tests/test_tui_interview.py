@@ -583,3 +583,80 @@ async def test_ticking_everything_covers_the_topic(tmp_path: Path) -> None:
     events = read_events(session.path)
     assert not of_type(events, "topic_covered")
     assert read_meta(session.path)["coverage"]["topics"]["collaboration"]["status"] == "covered"
+
+
+# -- 80×24 ---------------------------------------------------------------------------------------
+
+
+def plain(app: GuideApp, selector: str) -> str:
+    from textual.content import Content
+
+    return Content.from_markup(str(app.screen.query_one(selector, Static).content)).plain
+
+
+@run_async
+async def test_at_80x24_everything_is_reachable_and_cut_only_with_an_ellipsis(
+    tmp_path: Path,
+) -> None:
+    """The GP guide at 80×24: titles were cut to 12 characters, research questions cut mid-
+    sentence and three of five missing, the summary scrolled away, a marker after a long note
+    out of sight."""
+    app, _session, _ = new_app(tmp_path, GUIDES / "gp-delegation-lbp.yaml", "GP 04")
+    guide = app.guide
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pass_consent(pilot, app)
+        await pilot.press("ctrl+n")
+        await fill_baseline(
+            pilot,
+            app,
+            {
+                "gender": "Male",
+                "age": "≤50 years",
+                "city-size": ">10,000 citizens",
+                "practice-type": "Solo",
+                "number-of-gps": 1,
+                "number-of-staff": 2,
+            },
+        )
+        await start_interview(pilot, app)
+        await pilot.press("2")
+        topic = guide.topic("general-structure-delegation")
+        # The head names the whole topic; the list gives every title more than one line.
+        assert " ".join(plain(app, "#topic-head").split()).startswith(f"2/6 {topic.title}")
+        listed = plain(app, "#topics").splitlines()
+        assert len(listed) == 2 * len(guide.topics)
+        for number, shown in enumerate(guide.topics):
+            words = " ".join(listed[2 * number : 2 * number + 2]).split()[2:]  # icon, number
+            if ":" in words[-1]:
+                words.pop()  # the time spent
+            words = " ".join(words).removesuffix(" ⚠")
+            assert words == shown.title or (
+                words.endswith("…") and shown.title.startswith(words[:-1].rstrip())
+            ), words
+        # Research questions: whole, or cut with an ellipsis, and a way to the rest.
+        research = plain(app, "#research").splitlines()
+        for line in research[:-1]:
+            rq = line.removeprefix("RQ: ")
+            assert rq in topic.research_questions or (
+                line.endswith("…") and any(q.startswith(rq[:-1]) for q in topic.research_questions)
+            )
+        assert research[-1] == "… 3 more: r shows the topic in full"
+        summary = plain(app, "#summary")
+        assert summary.startswith("☐ Summarise (s): So, if I understand") and summary.endswith("…")
+        await pilot.press("r")
+        card = " ".join(str(s.content) for s in app.screen.query(Static))
+        for text in [*topic.research_questions, topic.summary or "", *topic.questions[-1:]]:
+            assert str(getattr(text, "text", text)) in card
+        await pilot.press("escape")
+        # The last question is reachable with the cursor; the summary has its key.
+        questions = app.screen.query_one("#questions", OptionList)
+        await pilot.press(*["down"] * (len(topic.questions) - 1))
+        assert questions.get_option_at_index(questions.highlighted or 0).id == (
+            f"q:{topic.questions[-1].id}"
+        )
+        # A marker after a long note is the last thing in the notes panel.
+        await pilot.press("n", *("a long note " * 6), "enter")
+        await pilot.press("q")
+        notes = plain(app, "#notes").splitlines()
+        assert len(notes) == 3 and "★ quotable" in notes[1] and notes[2] == "of tasks"
+        assert notes[0].endswith("…")  # the note, cut where it does not fit

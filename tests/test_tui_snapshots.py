@@ -25,10 +25,14 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 
 
 def build(
-    tmp_path: Path, script: Callable[[Session, FrozenClock], None] | None = None, **kwargs: Any
+    tmp_path: Path,
+    script: Callable[[Session, FrozenClock], None] | None = None,
+    guide_name: str = "demo.yaml",
+    **kwargs: Any,
 ) -> GuideApp:
-    """A demo-guide session advanced by ``script`` (events at frozen times), then the app."""
-    guide = load_guide(GUIDES / "demo.yaml")
+    """A session of the guide (the demo by default) advanced by ``script`` (events at frozen
+    times), then the app."""
+    guide = load_guide(GUIDES / guide_name)
     clock = FrozenClock(0.0)
     session = Session.create(guide, "P07", root=tmp_path / "recordings", clock=clock)
     if script is not None:
@@ -128,3 +132,46 @@ def test_help(snap_compare: Any, tmp_path: Path) -> None:
 def test_note_dialog(snap_compare: Any, tmp_path: Path) -> None:
     app = build(tmp_path, mid_interview)
     assert snap_compare(app, terminal_size=(80, 24), run_before=then("n", *"agrees"))
+
+
+def gp_mid_interview(session: Session, clock: FrozenClock) -> None:
+    """The GP guide's busiest topic (five research questions, five questions, a long summary),
+    a three-line note and, after it, a marker: at 80×24 the marker used to stay out of sight."""
+    consented(session, clock)
+    session.append("interview_started")
+    session.append("topic_entered", topic="presentation-of-informant")
+    clock.advance(200)
+    session.append("question_asked", topic="presentation-of-informant", question="type-of-clinic")
+    session.append(
+        "question_asked", topic="presentation-of-informant", question="expectations-motivation"
+    )
+    session.append("summary_given", topic="presentation-of-informant")  # covered by its ticks
+    clock.advance(40)
+    session.append("topic_entered", topic="general-structure-delegation")
+    clock.advance(60)
+    session.append(
+        "question_asked", topic="general-structure-delegation", question="new-appointments"
+    )
+    clock.advance(30)
+    session.append(
+        "note",
+        text="Nurses do the diabetes controls and some of the follow-up calls; the GP "
+        "would like them to see back patients first, but worries about the economy of it",
+        started_t=320.0,
+        topic="general-structure-delegation",
+    )
+    clock.advance(5)
+    session.append("marker", kind="quotable", topic="general-structure-delegation")
+    clock.advance(5)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_gp_interview(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = build(tmp_path, gp_mid_interview, "gp-delegation-lbp.yaml")
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_gp_topic_in_full(snap_compare: Any, tmp_path: Path) -> None:
+    """``r``: every research question and the whole summary, where 80×24 has no room."""
+    app = build(tmp_path, gp_mid_interview, "gp-delegation-lbp.yaml")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=then("r"))

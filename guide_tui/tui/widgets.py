@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.geometry import Region, Size
@@ -43,6 +44,67 @@ def timed(seconds: float, planned_minutes: float | None, *, show_plan: bool = Tr
     return f"[{style}]{text}[/]" if style else text
 
 
+def fit(markup: str, width: int, max_lines: int) -> list[str]:
+    """``markup`` word-wrapped to ``width``, at most ``max_lines`` lines; text that does not fit
+    is cut at the end of the last line with an ellipsis, so a cut is always visible."""
+    if max_lines <= 0:
+        return []
+    width = max(2, width)
+    lines = Content.from_markup(markup).wrap(width)
+    if len(lines) <= max_lines:
+        return [line.markup for line in lines]
+    last = lines[max_lines - 1].rstrip()
+    if last.cell_length >= width:
+        last = last.truncate(width - 1)
+    return [line.markup for line in lines[: max_lines - 1]] + [(last + "…").markup]
+
+
+def wrap_words(words: list[str], widths: list[int]) -> tuple[list[str], list[str]]:
+    """Words greedily wrapped into lines of the given widths (a word longer than its line is
+    broken); returns the lines and the words left over."""
+    words = list(words)
+    lines: list[str] = []
+    for width in widths:
+        if not words:
+            break
+        line = ""
+        while words:
+            candidate = f"{line} {words[0]}" if line else words[0]
+            if cell_len(candidate) <= width:
+                line = candidate
+                words.pop(0)
+            elif not line:
+                line, words[0] = words[0][:width], words[0][width:]
+            else:
+                break
+        lines.append(line)
+    return lines, words
+
+
+def wrap_title(text: str, width: int, max_lines: int, tail: int, lead: int = 0) -> list[str]:
+    """A title in at most ``max_lines`` lines of ``width``, keeping ``tail`` cells free at the end
+    of the last line (for a time or a flag) and ``lead`` cells at the start of the first (for a
+    number); cut with an ellipsis when it does not fit."""
+    words = text.split() or [""]
+    max_lines = max(1, max_lines)
+    first = max(2, width - lead)
+    width = max(2, width)
+
+    def room(count: int) -> int:
+        """What the last of ``count`` lines holds besides the tail."""
+        return (first if count == 1 else width) - tail
+
+    lines, _ = wrap_words(words, [first] + [width] * len(words))
+    if cell_len(lines[-1]) > room(len(lines)):
+        rest, _, last_word = lines[-1].rpartition(" ")
+        if rest:  # the last word goes down a line, next to the tail
+            lines[-1:] = [rest, last_word]
+    if len(lines) <= max_lines and cell_len(lines[-1]) <= room(len(lines)):
+        return lines
+    rest = " ".join(lines[max_lines - 1 :])
+    return [*lines[: max_lines - 1], rest[: max(1, room(max_lines) - 1)].rstrip() + "…"]
+
+
 class QuietStatic(Static):
     """A Static that ignores updates to the text it already shows."""
 
@@ -66,35 +128,42 @@ class QuietStatic(Static):
 class TopicList(QuietStatic):
     """Every topic for the participant's group: state icon, number, title, time spent.
 
-    One line per topic (titles are cut with an ellipsis), so the list fits at 80×24 and the
-    times line up on the right where the eye finds them.
+    Titles wrap onto as many lines as the height gives each topic (up to three) and are cut
+    with an ellipsis beyond that; times line up on the right where the eye finds them.
     """
 
     def render_state(self, state: InterviewState, now: float) -> None:
         width = self.content_size.width or 28
+        topics = state.visible_topics()
+        rows = self.content_size.height
+        per_topic = max(1, min(3, rows // len(topics))) if rows and topics else 1
         lines = []
-        for number, topic in enumerate(state.visible_topics(), 1):
+        for number, topic in enumerate(topics, 1):
             ts = state.topics[topic.id]
             seconds = state.topic_seconds(topic.id, now)
             plain_time = clock(seconds) if seconds >= 1 else ""
             flag = " ⚠" if topic.sensitive else ""
-            room = width - 5 - len(flag) - (len(plain_time) + 1 if plain_time else 0)
-            title = topic.title
-            if len(title) > room:
-                title = title[: max(1, room - 1)] + "…"
-            pad = " " * max(0, room - len(title))
-            title = escape(title)
-            if ts.status == TopicStatus.SKIPPED:
-                title = f"[dim strike]{title}[/]"
+            tail = len(flag) + (len(plain_time) + 1 if plain_time else 0)
+            titles = wrap_title(topic.title, width - 5, per_topic, tail)
             time_text = ""
             if plain_time:
                 style = OVERRUN_STYLE[overrun_level(seconds, topic.minutes)] or "dim"
                 time_text = f" [{style}]{plain_time}[/]"
             flag_text = f"[$warning]{flag}[/]" if flag else ""
-            line = f"{STATUS_ICON[ts.status]} {number:>2} {title}{flag_text}{pad}{time_text}"
+            topic_lines = []
+            for index, title in enumerate(titles):
+                last = index == len(titles) - 1
+                pad = " " * max(0, width - 5 - cell_len(title) - (tail if last else 0))
+                text = escape(title)
+                if ts.status == TopicStatus.SKIPPED:
+                    text = f"[dim strike]{text}[/]"
+                lead = f"{STATUS_ICON[ts.status]} {number:>2} " if index == 0 else "     "
+                topic_lines.append(
+                    f"{lead}{text}{flag_text}{pad}{time_text}" if last else f"{lead}{text}{pad}"
+                )
             if topic.id == state.current_topic:
-                line = f"[b reverse]{line}[/]"
-            lines.append(line)
+                topic_lines = [f"[b reverse]{line}[/]" for line in topic_lines]
+            lines.extend(topic_lines)
         self.show("\n".join(lines))
 
 
@@ -266,9 +335,17 @@ def _is_active(status: RecorderStatus) -> bool:
 
 
 class NotesPanel(QuietStatic):
-    """The latest notes and markers, newest last, each at the time it belongs to."""
+    """The latest notes and markers, newest last, each at the time it belongs to.
 
-    def render_state(self, state: InterviewState, limit: int = 4) -> None:
+    Filled from the bottom: the newest always shows (cut with an ellipsis if it is longer than
+    the panel), older ones take the lines that are left; a long note never pushes a new marker
+    out of sight.
+    """
+
+    def render_state(self, state: InterviewState, limit: int = 0) -> None:
+        """``limit``: the lines to fill (default: the panel's height)."""
+        width = self.content_size.width or 40
+        rows = limit or self.content_size.height or 3
         titles = {t.id: t.title for t in state.guide.topics}
         items: list[tuple[float, int, str]] = []
         for note in state.notes:
@@ -280,14 +357,16 @@ class NotesPanel(QuietStatic):
         if not items:
             self.show("[dim]No notes yet: n adds one, q/f/i mark the moment.[/]")
             return
-        lines = []
-        for t, seq, text in items[-limit:]:
+        lines: list[str] = []
+        for t, seq, text in reversed(items):
+            if len(lines) >= rows:
+                break
             topic = next(
                 (titles.get(n.topic or "") for n in state.notes if n.seq == seq),
                 next((titles.get(m.topic or "") for m in state.markers if m.seq == seq), None),
             )
             where = f" [dim]· {escape(topic)}[/]" if topic else ""
-            lines.append(f"[dim]{clock(t)}[/] {text}{where}")
+            lines[:0] = fit(f"[dim]{clock(t)}[/] {text}{where}", width, rows - len(lines))
         self.show("\n".join(lines))
 
 

@@ -15,6 +15,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.events import Click
 from textual.screen import Screen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -31,15 +33,40 @@ from guide_tui.tui.widgets import (
     RecorderPanel,
     TopBar,
     TopicList,
+    fit,
     timed,
+    wrap_title,
 )
 
 if TYPE_CHECKING:
     from guide_tui.tui.app import GuideApp
 
+SHORT_HEIGHT = 32  # as the app's VERTICAL_BREAKPOINTS: below it, the screen is "short"
+
 MARKER_NAMES = {"quotable": "Quotable", "follow_up": "Follow up", "interruption": "Interruption"}
 TICKED = "[$success]☑[/]"
 UNTICKED = "☐"
+
+
+def research_lines(topic: Topic, width: int, budget: int) -> list[str]:
+    """The research questions (and the topic's note) in at most ``budget`` lines: wrapped when
+    they fit, else one line each cut with an ellipsis, else as many as fit and a line saying how
+    many more ``r`` shows."""
+    items = [f"RQ: {rq}" for rq in topic.research_questions]
+    if topic.note:
+        items.append(f"Note: {topic.note}")
+    if not items:
+        return []
+    wrapped = [fit(escape(item), width, 99) for item in items]
+    if sum(len(lines) for lines in wrapped) <= budget:
+        chosen = [line for lines in wrapped for line in lines]
+    elif len(items) <= budget:
+        chosen = [fit(escape(item), width, 1)[0] for item in items]
+    else:
+        shown = budget - 1
+        chosen = [fit(escape(item), width, 1)[0] for item in items[:shown]]
+        chosen.append(f"… {len(items) - shown} more: r shows the topic in full")
+    return [f"[dim i]{line}[/]" for line in chosen]
 
 
 class QuestionList(OptionList):
@@ -123,6 +150,13 @@ class InterviewScreen(Screen[None]):
             tooltip="Mark an interruption",
         ),
         Binding("u", "undo", "undo", id="undo", tooltip="Withdraw the last tick, mark or note"),
+        Binding(
+            "r",
+            "topic_card",
+            "topic in full",
+            id="topic_card",
+            tooltip="The current topic in full: research questions, notes, questions, summary",
+        ),
         Binding("p", "pause", "pause", id="pause", tooltip="Pause or resume the recording"),
         Binding("e", "end", "end", id="end", tooltip="Check coverage and close the interview"),
         Binding(
@@ -147,6 +181,7 @@ class InterviewScreen(Screen[None]):
                 yield QuietStatic(id="topic-head")
                 yield QuietStatic(id="research")
                 yield QuestionList(id="questions")
+                yield QuietStatic(id="summary")
         with Horizontal(id="bottom"):
             yield RecorderPanel(id="recorder")
             yield NotesPanel(id="notes")
@@ -183,8 +218,7 @@ class InterviewScreen(Screen[None]):
         self.query_one(TopicList).render_state(state, now)
         self._draw_topic(now)
         self._draw_questions()
-        notes = self.query_one(NotesPanel)
-        notes.render_state(state, limit=max(3, notes.content_size.height or 4))
+        self.query_one(NotesPanel).render_state(state)
         self._drawn_second = None  # an event may change what the top bar shows: draw it all
         self.tick(self.app.last_status)
 
@@ -215,10 +249,14 @@ class InterviewScreen(Screen[None]):
         topic = self.current
         head = self.query_one("#topic-head", QuietStatic)
         research = self.query_one("#research", QuietStatic)
+        summary = self.query_one("#summary", QuietStatic)
         if topic is None:
             head.show("[dim]No topic yet: → or t to begin.[/]")
             research.show("")
+            summary.display = False
             return
+        short = self.app.size.height < SHORT_HEIGHT
+        width = self.query_one("#current").content_size.width or 50
         topics = state.visible_topics()
         number = next((i for i, t in enumerate(topics, 1) if t.id == topic.id), 0)
         ts = state.topics[topic.id]
@@ -228,15 +266,23 @@ class InterviewScreen(Screen[None]):
         }.get(ts.status, "")
         sensitive = "  [$warning]⚠ sensitive[/]" if topic.sensitive else ""
         seconds = state.topic_seconds(topic.id, now)
-        head.show(
-            f"[b]{number}/{len(topics)}  {escape(topic.title)}[/b]{status}{sensitive}"
-            f"  ⏱ {timed(seconds, topic.minutes)}"
-        )
-        lines = [f"[dim i]RQ: {escape(rq)}[/]" for rq in topic.research_questions]
-        if topic.note:
-            lines.append(f"[dim i]Note: {escape(topic.note)}[/]")
+        suffix = f"{status}{sensitive}  ⏱ {timed(seconds, topic.minutes)}"
+        lead = f"{number}/{len(topics)}  "
+        tail = Content.from_markup(suffix).cell_length
+        titles = wrap_title(topic.title, width, 2 if short else 3, tail, lead=len(lead))
+        lines = [f"[b]{escape(line)}[/b]" for line in titles]
+        lines[0] = f"[b]{lead}[/b]{lines[0]}"
+        lines[-1] += suffix
+        head.show("\n".join(lines))
+        lines = research_lines(topic, width, 3 if short else 6)
         research.show("\n".join(lines))
         research.display = bool(lines)
+        wording = topic.summary_for(state.group)
+        summary.display = bool(wording)
+        if wording:
+            mark = TICKED if ts.summary_given else UNTICKED
+            text = f"{mark} [b]Summarise (s):[/b] [i]{escape(wording)}[/]"
+            summary.show("\n".join(fit(text, width, 1 if short else 3)))
 
     def _draw_questions(self) -> None:
         state = self.app.state
@@ -284,10 +330,6 @@ class InterviewScreen(Screen[None]):
                         id=f"p:{question.id}:{probe.id}",
                     )
                 )
-        summary = topic.summary_for(state.group)
-        if summary:
-            mark = TICKED if ts.summary_given else UNTICKED
-            options.append(Option(f"{mark} [b]Summarise:[/b] [i]{escape(summary)}[/]", id="s"))
         questions_widget.add_options(options)
         if options:
             questions_widget.highlighted = min(highlighted or 0, len(options) - 1)
@@ -429,6 +471,22 @@ class InterviewScreen(Screen[None]):
                 )
 
         self.app.push_screen(NoteScreen(clock(started_t)), save)
+
+    def action_topic_card(self) -> None:
+        from guide_tui.tui.screens.modals import TopicCardScreen
+
+        if self.current is None:
+            self.app.refuse("No topic yet: → or t goes to one.")
+            return
+        self.app.push_screen(TopicCardScreen(self.app.state, self.current))
+
+    def on_resize(self) -> None:
+        """What fits (title lines, research questions, notes) depends on the size."""
+        self.refresh_from_state()
+
+    @on(Click, "#summary")
+    def _summary_clicked(self) -> None:
+        self.action_summary()
 
     def action_marker(self, kind: str) -> None:
         self.app.record(EventType.MARKER, kind=kind, topic=self.app.state.current_topic)

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from guide_tui.guide.model import Topic
 from guide_tui.session.state import InterviewState
 from guide_tui.tui.format import escape
 from guide_tui.tui.widgets import STATUS_ICON
@@ -194,6 +195,54 @@ class HelpScreen(ModalScreen[None]):
             yield Label("[b]Keys[/b]  [dim]Esc closes[/]")
             with VerticalScroll():
                 yield Static("\n".join(rows))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class TopicCardScreen(ModalScreen[None]):
+    """The current topic in full (``r``): at 80×24 the interview screen cuts research questions
+    and the summarising prompt to what fits; here nothing is cut."""
+
+    CSS_PATH = "dialogs.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,r,q", "close", "Close", show=False)]
+
+    def __init__(self, state: InterviewState, topic: Topic) -> None:
+        super().__init__()
+        self.state = state
+        self.topic = topic
+
+    def compose(self) -> ComposeResult:
+        topic, state = self.topic, self.state
+        ts = state.topics[topic.id]
+        planned = f"  [dim]{topic.minutes:g} min planned[/]" if topic.minutes else ""
+        # (markup, indent) per paragraph: each is its own Static, so wrapped lines keep the indent
+        rows: list[tuple[str, str]] = []
+        if topic.research_questions:
+            rows.append(("[b]Research questions[/b]", "card-head"))
+            rows += [(f"• [i]{escape(rq)}[/]", "card-item") for rq in topic.research_questions]
+        if topic.note:
+            rows.append((f"[b]Note:[/b] {escape(topic.note)}", "card-head"))
+        rows.append(("[b]Questions[/b]", "card-head"))
+        for question in state.visible_questions(topic):
+            mark = "☑" if question.id in ts.asked else "☐"
+            rows.append((f"{mark} {escape(question.text_for(state.group))}", "card-item"))
+            if question.note:
+                rows.append((f"[dim i]{escape(question.note)}[/]", "card-sub"))
+            for probe in question.probes:
+                done = "☑" if (question.id, probe.id) in ts.probes else "☐"
+                rows.append((f"↳ {done} [i]{escape(probe.text)}[/]", "card-sub"))
+        wording = topic.summary_for(state.group)
+        if wording:
+            mark = "☑" if ts.summary_given else "☐"
+            rows.append(("[b]Summarise[/b]", "card-head"))
+            rows.append((f"{mark} [i]{escape(wording)}[/]", "card-item"))
+        with Vertical(classes="dialog", id="topic-card"):
+            yield Label(f"[b]{escape(topic.title)}[/b]{planned}  [dim]Esc closes[/]")
+            with VerticalScroll(id="topic-card-text"):
+                for markup, kind in rows:
+                    yield Static(markup, classes=kind)
 
     def action_close(self) -> None:
         self.dismiss(None)
