@@ -270,8 +270,8 @@ class InterviewScreen(Screen[None]):
         lead = f"{number}/{len(topics)}  "
         tail = Content.from_markup(suffix).cell_length
         titles = wrap_title(topic.title, width, 2 if short else 3, tail, lead=len(lead))
+        titles[0] = lead + titles[0]
         lines = [f"[b]{escape(line)}[/b]" for line in titles]
-        lines[0] = f"[b]{lead}[/b]{lines[0]}"
         lines[-1] += suffix
         head.show("\n".join(lines))
         lines = research_lines(topic, width, 3 if short else 6)
