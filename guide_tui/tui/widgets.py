@@ -5,6 +5,7 @@ recorder poll costs almost nothing when nothing moved."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
@@ -44,19 +45,21 @@ def timed(seconds: float, planned_minutes: float | None, *, show_plan: bool = Tr
     return f"[{style}]{text}[/]" if style else text
 
 
-def fit(markup: str, width: int, max_lines: int) -> list[str]:
+@lru_cache(maxsize=1024)
+def fit(markup: str, width: int, max_lines: int) -> tuple[str, ...]:
     """``markup`` word-wrapped to ``width``, at most ``max_lines`` lines; text that does not fit
-    is cut at the end of the last line with an ellipsis, so a cut is always visible."""
+    is cut at the end of the last line with an ellipsis, so a cut is always visible. Cached:
+    the screen redraws the same texts every second."""
     if max_lines <= 0:
-        return []
+        return ()
     width = max(2, width)
     lines = Content.from_markup(markup).wrap(width)
     if len(lines) <= max_lines:
-        return [line.markup for line in lines]
+        return tuple(line.markup for line in lines)
     last = lines[max_lines - 1].rstrip()
     if last.cell_length >= width:
         last = last.truncate(width - 1)
-    return [line.markup for line in lines[: max_lines - 1]] + [(last + "…").markup]
+    return (*(line.markup for line in lines[: max_lines - 1]), (last + "…").markup)
 
 
 def wrap_words(words: list[str], widths: list[int]) -> tuple[list[str], list[str]]:
@@ -81,7 +84,8 @@ def wrap_words(words: list[str], widths: list[int]) -> tuple[list[str], list[str
     return lines, words
 
 
-def wrap_title(text: str, width: int, max_lines: int, tail: int, lead: int = 0) -> list[str]:
+@lru_cache(maxsize=1024)
+def wrap_title(text: str, width: int, max_lines: int, tail: int, lead: int = 0) -> tuple[str, ...]:
     """A title in at most ``max_lines`` lines of ``width``, keeping ``tail`` cells free at the end
     of the last line (for a time or a flag) and ``lead`` cells at the start of the first (for a
     number); cut with an ellipsis when it does not fit."""
@@ -100,9 +104,9 @@ def wrap_title(text: str, width: int, max_lines: int, tail: int, lead: int = 0) 
         if rest:  # the last word goes down a line, next to the tail
             lines[-1:] = [rest, last_word]
     if len(lines) <= max_lines and cell_len(lines[-1]) <= room(len(lines)):
-        return lines
+        return tuple(lines)
     rest = " ".join(lines[max_lines - 1 :])
-    return [*lines[: max_lines - 1], rest[: max(1, room(max_lines) - 1)].rstrip() + "…"]
+    return (*lines[: max_lines - 1], rest[: max(1, room(max_lines) - 1)].rstrip() + "…")
 
 
 class QuietStatic(Static):

@@ -9,6 +9,7 @@ something already ticked posts an ``undo`` for it, so a slip is corrected with t
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
@@ -48,7 +49,14 @@ TICKED = "[$success]☑[/]"
 UNTICKED = "☐"
 
 
-def research_lines(topic: Topic, width: int, budget: int) -> list[str]:
+@lru_cache(maxsize=256)
+def markup_width(markup: str) -> int:
+    """Cells the markup takes on screen (cached: the head's clock is measured every second)."""
+    return Content.from_markup(markup).cell_length
+
+
+@lru_cache(maxsize=256)
+def research_lines(topic: Topic, width: int, budget: int) -> tuple[str, ...]:
     """The research questions (and the topic's note) in at most ``budget`` lines: wrapped when
     they fit, else one line each cut with an ellipsis, else as many as fit and a line saying how
     many more ``r`` shows."""
@@ -56,7 +64,7 @@ def research_lines(topic: Topic, width: int, budget: int) -> list[str]:
     if topic.note:
         items.append(f"Note: {topic.note}")
     if not items:
-        return []
+        return ()
     wrapped = [fit(escape(item), width, 99) for item in items]
     if sum(len(lines) for lines in wrapped) <= budget:
         chosen = [line for lines in wrapped for line in lines]
@@ -66,7 +74,7 @@ def research_lines(topic: Topic, width: int, budget: int) -> list[str]:
         shown = budget - 1
         chosen = [fit(escape(item), width, 1)[0] for item in items[:shown]]
         chosen.append(f"… {len(items) - shown} more: r shows the topic in full")
-    return [f"[dim i]{line}[/]" for line in chosen]
+    return tuple(f"[dim i]{line}[/]" for line in chosen)
 
 
 class QuestionList(OptionList):
@@ -268,15 +276,14 @@ class InterviewScreen(Screen[None]):
         seconds = state.topic_seconds(topic.id, now)
         suffix = f"{status}{sensitive}  ⏱ {timed(seconds, topic.minutes)}"
         lead = f"{number}/{len(topics)}  "
-        tail = Content.from_markup(suffix).cell_length
+        tail = markup_width(suffix)
         titles = wrap_title(topic.title, width, 2 if short else 3, tail, lead=len(lead))
-        titles[0] = lead + titles[0]
-        lines = [f"[b]{escape(line)}[/b]" for line in titles]
+        lines = [f"[b]{escape(line)}[/b]" for line in (lead + titles[0], *titles[1:])]
         lines[-1] += suffix
         head.show("\n".join(lines))
-        lines = research_lines(topic, width, 3 if short else 6)
-        research.show("\n".join(lines))
-        research.display = bool(lines)
+        about = research_lines(topic, width, 3 if short else 6)
+        research.show("\n".join(about))
+        research.display = bool(about)
         wording = topic.summary_for(state.group)
         summary.display = bool(wording)
         if wording:
