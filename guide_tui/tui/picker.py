@@ -72,6 +72,10 @@ class GuidePickerApp(App[Path | None]):
             )
         return options
 
+    def bell(self) -> None:
+        """Silent, as the interview app is (Textual rings it, e.g. for a disabled key): the
+        guide is often picked with the participant already in the room."""
+
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.exit(self.paths[int(event.option.id or 0)])
