@@ -658,5 +658,5 @@ async def test_at_80x24_everything_is_reachable_and_cut_only_with_an_ellipsis(
         await pilot.press("n", *("a long note " * 6), "enter")
         await pilot.press("q")
         notes = plain(app, "#notes").splitlines()
-        assert len(notes) == 3 and "★ quotable" in notes[1] and notes[2] == "of tasks"
-        assert notes[0].endswith("…")  # the note, cut where it does not fit
+        assert len(notes) == 3 and notes[2].startswith("0:00 ★ quotable · General structure")
+        assert notes[1].endswith("…")  # the note, cut where it does not fit

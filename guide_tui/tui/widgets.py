@@ -338,6 +338,9 @@ def _is_active(status: RecorderStatus) -> bool:
     return status.state in (RecorderState.RECORDING, RecorderState.PAUSED)
 
 
+NOTE_TOPIC_CHARS = 30  # a note's topic is named this long at most
+
+
 class NotesPanel(QuietStatic):
     """The latest notes and markers, newest last, each at the time it belongs to.
 
@@ -369,6 +372,8 @@ class NotesPanel(QuietStatic):
                 (titles.get(n.topic or "") for n in state.notes if n.seq == seq),
                 next((titles.get(m.topic or "") for m in state.markers if m.seq == seq), None),
             )
+            if topic and len(topic) > NOTE_TOPIC_CHARS:  # the note matters, not its topic
+                topic = topic[: NOTE_TOPIC_CHARS - 1].rstrip() + "…"
             where = f" [dim]· {escape(topic)}[/]" if topic else ""
             lines[:0] = fit(f"[dim]{clock(t)}[/] {text}{where}", width, rows - len(lines))
         self.show("\n".join(lines))
