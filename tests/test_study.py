@@ -299,7 +299,8 @@ def test_csv_files_have_numbers_as_numbers_and_a_bom(tmp_path: Path) -> None:
         csv.DictReader(io.StringIO((out / "sessions.csv").read_bytes().decode("utf-8-sig")))
     )
     assert [float(r["Duration (min)"]) for r in sessions][:2] == [2.0, 31.7]
-    assert (sessions[0]["Topics covered"], sessions[0]["Topics in guide"]) == ("2", "3")
+    # P01 asked the one question of "Economic considerations": covered without a mark
+    assert (sessions[0]["Topics covered"], sessions[0]["Topics in guide"]) == ("3", "3")
 
 
 def test_study_text_file_is_not_folded_mid_word(tmp_path: Path) -> None:
