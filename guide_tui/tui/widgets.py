@@ -145,7 +145,8 @@ class TopicList(QuietStatic):
         for number, topic in enumerate(topics, 1):
             ts = state.topics[topic.id]
             seconds = state.topic_seconds(topic.id, now)
-            plain_time = clock(seconds) if seconds >= 1 else ""
+            # From the first visit on (0:00): the title wraps once, when the topic is entered.
+            plain_time = clock(seconds) if seconds >= 1 or ts.visits else ""
             flag = " ⚠" if topic.sensitive else ""
             tail = len(flag) + (len(plain_time) + 1 if plain_time else 0)
             titles = wrap_title(topic.title, width - 5, per_topic, tail)
