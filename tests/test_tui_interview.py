@@ -662,3 +662,30 @@ async def test_at_80x24_everything_is_reachable_and_cut_only_with_an_ellipsis(
         notes = plain(app, "#notes").splitlines()
         assert len(notes) == 3 and notes[2].startswith("0:00 ★ quotable · General structure")
         assert notes[1].endswith("…")  # the note, cut where it does not fit
+
+
+@run_async
+async def test_a_topic_passed_through_is_not_in_progress_at_closing(tmp_path: Path) -> None:
+    app, session, rec = new_app(tmp_path, GUIDES / "demo.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await pass_consent(pilot, app)
+        await pilot.press("ctrl+n")
+        await fill_baseline(
+            pilot, app, {"role": "Office", "years-in-job": 2, "works-remotely": True}
+        )
+        await start_interview(pilot, app)
+        rec.advance(3)
+        await pilot.press("2")  # a stray digit, corrected at once
+        rec.advance(2)
+        await pilot.press("1")
+        rec.advance(60)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ClosingScreen))
+        coverage = str(app.screen.query_one("#coverage-text").content)
+        assert "A typical working day [dim](in progress)" in coverage
+        assert "Tools you work with [dim](not started)" in coverage
+        await pilot.press("b")
+        await end_interview(pilot, app)
+    topics = read_meta(session.path)["coverage"]["topics"]
+    assert topics["tools"]["status"] == "not_started"
+    assert topics["daily-work"]["status"] == "in_progress"

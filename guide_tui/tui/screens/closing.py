@@ -96,7 +96,7 @@ class ClosingScreen(Screen[None]):
                     TopicStatus.SKIPPED: "skipped",
                     TopicStatus.IN_PROGRESS: "in progress",
                     TopicStatus.NOT_STARTED: "not started",
-                }.get(ts.status, ts.status)
+                }.get(state.reported_status(topic.id), ts.status)  # as study will say it
                 lines.append(f"  • {escape(topic.title)} [dim]({label})[/]")
         else:
             lines.append("[$success]✓ Every topic is covered.[/]")
