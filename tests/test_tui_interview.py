@@ -689,3 +689,17 @@ async def test_a_topic_passed_through_is_not_in_progress_at_closing(tmp_path: Pa
     topics = read_meta(session.path)["coverage"]["topics"]
     assert topics["tools"]["status"] == "not_started"
     assert topics["daily-work"]["status"] == "in_progress"
+
+
+@run_async
+async def test_enter_walks_forward_through_steps_without_fields(tmp_path: Path) -> None:
+    """After Enter continued from consent, a second Enter on the participant step pressed the
+    focused Back button and went back."""
+    app, _session, _ = new_app(tmp_path, GUIDES / "gp-delegation-lbp.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in app.guide.consent:
+            await pilot.press("space", "down")
+        await pilot.press("enter")
+        assert app.screen.current_step == "step-participant"
+        await pilot.press("enter")
+        assert app.screen.current_step == "step-baseline"

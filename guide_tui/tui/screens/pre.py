@@ -129,8 +129,11 @@ class PreInterviewScreen(Screen[None]):
         focusable = [
             w for w in step.query("*") if w.focusable and not isinstance(w, ScrollableContainer)
         ]
-        if focusable:
-            focusable[0].focus()
+        # A step with nothing to fill in starts on Continue, not Back: Enter goes on.
+        fields = [w for w in focusable if not isinstance(w, StepButton)]
+        primary = [w for w in focusable if w.has_class("primary")]
+        if fields or primary:
+            (fields or primary)[0].focus()
 
     async def action_back(self) -> None:
         current = self.current_step
