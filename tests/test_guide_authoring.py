@@ -161,6 +161,8 @@ def test_social_worker_summaries_speak_of_citizens_not_patients() -> None:
 
 
 def test_the_tui_shows_the_summary_for_the_participants_group(tmp_path: Path) -> None:
+    from textual.content import Content
+    from textual.widgets import Static
     from tui_support import FakeRecorder
 
     from guide_tui.session.store import Session
@@ -190,6 +192,9 @@ def test_the_tui_shows_the_summary_for_the_participants_group(tmp_path: Path) ->
             shown.extend(
                 str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
             )
+            summary = app.screen.query_one("#summary", Static).content  # under the list
+            text = summary.plain if isinstance(summary, Content) else str(summary)
+            shown.append(" ".join(text.split()))
             await app.run_action("quit_session")
             await pilot.press("y")
 

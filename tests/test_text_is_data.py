@@ -481,6 +481,7 @@ def test_run_exits_non_zero_when_the_screen_crashed(
         self._return_code = 1  # what Textual records when an exception ends the app
 
     monkeypatch.setattr(GuideApp, "run", crash)
+    monkeypatch.setattr("guide_tui.commands.run.require_terminal", lambda: None)  # no pty here
     monkeypatch.setenv("GUIDE_TUI_RECORDINGS", str(tmp_path / "recordings"))
     code = main(["run", str(ROOT / "guides" / "demo.yaml"), "-p", "P01", "--no-audio"])
     err = capsys.readouterr().err

@@ -593,7 +593,8 @@ async def test_ticking_everything_covers_the_topic(tmp_path: Path) -> None:
 def plain(app: GuideApp, selector: str) -> str:
     from textual.content import Content
 
-    return Content.from_markup(str(app.screen.query_one(selector, Static).content)).plain
+    shown = app.screen.query_one(selector, Static).content
+    return shown.plain if isinstance(shown, Content) else Content.from_markup(str(shown)).plain
 
 
 @run_async

@@ -5,6 +5,7 @@ recorder poll costs almost nothing when nothing moved."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -46,20 +47,26 @@ def timed(seconds: float, planned_minutes: float | None, *, show_plan: bool = Tr
 
 
 @lru_cache(maxsize=1024)
-def fit(markup: str, width: int, max_lines: int) -> tuple[str, ...]:
+def fit(markup: str, width: int, max_lines: int) -> tuple[Content, ...]:
     """``markup`` word-wrapped to ``width``, at most ``max_lines`` lines; text that does not fit
-    is cut at the end of the last line with an ellipsis, so a cut is always visible. Cached:
-    the screen redraws the same texts every second."""
+    is cut at the end of the last line with an ellipsis, so a cut is always visible. Lines are
+    Content, not markup: a cut can leave text that would not parse as markup again. Cached: the
+    screen redraws the same texts every second."""
     if max_lines <= 0:
         return ()
     width = max(2, width)
     lines = Content.from_markup(markup).wrap(width)
     if len(lines) <= max_lines:
-        return tuple(line.markup for line in lines)
+        return tuple(lines)
     last = lines[max_lines - 1].rstrip()
     if last.cell_length >= width:
         last = last.truncate(width - 1)
-    return (*(line.markup for line in lines[: max_lines - 1]), (last + "…").markup)
+    return (*lines[: max_lines - 1], last + "…")
+
+
+def joined(lines: Iterable[Content]) -> Content:
+    """Lines of Content as one, for a ``Static``."""
+    return Content("\n").join(lines)
 
 
 def wrap_words(words: list[str], widths: list[int]) -> tuple[list[str], list[str]]:
@@ -365,7 +372,7 @@ class NotesPanel(QuietStatic):
         if not items:
             self.show("[dim]No notes yet: n adds one, q/f/i mark the moment.[/]")
             return
-        lines: list[str] = []
+        lines: list[Content] = []
         for t, seq, text in reversed(items):
             if len(lines) >= rows:
                 break
@@ -377,7 +384,7 @@ class NotesPanel(QuietStatic):
                 topic = topic[: NOTE_TOPIC_CHARS - 1].rstrip() + "…"
             where = f" [dim]· {escape(topic)}[/]" if topic else ""
             lines[:0] = fit(f"[dim]{clock(t)}[/] {text}{where}", width, rows - len(lines))
-        self.show("\n".join(lines))
+        self.show(joined(lines))
 
 
 class KeyBar(QuietStatic):

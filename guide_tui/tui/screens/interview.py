@@ -35,6 +35,7 @@ from guide_tui.tui.widgets import (
     TopBar,
     TopicList,
     fit,
+    joined,
     timed,
     wrap_title,
 )
@@ -56,7 +57,7 @@ def markup_width(markup: str) -> int:
 
 
 @lru_cache(maxsize=256)
-def research_lines(topic: Topic, width: int, budget: int) -> tuple[str, ...]:
+def research_lines(topic: Topic, width: int, budget: int) -> Content:
     """The research questions (and the topic's note) in at most ``budget`` lines: wrapped when
     they fit, else one line each cut with an ellipsis, else as many as fit and a line saying how
     many more ``r`` shows."""
@@ -64,7 +65,7 @@ def research_lines(topic: Topic, width: int, budget: int) -> tuple[str, ...]:
     if topic.note:
         items.append(f"Note: {topic.note}")
     if not items:
-        return ()
+        return Content("")
     wrapped = [fit(escape(item), width, 99) for item in items]
     if sum(len(lines) for lines in wrapped) <= budget:
         chosen = [line for lines in wrapped for line in lines]
@@ -73,8 +74,8 @@ def research_lines(topic: Topic, width: int, budget: int) -> tuple[str, ...]:
     else:
         shown = budget - 1
         chosen = [fit(escape(item), width, 1)[0] for item in items[:shown]]
-        chosen.append(f"… {len(items) - shown} more: r shows the topic in full")
-    return tuple(f"[dim i]{line}[/]" for line in chosen)
+        chosen.append(Content(f"… {len(items) - shown} more: r shows the topic in full"))
+    return joined(chosen).stylize("dim italic")
 
 
 class QuestionList(OptionList):
@@ -282,14 +283,14 @@ class InterviewScreen(Screen[None]):
         lines[-1] += suffix
         head.show("\n".join(lines))
         about = research_lines(topic, width, 3 if short else 6)
-        research.show("\n".join(about))
+        research.show(about)
         research.display = bool(about)
         wording = topic.summary_for(state.group)
         summary.display = bool(wording)
         if wording:
             mark = TICKED if ts.summary_given else UNTICKED
             text = f"{mark} [b]Summarise (s):[/b] [i]{escape(wording)}[/]"
-            summary.show("\n".join(fit(text, width, 1 if short else 3)))
+            summary.show(joined(fit(text, width, 1 if short else 3)))
 
     def _draw_questions(self) -> None:
         state = self.app.state
