@@ -53,18 +53,22 @@ from guide_tui.export import timecodes
 from guide_tui.export.field_notes import field_notes, is_notes_only
 from guide_tui.export.files import atomic_path
 from guide_tui.export.session_data import SessionData
-from guide_tui.export.transcript import TopicHeading, Turn, build_turns
 from guide_tui.export.writers import (
     NOTES_ONLY,
     MaxqdaTextWriter,
     Writer,
     group_label,
     heading_text,
+    mark_text,
     marker_label,
     session_facts,
+    transcript_model,
 )
 from guide_tui.guide.model import BaselineField, Guide
 from guide_tui.safetext import xml_text
+from guide_tui.transcript.model import Heading, RecordingPause, TranscriptModel, Turn
+from guide_tui.transcript.render import model_turn_text
+from guide_tui.transcript.source import Untranscribed
 
 NS = "urn:QDA-XML:project:1.0"
 GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://guide-tui.invalid/refi-qda")
@@ -167,17 +171,18 @@ class TextLayout:
     text: str
     turns: list[Turn]
     spans: list[tuple[int, int]]  # per turn: (start, end) character offsets, end exclusive
+    model: TranscriptModel
 
 
 def layout_transcript(data: SessionData) -> TextLayout:
-    """``[hh:mm:ss] Speaker: text`` paragraphs under ``[Topic: ...]`` lines."""
+    """``[hh:mm:ss] Speaker: text`` paragraphs under ``[Topic: ...]`` lines, marks as in every
+    other export (:mod:`guide_tui.transcript.render`)."""
     assert data.transcript is not None
+    model = transcript_model(data)
     parts: list[str] = []
     offset = 0
     spans: list[tuple[int, int]] = []
-    turns = build_turns(data.transcript)
-    current: object = object()
-    seen: set[str | None] = set()
+    turns: list[Turn] = []
 
     def add(paragraph: str) -> tuple[int, int]:
         nonlocal offset
@@ -189,15 +194,19 @@ def layout_transcript(data: SessionData) -> TextLayout:
         offset += len(paragraph)
         return start, offset
 
-    for turn in turns:
-        if turn.topic != current:
-            heading = TopicHeading(turn.topic, turn.start, revisit=turn.topic in seen)
-            add(f"[Topic: {heading_text(data, heading)}]")
-            seen.add(turn.topic)
-            current = turn.topic
-        who = f"{turn.speaker}: " if turn.speaker else ""
-        spans.append(add(f"[{timecodes.hms(turn.start)}] {who}{turn.text}"))
-    return TextLayout("".join(parts) + "\n", turns, spans)
+    for block in model.blocks():
+        if isinstance(block, Heading):
+            add(f"[Topic: {heading_text(data, block)}]")
+        elif isinstance(block, Turn):
+            who = f"{block.speaker}: " if block.speaker else ""
+            text = model_turn_text(model, block)
+            spans.append(add(f"[{timecodes.hms(block.start)}] {who}{text}"))
+            turns.append(block)
+        elif isinstance(block, Untranscribed):
+            add(f"[{timecodes.hms(block.start)}] {mark_text(block)}")
+        elif isinstance(block, RecordingPause):
+            add(f"[{timecodes.hms(block.t)}] {mark_text(block)}")
+    return TextLayout("".join(parts) + "\n", turns, spans, model)
 
 
 def _turn_at(turns: list[Turn], t: float) -> int | None:
@@ -888,10 +897,10 @@ def _selections(
     annotated stretch; a note's text is its selection's description."""
     assert data.transcript is not None
     turns, spans = layout.turns, layout.spans
-    # topic stretches: maximal runs of turns with the same topic
+    # topic stretches: the turns of one visit
     run_start = 0
     for index in range(1, len(turns) + 1):
-        if index == len(turns) or turns[index].topic != turns[run_start].topic:
+        if index == len(turns) or turns[index].visit != turns[run_start].visit:
             topic = turns[run_start].topic
             if topic in topic_code:
                 yield (
@@ -903,43 +912,20 @@ def _selections(
                     None,
                 )
             run_start = index
-    # question stretches: from the turn where it was asked to before the next tick or topic
-    ticks = [
-        a
-        for a in data.transcript.annotations
-        if a.type in ("question_asked", "probe_used", "summary_given") and a.topic
-    ]
-    for number, tick in enumerate(ticks):
-        if tick.type != "question_asked" or (tick.topic, tick.question) not in question_code:
+    # question stretches: the question and its answer, as the transcript model placed them
+    for code in layout.model.codes:
+        key = (code.topic or "", code.question or "")
+        if code.type != "question_asked" or not code.placed or key not in question_code:
             continue
-        first = _turn_at(turns, tick.t)
-        if first is None:
+        covered = [i for i, turn in enumerate(turns) if code.start <= turn.start < code.end]
+        if not covered:
             continue
-        # Interviewers tick a question while (or just after) asking it, so the next question
-        # begins with the turn being spoken at its tick, not with the first turn after it.
-        next_t = next(
-            (
-                a.t
-                for a in ticks[number + 1 :]
-                if a.type == "question_asked" or a.topic != tick.topic
-            ),
-            None,
-        )
-        stop = _turn_at(turns, next_t) if next_t is not None else None
-        last = first
-        while (
-            last + 1 < len(turns)
-            and turns[last + 1].topic == turns[first].topic
-            and (stop is None or last + 1 < stop)
-        ):
-            last += 1
-        assert tick.topic is not None and tick.question is not None
         yield (
-            spans[first][0],
-            spans[last][1],
-            [question_code[(tick.topic, tick.question)]],
+            spans[covered[0]][0],
+            spans[covered[-1]][1],
+            [question_code[key]],
             [],
-            f"Question {tick.question}",
+            f"Question {code.question}",
             None,
         )
     # markers and notes: the turn they were taken in

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,15 +23,24 @@ from guide_tui.export import timecodes
 from guide_tui.export.field_notes import FieldEntry, FieldNotes, field_notes, is_notes_only
 from guide_tui.export.files import atomic_path, write_text_atomic
 from guide_tui.export.session_data import SessionData
-from guide_tui.export.transcript import (
-    Annotation,
-    TopicHeading,
-    Transcript,
-    Turn,
-    build_turns,
-    timeline,
-)
+from guide_tui.export.transcript import Annotation, Transcript
 from guide_tui.safetext import map_text, xml_text
+from guide_tui.transcript.model import (
+    Block,
+    Heading,
+    RecordingPause,
+    TopicVisit,
+    TranscriptModel,
+    Turn,
+    build_model,
+)
+from guide_tui.transcript.render import (
+    model_turn_text,
+    recording_pause_mark,
+    sentence_chunks,
+    untranscribed_mark,
+)
+from guide_tui.transcript.source import Untranscribed
 
 EXPORT_SCHEMA = 1
 
@@ -78,6 +88,24 @@ def require_transcript(data: SessionData) -> Transcript:
             f"{data.folder}: no transcript.json yet; run `guide-tui transcribe {data.folder}` first"
         )
     return data.transcript
+
+
+def transcript_model(data: SessionData) -> TranscriptModel:
+    """The session's transcript model (turns, topic visits, codes): every writer reads this,
+    none re-derives topics or turns."""
+    transcript = require_transcript(data)
+    titles = {}
+    if data.guide is not None:
+        titles = {t.id: t.title for t in data.guide.topics}
+    titles.update(transcript.topic_titles)
+    return build_model(transcript, [e.to_json_dict() for e in data.events], titles=titles)
+
+
+def mark_text(block: Untranscribed | RecordingPause) -> str:
+    """The bracketed mark for a stretch that has no words (render.py's convention)."""
+    if isinstance(block, Untranscribed):
+        return untranscribed_mark(block)
+    return recording_pause_mark(block)
 
 
 def group_label(data: SessionData) -> str | None:
@@ -143,9 +171,28 @@ def annotation_label(ann: Annotation) -> tuple[str, str]:
     return "Note", ann.text or ""
 
 
-def heading_text(data: SessionData, heading: TopicHeading) -> str:
-    title = data.topic_title(heading.topic)
+@dataclass(frozen=True)
+class TopicHeading:
+    """A heading in the field notes of a session without a transcript."""
+
+    topic: str | None
+    start: float
+    revisit: bool = False
+
+
+def heading_text(data: SessionData, heading: TopicHeading | Heading) -> str:
+    if isinstance(heading, Heading):
+        visit = heading.visit
+        title = visit_title(data, visit)
+    else:
+        title = data.topic_title(heading.topic)
     return f"{title} (continued)" if heading.revisit else title
+
+
+def visit_title(data: SessionData, visit: TopicVisit) -> str:
+    if visit.closing:
+        return "Closing"
+    return data.topic_title(visit.topic)
 
 
 def one_line(text: str) -> str:
@@ -175,18 +222,18 @@ class MarkdownWriter(TextWriter):
     def render(self, data: SessionData) -> str:
         if data.transcript is None and is_notes_only(data):
             return self._render_field_notes(data, field_notes(data))
-        transcript = require_transcript(data)
+        model = transcript_model(data)
         lines = self._head(data)
-        for block in timeline(transcript):
-            if isinstance(block, TopicHeading):
+        for block in model.blocks():
+            if isinstance(block, Heading):
                 lines += [f"## {_md_escape(heading_text(data, block))}", ""]
             elif isinstance(block, Turn):
                 who = f" {_md_escape(block.speaker)}:" if block.speaker else ""
-                check = " *(check against the audio)*" if block.flagged else ""
-                lines += [
-                    f"**[{timecodes.hms(block.start)}]{who}** {_md_escape(block.text)}{check}",
-                    "",
-                ]
+                text = _md_escape(model_turn_text(model, block))
+                lines += [f"**[{timecodes.hms(block.start)}]{who}** {text}", ""]
+            elif isinstance(block, (Untranscribed, RecordingPause)):
+                at = block.start if isinstance(block, Untranscribed) else block.t
+                lines += [f"[{timecodes.hms(at)}] {mark_text(block)}", ""]
             else:
                 label, text = annotation_label(block)
                 lines += [f"> **{label}** [{timecodes.hms(block.t)}] {_md_escape(text)}", ""]
@@ -287,17 +334,22 @@ class MaxqdaTextWriter(TextWriter):
     def render(self, data: SessionData) -> str:
         if data.transcript is None and is_notes_only(data):
             return self._render_field_notes(data, field_notes(data))
-        transcript = require_transcript(data)
+        model = transcript_model(data)
         paragraphs: list[str] = []
-        for block in timeline(transcript):
-            if isinstance(block, TopicHeading):
+        for block in model.blocks():
+            if isinstance(block, Heading):
                 paragraphs.append(
                     f"[Topic: {one_line(heading_text(data, block))}] "
-                    f"{timecodes.maxqda(block.start)}"
+                    f"{timecodes.maxqda(block.visit.start)}"
                 )
             elif isinstance(block, Turn):
                 who = f"{block.speaker}: " if block.speaker else ""
-                paragraphs.append(f"{who}{one_line(block.text)} {timecodes.maxqda(block.end)}")
+                text = one_line(model_turn_text(model, block))
+                paragraphs.append(f"{who}{text} {timecodes.maxqda(block.end)}")
+            elif isinstance(block, Untranscribed):
+                paragraphs.append(f"{mark_text(block)} {timecodes.maxqda(block.end)}")
+            elif isinstance(block, RecordingPause):
+                paragraphs.append(mark_text(block))
             else:
                 # No #timestamp#: a note is placed after the turn it was taken in, and MAXQDA
                 # wants timestamps in ascending order.
@@ -349,16 +401,21 @@ class NvivoWriter(TextWriter):
     columns = ("Timespan", "Speaker", "Content", "Topic")
 
     def render(self, data: SessionData) -> str:
-        transcript = require_transcript(data)
+        model = transcript_model(data)
         rows = ["\t".join(self.columns)]
-        for turn in build_turns(transcript):
-            span = f"{timecodes.tenths(turn.start)}-{timecodes.tenths(turn.end)}"
-            topic = data.topic_title(turn.topic) if turn.topic else ""
-            rows.append(
-                "\t".join(
-                    (span, one_line(turn.speaker or ""), one_line(turn.text), one_line(topic))
-                )
-            )
+        for block in model.blocks():
+            if isinstance(block, Turn):
+                start, end, speaker = block.start, block.end, block.speaker or ""
+                text = model_turn_text(model, block)
+            elif isinstance(block, Untranscribed):
+                start, end, speaker, text = block.start, block.end, "", mark_text(block)
+            else:
+                continue
+            span = f"{timecodes.tenths(start)}-{timecodes.tenths(end)}"
+            visit = model.visit_at(start)
+            named = visit is not None and (visit.topic is not None or visit.closing)
+            topic = visit_title(data, visit) if visit is not None and named else ""
+            rows.append("\t".join((span, one_line(speaker), one_line(text), one_line(topic))))
         return "\r\n".join(rows) + "\r\n"
 
 
@@ -376,16 +433,35 @@ class SrtWriter(TextWriter):
     description = "SubRip subtitles, one cue per segment, speaker in the text"
 
     def render(self, data: SessionData) -> str:
-        transcript = require_transcript(data)
         cues = []
-        segments = [s for s in transcript.segments if s.text]
-        for index, seg in enumerate(segments, start=1):
-            end = max(seg.end, seg.start + 0.001)
+        for index, (start, end, speaker, text) in enumerate(subtitle_cues(data), start=1):
             cues.append(
-                f"{index}\n{timecodes.srt(seg.start)} --> {timecodes.srt(end)}\n"
-                f"{_cue_text(seg.speaker, one_line(seg.text))}\n"
+                f"{index}\n{timecodes.srt(start)} --> {timecodes.srt(end)}\n"
+                f"{_cue_text(speaker, one_line(text))}\n"
             )
         return "\n".join(cues)
+
+
+def subtitle_cues(data: SessionData) -> list[tuple[float, float, str | None, str]]:
+    """(start, end, speaker, text) per sentence of each turn, marks included; an untranscribed
+    stretch is a cue of its own."""
+    model = transcript_model(data)
+    out: list[tuple[float, float, str | None, str]] = []
+    for block in model.blocks():
+        if isinstance(block, Turn):
+            for words in sentence_chunks(block):
+                part = Turn(words, block.visit, block.topic, block.speaker)
+                out.append(
+                    (
+                        part.start,
+                        max(part.end, part.start + 0.001),
+                        block.speaker,
+                        model_turn_text(model, part),
+                    )
+                )
+        elif isinstance(block, Untranscribed):
+            out.append((block.start, max(block.end, block.start + 0.001), None, mark_text(block)))
+    return out
 
 
 def _vtt_escape(text: str) -> str:
@@ -400,21 +476,33 @@ class VttWriter(TextWriter):
     description = "WebVTT subtitles, speakers as voice spans, topics as NOTE blocks"
 
     def render(self, data: SessionData) -> str:
-        transcript = require_transcript(data)
+        model = transcript_model(data)
         blocks = ["WEBVTT"]
-        topic: object = object()
-        for seg in transcript.segments:
-            if not seg.text:
-                continue
-            if seg.topic != topic:
-                topic = seg.topic
-                title = one_line(data.topic_title(seg.topic)).replace("-->", "→")
+        number = 0
+        for block in model.blocks():
+            if isinstance(block, Heading):
+                title = one_line(heading_text(data, block)).replace("-->", "→")
                 blocks.append(f"NOTE Topic: {title}")
-            end = max(seg.end, seg.start + 0.001)
-            text = _vtt_escape(one_line(seg.text))
-            if seg.speaker:
-                text = f"<v {_vtt_escape(seg.speaker)}>{text}"
-            blocks.append(f"{seg.id}\n{timecodes.vtt(seg.start)} --> {timecodes.vtt(end)}\n{text}")
+                continue
+            if isinstance(block, Turn):
+                parts = [
+                    (p.start, p.end, model_turn_text(model, p))
+                    for p in (
+                        Turn(words, block.visit, block.topic, block.speaker)
+                        for words in sentence_chunks(block)
+                    )
+                ]
+            elif isinstance(block, Untranscribed):
+                parts = [(block.start, block.end, mark_text(block))]
+            else:
+                continue
+            for start, end, raw in parts:
+                number += 1
+                text = _vtt_escape(one_line(raw))
+                if isinstance(block, Turn) and block.speaker:
+                    text = f"<v {_vtt_escape(block.speaker)}>{text}"
+                end = max(end, start + 0.001)
+                blocks.append(f"{number}\n{timecodes.vtt(start)} --> {timecodes.vtt(end)}\n{text}")
         return "\n\n".join(blocks) + "\n"
 
 
@@ -610,8 +698,11 @@ class DocxWriter(Writer):
         if notes is not None:
             self._field_notes(document, data, notes)
         assert transcript is not None or notes is not None
-        for block in timeline(transcript) if transcript is not None else ():
-            if isinstance(block, TopicHeading):
+        model = transcript_model(data) if transcript is not None else None
+        blocks: list[Block] = model.blocks() if model is not None else []
+        for block in blocks:
+            assert model is not None
+            if isinstance(block, Heading):
                 document.add_heading(heading_text(data, block), level=1)
             elif isinstance(block, Turn):
                 para = document.add_paragraph()
@@ -620,9 +711,11 @@ class DocxWriter(Writer):
                 stamp.font.size = Pt(9)
                 if block.speaker:
                     para.add_run(f"{block.speaker}: ").bold = True
-                para.add_run(block.text)
-                if block.flagged:
-                    para.add_run(" (check against the audio)").italic = True
+                para.add_run(model_turn_text(model, block))
+            elif isinstance(block, (Untranscribed, RecordingPause)):
+                at = block.start if isinstance(block, Untranscribed) else block.t
+                para = document.add_paragraph()
+                para.add_run(f"[{timecodes.hms(at)}] {mark_text(block)}").italic = True
             else:
                 label, text = annotation_label(block)
                 para = document.add_paragraph(style="Intense Quote")
@@ -709,6 +802,22 @@ def get_writer(name: str) -> Writer:
         raise ExportError(
             f"unknown export format {name!r}; choose from {', '.join(FORMATS)}"
         ) from None
+
+
+def transcript_markdown(folder: Path) -> str:
+    """``transcript.md`` as ``guide-tui transcribe`` writes it: the Markdown export of the session
+    (one writer, one set of rules), in the readable wording when the user asked for ``--clean``."""
+    import dataclasses
+
+    from guide_tui.export.session_data import read_session
+    from guide_tui.export.transcript import parse_transcript
+
+    data = read_session(folder)
+    transcript = data.transcript
+    if transcript is not None and (transcript.raw.get("options") or {}).get("verbatim") is False:
+        clean = parse_transcript(transcript.raw, str(folder), clean=True)
+        data = dataclasses.replace(data, transcript=clean)
+    return MarkdownWriter().render(data)
 
 
 def export_session(

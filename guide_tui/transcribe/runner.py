@@ -303,7 +303,9 @@ class Transcriber:
         self.last_timings = transcript["timings"]
         out = folder / TRANSCRIPT
         write_atomic(out, get_writer("json").render(transcript))
-        write_atomic(folder / MARKDOWN, get_writer("md").render(transcript))
+        from guide_tui.export.writers import transcript_markdown
+
+        write_atomic(folder / MARKDOWN, transcript_markdown(folder))
         partial.unlink(missing_ok=True)
         self.on_progress(
             Progress(
