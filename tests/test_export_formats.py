@@ -19,7 +19,10 @@ import pytest
 from guide_tui.cli import main
 from guide_tui.errors import ExportError
 from guide_tui.export import FORMATS, export_session, get_writer, read_session, timecodes
-from guide_tui.export.transcript import build_turns, parse_transcript
+from guide_tui.export.transcript import parse_transcript
+from guide_tui.export.writers import subtitle_cues, transcript_model
+from guide_tui.transcript import build_model
+from guide_tui.transcript.render import model_turn_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exports" / "recordings"
 GOLDEN = Path(__file__).parent / "golden" / "exports"
@@ -82,12 +85,12 @@ def test_srt_reads_back_with_srt_library(complete) -> None:
     import srt
 
     subtitles = list(srt.parse(get_writer("srt").render(complete)))
-    segments = [s for s in complete.transcript.segments if s.text]
-    assert len(subtitles) == len(segments)
-    for cue, seg in zip(subtitles, segments, strict=True):
-        assert cue.start.total_seconds() == pytest.approx(seg.start, abs=0.001)
-        assert cue.end.total_seconds() == pytest.approx(seg.end, abs=0.001)
-        assert cue.content == f"{seg.speaker}: {seg.text}"
+    cues = subtitle_cues(complete)  # one per sentence of each turn
+    assert len(subtitles) == len(cues) > len(complete.transcript.segments)
+    for cue, (start, end, speaker, text) in zip(subtitles, cues, strict=True):
+        assert cue.start.total_seconds() == pytest.approx(start, abs=0.001)
+        assert cue.end.total_seconds() == pytest.approx(end, abs=0.001)
+        assert cue.content == f"{speaker}: {text}"
 
 
 def test_vtt_reads_back_with_webvtt(complete, tmp_path: Path) -> None:
@@ -95,12 +98,12 @@ def test_vtt_reads_back_with_webvtt(complete, tmp_path: Path) -> None:
 
     path = get_writer("vtt").write(complete, tmp_path / "t.vtt")
     captions = webvtt.read(str(path))
-    segments = [s for s in complete.transcript.segments if s.text]
-    assert len(captions) == len(segments)
-    for caption, seg in zip(captions, segments, strict=True):
-        assert caption.start_in_seconds == int(seg.start)
-        assert caption.voice == seg.speaker
-        assert caption.text == seg.text
+    cues = subtitle_cues(complete)
+    assert len(captions) == len(cues)
+    for caption, (start, *_rest) in zip(captions, cues, strict=True):
+        assert caption.start_in_seconds == int(start)
+        assert caption.voice == _rest[1]
+        assert caption.text == _rest[2]
 
 
 def test_nvivo_table_has_four_columns_on_every_line(complete, tmp_path: Path) -> None:
@@ -110,7 +113,7 @@ def test_nvivo_table_has_four_columns_on_every_line(complete, tmp_path: Path) ->
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter="\t"))
     assert rows[0] == ["Timespan", "Speaker", "Content", "Topic"]
     assert all(len(row) == 4 for row in rows), [r for r in rows if len(r) != 4]
-    turns = build_turns(complete.transcript)
+    turns = list(transcript_model(complete).turns)
     assert len(rows) - 1 == len(turns)
     for row, turn in zip(rows[1:], turns, strict=True):
         start, end = row[0].split("-")
@@ -123,7 +126,7 @@ def test_maxqda_text_paragraphs_carry_speaker_and_timestamp(complete) -> None:
     text = get_writer("txt").render(complete)
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     turns = [p for p in paragraphs if not p.startswith("[")]
-    assert len(turns) == len(build_turns(complete.transcript))
+    assert len(turns) == len(list(transcript_model(complete).turns))
     import re
 
     for paragraph in turns:
@@ -177,11 +180,12 @@ def test_timecodes(seconds: float, maxqda: str, tenths: str, srt: str) -> None:
 
 
 def test_turns_join_a_speaker_and_mark_pauses(complete) -> None:
-    turns = build_turns(complete.transcript)
+    model = transcript_model(complete)
+    turns = list(model.turns)
+    texts = [model_turn_text(model, t) for t in turns]
     assert [t.speaker for t in turns[:4]] == ["Interviewer", "Interviewer", "P01", "Interviewer"]
-    assert "(.) I hope it helps" in turns[2].text
-    assert "(4.0 s) And the staff" in turns[-2].text
-    assert turns[4].flagged
+    assert "(.) I hope it helps" in texts[2]
+    assert any("(4 s) And the staff" in t for t in texts)
 
 
 def test_unlabelled_turns_split_at_long_silences() -> None:
@@ -194,7 +198,7 @@ def test_unlabelled_turns_split_at_long_silences() -> None:
             ]
         }
     )
-    assert [t.text for t in build_turns(transcript)] == ["a b", "c"]
+    assert [t.text for t in build_model(transcript).turns] == ["a b", "c"]
 
 
 def test_newer_transcript_schema_is_refused() -> None:
@@ -324,7 +328,7 @@ def test_cli_finds_a_session_by_name_in_the_recordings_folder(
 
 
 def test_revisited_topic_gets_a_continued_heading() -> None:
-    from guide_tui.export.transcript import TopicHeading, timeline
+    from guide_tui.transcript import Heading
 
     transcript = parse_transcript(
         {
@@ -336,8 +340,12 @@ def test_revisited_topic_gets_a_continued_heading() -> None:
             ],
         }
     )
-    headings = [b for b in timeline(transcript) if isinstance(b, TopicHeading)]
-    assert [(h.topic, h.revisit) for h in headings] == [("a", False), ("b", False), ("a", True)]
+    headings = [b for b in build_model(transcript).blocks() if isinstance(b, Heading)]
+    assert [(h.visit.topic, h.revisit) for h in headings] == [
+        ("a", False),
+        ("b", False),
+        ("a", True),
+    ]
 
 
 def test_exports_work_without_the_frozen_guide(session_copy: Path, tmp_path: Path) -> None:

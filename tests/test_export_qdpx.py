@@ -18,7 +18,8 @@ from guide_tui.cli import main
 from guide_tui.export import get_writer, read_session
 from guide_tui.export.qdpx import build_project, validate_qde, write_study_qdpx
 from guide_tui.export.refi_reader import read_qdpx
-from guide_tui.export.transcript import build_turns
+from guide_tui.export.writers import transcript_model
+from guide_tui.transcript.render import model_turn_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exports" / "recordings"
 GOLDEN = Path(__file__).parent / "golden" / "exports"
@@ -136,12 +137,13 @@ def test_round_trip_recovers_sources_codes_codings_cases(recorded: Path, tmp_pat
     audio = next(s for s in project.sources.values() if s.kind == "AudioSource")
 
     # codings: the topic's stretch is exactly that topic's turns
-    turns = build_turns(data.transcript)
+    model = transcript_model(data)
+    turns = list(model.turns)
     coded = project.coded_text(topic.guid)
     assert len(coded) == 1
     motivation = [t for t in turns if t.topic == "motivation"]
     assert coded[0].startswith("[00:00:02] Interviewer: Tell me about your expectations")
-    assert coded[0].endswith(motivation[-1].text)
+    assert coded[0].endswith(model_turn_text(model, motivation[-1]))
     assert "General structure" not in coded[0]
     staff = project.coded_text(
         project.code_by_name("Which tasks is the clinic staff engaged in?").guid

@@ -376,23 +376,32 @@ def _units(sentences: Sequence[Sentence], speakers_known: bool) -> list[Span]:
     return out
 
 
-def snap(t: float, sentences: Sequence[Sentence], speakers_known: bool) -> float:
-    """Where a topic change at ``t`` begins (rule 3): the start of the turn (speakers known) or
-    sentence in which it was pressed, within :data:`SNAP_WINDOW_S`; pressed in a pause, the
-    start of the next one. Never inside a word or a sentence."""
-    for unit in _units(sentences, speakers_known):
-        if unit.start <= t <= unit.end:
-            if t - unit.start <= SNAP_WINDOW_S:
-                return unit.start
-            break
-        if unit.start > t:
-            return unit.start if unit.start - t <= SNAP_WINDOW_S else t
-    for s in sentences:  # a very long turn: its sentence
-        if s.start <= t <= s.end:
+def snap(
+    t: float,
+    sentences: Sequence[Sentence],
+    speakers_known: bool,
+    interviewer: str | None = None,
+) -> float:
+    """Where a topic change at ``t`` begins (rule 3). Pressed inside a sentence: the start of
+    its speaker turn (speakers known) or of the sentence, within :data:`SNAP_WINDOW_S`; pressed
+    in a pause, or while the participant was finishing an answer: the start of the next
+    sentence. Never inside a word or a sentence."""
+    for i, s in enumerate(sentences):
+        answering = interviewer is not None and s.speaker not in (None, interviewer)
+        if s.start > t or (answering and s.start <= t < s.end):  # a pause, or an answer
+            nxt = s if s.start > t else (sentences[i + 1] if i + 1 < len(sentences) else None)
+            if nxt is None:
+                return t
+            return nxt.start if nxt.start - t <= SNAP_WINDOW_S else t
+        if t < s.end:
+            if speakers_known:
+                unit = next(u for u in _units(sentences, True) if u.start <= s.start <= u.end)
+                if t - unit.start <= SNAP_WINDOW_S:
+                    return unit.start
             if t - s.start <= SNAP_WINDOW_S:
                 return s.start
-            after = next((w.start for w in s.words if w.start >= t), None)
             inside = next((w.start for w in s.words if w.start <= t <= w.end), None)
+            after = next((w.start for w in s.words if w.start >= t), None)
             return inside if inside is not None else after if after is not None else t
     return t
 
@@ -449,12 +458,15 @@ def place_visits(
     speakers_known: bool,
     duration: float,
     titles: Mapping[str, str],
+    interviewer: str | None = None,
 ) -> list[TopicVisit]:
     starts: list[tuple[_RawVisit, float]] = []
     previous = 0.0
     for i, v in enumerate(raw):
         at = (
-            0.0 if i == 0 and v.t < FIRST_TOPIC_AT_START_S else snap(v.t, sentences, speakers_known)
+            0.0
+            if i == 0 and v.t < FIRST_TOPIC_AT_START_S
+            else snap(v.t, sentences, speakers_known, interviewer)
         )
         at = max(at, previous)
         starts.append((v, at))
@@ -529,7 +541,7 @@ def place_codes(
     interviewer: str | None,
 ) -> list[Code]:
     """Rule 4: each tick codes the question it refers to, within its own topic visit — the
-    question being asked at the tick, else one starting within :data:`EARLY_TICK_S` after it
+    question (the interviewer's sentence, speakers known) being asked at the tick, else one starting within :data:`EARLY_TICK_S` after it
     (an early tick), else the latest before it, else the first after it — and the answer that
     follows, up to the next code or the end of the visit."""
     placed: list[tuple[_Tick, TopicVisit, float | None]] = []
@@ -537,12 +549,13 @@ def place_codes(
         visit = _visit_for(tick, visits)
         inside = [s for s in sentences if visit.start <= s.start < visit.end]
         questions = [s for s in inside if s.is_question]
+        asking = questions
         if interviewer is not None:
-            asked = [s for s in questions if s.speaker == interviewer]
-            questions = asked or [s for s in inside if s.speaker == interviewer] or questions
+            asking = [s for s in inside if s.speaker == interviewer]
+            questions = [s for s in questions if s.speaker == interviewer] or asking
         candidates = questions or inside
         chosen = (
-            next((s for s in candidates if s.start <= tick.t <= s.end), None)
+            next((s for s in asking if s.start <= tick.t <= s.end), None)
             or next((s for s in candidates if tick.t < s.start <= tick.t + EARLY_TICK_S), None)
             or next((s for s in reversed(candidates) if s.start <= tick.t), None)
             or (candidates[0] if candidates else None)
