@@ -37,7 +37,7 @@ def _session(turns, press_offsets, tick_offsets, speakers: bool):
             }
         )
         t += gap
-    events, seq = [], 0
+    events = []
     n_topics = len(turns) // 2
     for topic in range(n_topics):
         q_start, q_end = spans[2 * topic]
@@ -46,9 +46,8 @@ def _session(turns, press_offsets, tick_offsets, speakers: bool):
         offset = max(offset, -turns[2 * topic - 1][1] + 0.01) if topic else 0.0
         press = q_start + offset
         events.append(
-            {"seq": seq, "t": press, "type": "topic_entered", "data": {"topic": f"T{topic}"}}
+            {"seq": topic, "t": press, "type": "topic_entered", "data": {"topic": f"T{topic}"}}
         )
-        seq += 1
     annotations = []
     for topic in range(n_topics):
         q_start = spans[2 * topic][0]

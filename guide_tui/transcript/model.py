@@ -541,8 +541,8 @@ def place_codes(
     interviewer: str | None,
 ) -> list[Code]:
     """Rule 4: each tick codes the question it refers to, within its own topic visit — the
-    question (the interviewer's sentence, speakers known) being asked at the tick, else one starting within :data:`EARLY_TICK_S` after it
-    (an early tick), else the latest before it, else the first after it — and the answer that
+    question (the interviewer's sentence, speakers known) being asked at the tick, else one
+    starting within :data:`EARLY_TICK_S` after it (an early tick), else the latest before it, else the first after it — and the answer that
     follows, up to the next code or the end of the visit."""
     placed: list[tuple[_Tick, TopicVisit, float | None]] = []
     for tick in ticks:
