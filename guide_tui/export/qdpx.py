@@ -60,6 +60,7 @@ from guide_tui.export.writers import (
     group_label,
     heading_text,
     mark_text,
+    mark_time,
     marker_label,
     session_facts,
     transcript_model,
@@ -68,7 +69,7 @@ from guide_tui.guide.model import BaselineField, Guide
 from guide_tui.safetext import xml_text
 from guide_tui.transcript.model import Heading, RecordingPause, TranscriptModel, Turn
 from guide_tui.transcript.render import model_turn_text
-from guide_tui.transcript.source import Untranscribed
+from guide_tui.transcript.source import RecordingGap, Untranscribed
 
 NS = "urn:QDA-XML:project:1.0"
 GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://guide-tui.invalid/refi-qda")
@@ -202,10 +203,8 @@ def layout_transcript(data: SessionData) -> TextLayout:
             text = model_turn_text(model, block)
             spans.append(add(f"[{timecodes.hms(block.start)}] {who}{text}"))
             turns.append(block)
-        elif isinstance(block, Untranscribed):
-            add(f"[{timecodes.hms(block.start)}] {mark_text(block)}")
-        elif isinstance(block, RecordingPause):
-            add(f"[{timecodes.hms(block.t)}] {mark_text(block)}")
+        elif isinstance(block, (Untranscribed, RecordingPause, RecordingGap)):
+            add(f"[{timecodes.hms(mark_time(block))}] {mark_text(block)}")
     return TextLayout("".join(parts) + "\n", turns, spans, model)
 
 

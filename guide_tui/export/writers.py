@@ -35,12 +35,13 @@ from guide_tui.transcript.model import (
     build_model,
 )
 from guide_tui.transcript.render import (
+    gap_mark,
     model_turn_text,
     recording_pause_mark,
     sentence_chunks,
     untranscribed_mark,
 )
-from guide_tui.transcript.source import Untranscribed
+from guide_tui.transcript.source import RecordingGap, Untranscribed
 
 EXPORT_SCHEMA = 1
 
@@ -101,11 +102,21 @@ def transcript_model(data: SessionData) -> TranscriptModel:
     return build_model(transcript, [e.to_json_dict() for e in data.events], titles=titles)
 
 
-def mark_text(block: Untranscribed | RecordingPause) -> str:
+#: Blocks that stand for a stretch without words: marked, never dropped.
+Mark = Untranscribed | RecordingPause | RecordingGap
+
+
+def mark_text(block: Mark) -> str:
     """The bracketed mark for a stretch that has no words (render.py's convention)."""
     if isinstance(block, Untranscribed):
         return untranscribed_mark(block)
+    if isinstance(block, RecordingGap):
+        return gap_mark(block)
     return recording_pause_mark(block)
+
+
+def mark_time(block: Mark) -> float:
+    return block.t if isinstance(block, RecordingPause) else block.start
 
 
 def group_label(data: SessionData) -> str | None:
@@ -231,9 +242,8 @@ class MarkdownWriter(TextWriter):
                 who = f" {_md_escape(block.speaker)}:" if block.speaker else ""
                 text = _md_escape(model_turn_text(model, block))
                 lines += [f"**[{timecodes.hms(block.start)}]{who}** {text}", ""]
-            elif isinstance(block, (Untranscribed, RecordingPause)):
-                at = block.start if isinstance(block, Untranscribed) else block.t
-                lines += [f"[{timecodes.hms(at)}] {mark_text(block)}", ""]
+            elif isinstance(block, (Untranscribed, RecordingPause, RecordingGap)):
+                lines += [f"[{timecodes.hms(mark_time(block))}] {mark_text(block)}", ""]
             else:
                 label, text = annotation_label(block)
                 lines += [f"> **{label}** [{timecodes.hms(block.t)}] {_md_escape(text)}", ""]
@@ -348,7 +358,7 @@ class MaxqdaTextWriter(TextWriter):
                 paragraphs.append(f"{who}{text} {timecodes.maxqda(block.end)}")
             elif isinstance(block, Untranscribed):
                 paragraphs.append(f"{mark_text(block)} {timecodes.maxqda(block.end)}")
-            elif isinstance(block, RecordingPause):
+            elif isinstance(block, (RecordingPause, RecordingGap)):
                 paragraphs.append(mark_text(block))
             else:
                 # No #timestamp#: a note is placed after the turn it was taken in, and MAXQDA
@@ -407,7 +417,7 @@ class NvivoWriter(TextWriter):
             if isinstance(block, Turn):
                 start, end, speaker = block.start, block.end, block.speaker or ""
                 text = model_turn_text(model, block)
-            elif isinstance(block, Untranscribed):
+            elif isinstance(block, (Untranscribed, RecordingGap)):
                 start, end, speaker, text = block.start, block.end, "", mark_text(block)
             else:
                 continue
@@ -459,7 +469,7 @@ def subtitle_cues(data: SessionData) -> list[tuple[float, float, str | None, str
                         model_turn_text(model, part),
                     )
                 )
-        elif isinstance(block, Untranscribed):
+        elif isinstance(block, Untranscribed):  # a gap has no audio to subtitle
             out.append((block.start, max(block.end, block.start + 0.001), None, mark_text(block)))
     return out
 
@@ -492,7 +502,7 @@ class VttWriter(TextWriter):
                         for words in sentence_chunks(block)
                     )
                 ]
-            elif isinstance(block, Untranscribed):
+            elif isinstance(block, Untranscribed):  # a gap has no audio to subtitle
                 parts = [(block.start, block.end, mark_text(block))]
             else:
                 continue
@@ -712,10 +722,11 @@ class DocxWriter(Writer):
                 if block.speaker:
                     para.add_run(f"{block.speaker}: ").bold = True
                 para.add_run(model_turn_text(model, block))
-            elif isinstance(block, (Untranscribed, RecordingPause)):
-                at = block.start if isinstance(block, Untranscribed) else block.t
+            elif isinstance(block, (Untranscribed, RecordingPause, RecordingGap)):
                 para = document.add_paragraph()
-                para.add_run(f"[{timecodes.hms(at)}] {mark_text(block)}").italic = True
+                para.add_run(
+                    f"[{timecodes.hms(mark_time(block))}] {mark_text(block)}"
+                ).italic = True
             else:
                 label, text = annotation_label(block)
                 para = document.add_paragraph(style="Intense Quote")

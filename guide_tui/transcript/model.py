@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from guide_tui.transcript.source import Annotation, Transcript, Untranscribed
+from guide_tui.transcript.source import Annotation, RecordingGap, Transcript, Untranscribed
 from guide_tui.transcript.spans import Span, span_id
 
 #: A word ending like this ends a sentence (closing quotes/brackets allowed after it).
@@ -169,7 +169,7 @@ class Heading:
     revisit: bool = False
 
 
-Block = Heading | Turn | Annotation | Untranscribed | RecordingPause
+Block = Heading | Turn | Annotation | Untranscribed | RecordingPause | RecordingGap
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,7 @@ class TranscriptModel:
     untranscribed: tuple[Untranscribed, ...] = ()
     pauses: tuple[Span, ...] = ()  # silences between words (transcript.json ``pauses``)
     recording_pauses: tuple[RecordingPause, ...] = ()
+    gaps: tuple[RecordingGap, ...] = ()
     sentences: tuple[Sentence, ...] = ()
     speakers: tuple[str, ...] = ()
     source: Transcript | None = field(default=None, compare=False)
@@ -202,6 +203,7 @@ class TranscriptModel:
         items += [(n.t, 2, n) for n in self.notes]
         items += [(u.start, 0, u) for u in self.untranscribed]
         items += [(p.t, 0, p) for p in self.recording_pauses]
+        items += [(g.start, 0, g) for g in self.gaps]
         items.sort(key=lambda i: (i[0], i[1]))
         out: list[Block] = []
         seen: set[tuple[bool, str | None]] = set()
@@ -252,7 +254,9 @@ def build_model(
         | {u.end for u in transcript.untranscribed}
     )
     recording_pauses = _recording_pauses(live)
-    breaks = sorted(set(breaks) | {p.t for p in recording_pauses})
+    breaks = sorted(
+        set(breaks) | {p.t for p in recording_pauses} | {g.start for g in transcript.gaps}
+    )
     turns = group_turns(words, visits, breaks, transcript)
     return TranscriptModel(
         turns=tuple(turns),
@@ -262,6 +266,7 @@ def build_model(
         untranscribed=transcript.untranscribed,
         pauses=tuple(Span(s, e) for s, e in transcript.pauses),
         recording_pauses=tuple(recording_pauses),
+        gaps=transcript.gaps,
         sentences=tuple(sentences),
         speakers=transcript.speakers,
         source=transcript,
@@ -542,8 +547,9 @@ def place_codes(
 ) -> list[Code]:
     """Rule 4: each tick codes the question it refers to, within its own topic visit — the
     question (the interviewer's sentence, speakers known) being asked at the tick, else one
-    starting within :data:`EARLY_TICK_S` after it (an early tick), else the latest before it, else the first after it — and the answer that
-    follows, up to the next code or the end of the visit."""
+    starting within :data:`EARLY_TICK_S` after it (an early tick), else the latest before it,
+    else the first after it — and the answer that follows, up to the next code or the end of the
+    visit."""
     placed: list[tuple[_Tick, TopicVisit, float | None]] = []
     for tick in ticks:
         visit = _visit_for(tick, visits)

@@ -4,7 +4,8 @@ The simplified transcription rules of Dresing & Pehl that f4/f5 and MAXQDA users
 engine was unsure of is written as a guess, ``(word?)`` (several in a row: ``(two words?)``); a
 stretch of speech with no words is ``(untranscribed speech 02:38–02:51, check the audio)``;
 silences inside a turn are ``(.)`` (under 3 s) or ``(3 s)``; a recording pause is
-``(recording paused 1 min 20 s)``. Words the audio may not support are wrapped as
+``(recording paused 1 min 20 s)``, a lost microphone ``(no recording from 03:10 to 03:35: the
+microphone was lost)``. Words the audio may not support are wrapped as
 ``(possibly not spoken: Thank you.)``; a repetition loop that was collapsed to one copy is
 followed by ``(repetition collapsed, check the audio)``. Marks are in round brackets so that
 QDA tools' autocoding can find them; speech never is.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from guide_tui.transcript.model import RecordingPause, TranscriptModel, Turn, Word
-from guide_tui.transcript.source import Untranscribed
+from guide_tui.transcript.source import RecordingGap, Untranscribed
 from guide_tui.transcript.spans import Span
 
 HALLUCINATION = "possible_hallucination"
@@ -46,6 +47,11 @@ def recording_pause_mark(item: RecordingPause) -> str:
     minutes, seconds = divmod(round(item.seconds), 60)
     length = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
     return f"(recording paused {length} at {clock(item.t)})"
+
+
+def gap_mark(item: RecordingGap) -> str:
+    """Session time with no audio (a lost microphone): nothing could be transcribed there."""
+    return f"(no recording from {clock(item.start)} to {clock(item.end)}: the microphone was lost)"
 
 
 def _pause_between(pauses: Sequence[Span], before: Word, after: Word) -> Span | None:

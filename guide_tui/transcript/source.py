@@ -46,6 +46,14 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class RecordingGap:
+    """Session time with no audio at all (``gaps``: the microphone was lost, the clock ran on)."""
+
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
 class Untranscribed:
     """A stretch with speech energy and no words (``untranscribed`` in transcript.json)."""
 
@@ -73,6 +81,7 @@ class Transcript:
     annotations: tuple[Annotation, ...] = ()
     pauses: tuple[tuple[float, float], ...] = ()
     untranscribed: tuple[Untranscribed, ...] = ()
+    gaps: tuple[RecordingGap, ...] = ()
     topic_titles: dict[str, str] = field(default_factory=dict)
     speakers: tuple[str, ...] = ()
     language: str | None = None
@@ -92,6 +101,7 @@ class Transcript:
             annotations,
             self.pauses,
             self.untranscribed,
+            self.gaps,
             dict(self.topic_titles),
             self.speakers,
             self.language,
@@ -219,6 +229,16 @@ def parse_transcript(
         annotations=tuple(annotations),
         pauses=pauses,
         untranscribed=tuple(sorted(untranscribed, key=lambda u: u.start)),
+        gaps=tuple(
+            sorted(
+                (
+                    RecordingGap(_num(g.get("start")), _num(g.get("end")))
+                    for g in obj.get("gaps") or ()
+                    if isinstance(g, dict)
+                ),
+                key=lambda g: g.start,
+            )
+        ),
         topic_titles=titles,
         speakers=tuple(str(s) for s in obj.get("speakers") or () if s),
         language=_opt_str(obj.get("language")),
