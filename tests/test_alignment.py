@@ -71,4 +71,4 @@ def test_markdown_shows_topic_headings_and_notes_in_order(aligned) -> None:
     _, _, _, md = aligned
     assert md.index("## Delegation of tasks") < md.index("long pause before answering")
     assert md.index("long pause before answering") < md.index("## Training")
-    assert md.index("## Training") < md.index("*quotable*")
+    assert md.index("## Training") < md.index("**Marker**") < md.index("quotable")

@@ -48,7 +48,7 @@ def test_two_channels_give_each_segment_its_speaker(tmp_path) -> None:
         turn = min(fx.turns, key=lambda t: max(t.start - mid, 0, mid - t.end))
         assert s["speaker"] == names[turn.speaker], (s["text"], s["speaker"])
     md = (folder / "transcript.md").read_text()
-    assert "**Interviewer** [" in md and "**P07** [" in md
+    assert "] Interviewer:**" in md and "] P07:**" in md
 
 
 def test_one_channel_has_no_speaker(tmp_path) -> None:
