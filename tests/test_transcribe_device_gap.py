@@ -132,7 +132,10 @@ def test_exports_use_session_time_and_the_qdpx_audio_keeps_the_gap(gap: Gap) -> 
     assert cues
     for cue in cues:
         turn = _true_turn(gap, cue.start.total_seconds())
-        assert turn is not None and wer(turn.text, cue.content) <= 0.6, (cue, turn)
+        # a cue is one sentence of a turn (the transcript model cuts subtitles per sentence)
+        heard = normalize(cue.content).split()
+        said = set(normalize(turn.text).split()) if turn is not None else set()
+        assert sum(w in said for w in heard) >= 0.6 * len(heard), (cue, turn)
 
     project = read_qdpx(out / f"{gap.folder.name}.qdpx", with_media=True)
     [audio] = [s for s in project.sources.values() if s.kind == "AudioSource"]
