@@ -357,3 +357,62 @@ def test_exports_work_without_the_frozen_guide(session_copy: Path, tmp_path: Pat
     assert data.guide is None and data.guide_problem
     assert "## Motivation for participation" in get_writer("md").render(data)
     assert validate_qde(build_project([data]).qde) == []
+
+
+def test_marks_are_the_same_in_every_reading_format(complete, tmp_path: Path) -> None:
+    """An uncertain word, a possible hallucination, a collapsed loop, untranscribed speech and
+    the closing appear with one convention in md, txt, NVivo, SRT, VTT, DOCX and the qdpx text."""
+    import copy
+    import dataclasses
+
+    from guide_tui.export.qdpx import layout_transcript
+
+    assert complete.transcript is not None
+    raw = copy.deepcopy(complete.transcript.raw)
+    seg = raw["segments"][1]  # "Tell me about your expectations ..."
+    seg["words"] = [
+        {
+            "start": seg["start"] + i * 0.2,
+            "end": seg["start"] + i * 0.2 + 0.15,
+            "word": " " + w,
+            "probability": 0.1 if w == "expectations" else 0.9,
+        }
+        for i, w in enumerate(seg["text"].split())
+    ]
+    raw["segments"][4]["flags"] = ["repetition"]  # "Why now?"
+    raw["segments"][-1]["flags"] = ["possible_hallucination"]
+    raw["untranscribed"] = [{"start": 104.0, "end": 107.5, "reason": "no words"}]
+    events = (
+        *complete.events[:-3],
+        dataclasses.replace(complete.events[-3], type="closing_started", data={}),
+        *complete.events[-2:],
+    )
+    data = dataclasses.replace(complete, transcript=parse_transcript(raw), events=events)
+    marks = (
+        "(expectations?)",
+        "Why now? (repetition collapsed, check the audio)",
+        "(possibly not spoken: ",
+        "(untranscribed speech 01:44–01:47, check the audio)",
+    )
+    docx_text = "\n".join(
+        p.text
+        for p in __import__("docx")
+        .Document(str(get_writer("docx").write(data, tmp_path / "m.docx")))
+        .paragraphs
+    )
+    texts = {
+        "md": get_writer("md").render(data),
+        "txt": get_writer("txt").render(data),
+        "nvivo": get_writer("nvivo").render(data),
+        "srt": get_writer("srt").render(data),
+        "vtt": get_writer("vtt").render(data),
+        "docx": docx_text,
+        "qdpx": layout_transcript(data).text,
+    }
+    for name, text in texts.items():
+        for mark in marks:
+            assert mark in text, (name, mark)
+        assert "(.) (.)" not in text and "check against the audio" not in text, name
+    for name in ("md", "txt", "docx", "qdpx", "vtt"):
+        assert "Closing" in texts[name], name
+    assert "Closing" in texts["nvivo"].splitlines()[-1]
