@@ -154,3 +154,32 @@ def test_two_hundred_thousand_names_take_seconds(tmp_path: Path) -> None:
     assert anonymised.transcript is not None
     text = " ".join(s.text for s in anonymised.transcript.segments)
     assert "Mette" not in text and "[Nurse]'s training was a course in [City]" in text
+
+
+def test_timed_words_cannot_bring_a_replaced_name_back() -> None:
+    """Exports read the transcript model, which reads timed words: a segment whose name was
+    replaced loses its words, so every format shows the placeholder."""
+    import copy
+    import dataclasses
+
+    from guide_tui.export import get_writer, read_session
+    from guide_tui.export.anonymise import anonymise_session
+    from guide_tui.export.transcript import parse_transcript
+
+    data = read_session(COMPLETE)
+    assert data.transcript is not None
+    raw = copy.deepcopy(data.transcript.raw)
+    for seg in raw["segments"]:
+        tokens = seg["text"].split()
+        seg["words"] = [
+            {"start": seg["start"], "end": seg["end"], "word": " " + t, "probability": 0.9}
+            for t in tokens
+        ]
+    data = dataclasses.replace(data, transcript=parse_transcript(raw))
+    anonymised, _ = anonymise_session(data, [Replacement("Mette", "[Name 1]")])
+    assert anonymised.transcript is not None
+    words = [w.text for s in anonymised.transcript.segments for w in s.words]
+    assert words and not any("Mette" in w for w in words)
+    for name in ("md", "txt", "nvivo", "srt", "vtt"):
+        text = get_writer(name).render(anonymised)
+        assert "Mette" not in text and "[Name 1]" in text, name

@@ -190,9 +190,7 @@ def anonymise_session(
         for e in data.events
     )
     if transcript is not None:
-        segments = tuple(
-            dataclasses.replace(s, text=replace_names(s.text, index)) for s in transcript.segments
-        )
+        segments = tuple(_anonymise_segment(s, index) for s in transcript.segments)
         annotations = tuple(
             dataclasses.replace(a, text=replace_names(a.text, index) if a.text else a.text)
             for a in transcript.annotations
@@ -208,6 +206,13 @@ def anonymise_session(
         transcript = transcript.replace_text(_check(segments), _check(annotations), raw)
     anonymised = dataclasses.replace(data, meta=meta, transcript=transcript, events=events)
     return anonymised, names
+
+
+def _anonymise_segment(seg: Segment, index: NameIndex) -> Segment:
+    """The segment with names replaced; its timed words go when any was replaced (a name can
+    span several words), so no reader can put the name back together from them."""
+    text = replace_names(seg.text, index)
+    return dataclasses.replace(seg, text=text, words=seg.words if text == seg.text else ())
 
 
 def _check(items: tuple[Any, ...]) -> tuple[Any, ...]:

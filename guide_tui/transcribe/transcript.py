@@ -24,14 +24,6 @@ def write_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def hms(t: float, tenths: bool = False) -> str:
-    t = max(0.0, t)
-    h, rem = divmod(int(t), 3600)
-    m, s = divmod(rem, 60)
-    out = f"{h:02d}:{m:02d}:{s:02d}"
-    return f"{out}.{int((t - int(t)) * 10)}" if tenths else out
-
-
 class JsonWriter:
     extension = "json"
 

@@ -24,6 +24,10 @@ from guide_tui.transcript.spans import Span, span_id
 #: A word ending like this ends a sentence (closing quotes/brackets allowed after it).
 SENTENCE_END = re.compile(r"[.?!…][\"'”’)\]]*$")
 QUESTION_END = re.compile(r"\?[\"'”’)\]]*$")
+#: Abbreviations whose full stop does not end a sentence.
+ABBREVIATIONS = frozenset(
+    {"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "e.g.", "i.e.", "etc.", "vs.", "no.", "ca."}
+)
 #: A silence this long between words ends a sentence even without punctuation.
 SENTENCE_GAP_S = 1.0
 #: Without speaker labels, a silence this long (seconds) starts a new paragraph.
@@ -345,6 +349,10 @@ def _words(transcript: Transcript) -> list[Word]:
     return out
 
 
+def ends_sentence(word: Word) -> bool:
+    return bool(SENTENCE_END.search(word.text)) and word.text.lower() not in ABBREVIATIONS
+
+
 def split_sentences(words: Sequence[Word]) -> list[Sentence]:
     """Sentences: a new one after ``.?!``, at a speaker change and after a silence of
     :data:`SENTENCE_GAP_S` (Whisper does not always punctuate)."""
@@ -354,7 +362,7 @@ def split_sentences(words: Sequence[Word]) -> list[Sentence]:
         if current:
             last = current[-1]
             if (
-                SENTENCE_END.search(last.text)
+                ends_sentence(last)
                 or w.speaker != last.speaker
                 or w.start - last.end >= SENTENCE_GAP_S
             ):

@@ -121,14 +121,12 @@ def model_turn_text(model: TranscriptModel, turn: Turn, *, marks: bool = True) -
 
 def sentence_chunks(turn: Turn) -> list[tuple[Word, ...]]:
     """A turn cut after each sentence end (subtitles want short cues)."""
-    from guide_tui.transcript.model import SENTENCE_END, SENTENCE_GAP_S
+    from guide_tui.transcript.model import SENTENCE_GAP_S, ends_sentence
 
     out: list[tuple[Word, ...]] = []
     current: list[Word] = []
     for w in turn.words:
-        if current and (
-            SENTENCE_END.search(current[-1].text) or w.start - current[-1].end >= SENTENCE_GAP_S
-        ):
+        if current and (ends_sentence(current[-1]) or w.start - current[-1].end >= SENTENCE_GAP_S):
             out.append(tuple(current))
             current = []
         current.append(w)
