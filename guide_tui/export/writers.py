@@ -419,6 +419,9 @@ class NvivoWriter(TextWriter):
                 text = model_turn_text(model, block)
             elif isinstance(block, (Untranscribed, RecordingGap)):
                 start, end, speaker, text = block.start, block.end, "", mark_text(block)
+            elif isinstance(block, RecordingPause):
+                start = end = block.t
+                speaker, text = "", mark_text(block)
             else:
                 continue
             span = f"{timecodes.tenths(start)}-{timecodes.tenths(end)}"
