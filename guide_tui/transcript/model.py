@@ -268,7 +268,7 @@ def build_model(
         codes=tuple(codes),
         notes=tuple(a for a in transcript.annotations if a.type in ("note", "marker")),
         untranscribed=transcript.untranscribed,
-        pauses=tuple(Span(s, e) for s, e in transcript.pauses),
+        pauses=tuple(sorted(Span(s, e) for s, e in transcript.pauses)),
         recording_pauses=tuple(recording_pauses),
         gaps=transcript.gaps,
         sentences=tuple(sentences),

@@ -13,6 +13,7 @@ QDA tools' autocoding can find them; speech never is.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 from guide_tui.transcript.model import RecordingPause, TranscriptModel, Turn, Word
@@ -55,9 +56,11 @@ def gap_mark(item: RecordingGap) -> str:
 
 
 def _pause_between(pauses: Sequence[Span], before: Word, after: Word) -> Span | None:
-    """A silence listed in transcript.json that lies between two words (never invented)."""
-    for p in pauses:
-        if p.start >= before.end - 0.05 and p.end <= after.start + 0.05 and p.duration > 0:
+    """A silence listed in transcript.json that lies between two words (never invented).
+    ``pauses`` are sorted by start (the model keeps them so)."""
+    i = bisect.bisect_left(pauses, Span(before.end - 0.05, float("-inf")))
+    for p in pauses[i : i + 2]:
+        if p.end <= after.start + 0.05 and p.duration > 0:
             return p
     return None
 
