@@ -166,6 +166,8 @@ def run_transcribe(args: argparse.Namespace) -> int:
                 view.start_session(i, folder)
                 out = transcriber.run(folder)
                 view.finish_session(out, transcriber.last_timings)
+                for line in _unplaced_corrections(folder):
+                    print(f"{folder.name}: {line}", file=sys.stderr)
                 if view.segments == 0:
                     audio = _mmss(float(transcriber.last_timings.get("audio_s") or 0))
                     empty.append(f"{folder.name} ({audio} of audio)")
@@ -187,6 +189,24 @@ def run_transcribe(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _unplaced_corrections(folder: Path) -> list[str]:
+    """The review's corrections the new transcript has no place for (their words changed), one
+    line each; the others carry over, as the log is applied to whatever transcript.json holds."""
+    from guide_tui.transcript.corrections import CORRECTIONS_FILE
+
+    if not (folder / CORRECTIONS_FILE).is_file():
+        return []
+    from guide_tui.errors import GuideTuiError
+    from guide_tui.export.session_data import read_session
+    from guide_tui.export.writers import transcript_model
+
+    try:
+        model = transcript_model(read_session(folder, with_guide=False))
+    except GuideTuiError as error:
+        return [f"corrections not checked: {error}"]
+    return [f"{line} (kept in the log, not applied)" for line in model.unplaced]
 
 
 class _ProgressView:

@@ -20,6 +20,7 @@ from guide_tui.guide.model import Guide
 from guide_tui.safetext import map_text, without_surrogates
 from guide_tui.session.events import Event, EventType
 from guide_tui.session.state import interview_seconds
+from guide_tui.transcript.corrections import Correction, CorrectionError, read_corrections
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class SessionData:
     #: files are left out.
     audio_files: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = ()  # for the user, one line each (an edited frozen guide)
+    #: ``corrections.jsonl`` (the researcher's review), applied by the transcript model.
+    corrections: tuple[Correction, ...] = ()
 
     @property
     def name(self) -> str:
@@ -159,7 +162,8 @@ def read_session(folder: str | Path, *, with_guide: bool = True) -> SessionData:
         events, torn = read_events(folder / "events.jsonl")
         transcript = load_transcript(folder / "transcript.json", missing_ok=True)
         guide, problem = load_guide_file(folder / "guide.yaml") if with_guide else (None, None)
-    except SessionError as error:
+        corrections = read_corrections(folder)
+    except (SessionError, CorrectionError) as error:
         raise ExportError(str(error)) from None
     warning = frozen_guide_changed(folder, meta)
     data = SessionData(
@@ -172,6 +176,7 @@ def read_session(folder: str | Path, *, with_guide: bool = True) -> SessionData:
         guide_problem=problem,
         audio_files=audio,
         warnings=(warning,) if warning else (),
+        corrections=tuple(corrections),
     )
     # A "\\udc80" in a JSON file is a lone surrogate: no export could encode it (UTF-8, XML,
     # the GUIDs' hashes). Replaced once here, for every exporter and report.

@@ -25,6 +25,7 @@ from guide_tui.export.files import atomic_path, write_text_atomic
 from guide_tui.export.session_data import SessionData
 from guide_tui.export.transcript import Annotation, Transcript
 from guide_tui.safetext import map_text, xml_text
+from guide_tui.transcript.corrections import live, reviewed_seconds
 from guide_tui.transcript.model import (
     Block,
     Heading,
@@ -99,7 +100,9 @@ def transcript_model(data: SessionData) -> TranscriptModel:
     if data.guide is not None:
         titles = {t.id: t.title for t in data.guide.topics}
     titles.update(transcript.topic_titles)
-    return build_model(transcript, [e.to_json_dict() for e in data.events], titles=titles)
+    return build_model(
+        transcript, [e.to_json_dict() for e in data.events], data.corrections, titles=titles
+    )
 
 
 #: Blocks that stand for a stretch without words: marked, never dropped.
@@ -168,7 +171,18 @@ def session_facts(data: SessionData) -> list[tuple[str, str]]:
         )
         facts.append(("Language", data.transcript.language))
         facts.append(("Transcribed with", model or None))
+        facts.append(("Reviewed", reviewed_label(data)))
     return [(k, str(v)) for k, v in facts if v]
+
+
+def reviewed_label(data: SessionData) -> str:
+    """``00:12:30 of 00:48:10`` (the stretches marked reviewed against the audio), or
+    ``not reviewed``; ``corrected, not reviewed`` when edits exist but nothing was marked."""
+    done = reviewed_seconds(data.corrections)
+    total = (data.transcript.duration if data.transcript else None) or data.duration_s()
+    if done <= 0:
+        return "corrected, not reviewed" if live(data.corrections) else "not reviewed"
+    return f"{timecodes.hms(done)} of {timecodes.hms(total)}" if total else timecodes.hms(done)
 
 
 def marker_label(kind: str | None) -> str:

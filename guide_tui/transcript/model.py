@@ -1,8 +1,9 @@
 """The transcript a researcher reads: speaker turns, topic visits, codes, marks (SPEC §6a).
 
 Built once from the engine's record (``transcript.json``, read by :mod:`.source`), the session's
-event log and, later, the corrections log, and read by every export writer and ``transcript.md``,
-so a rule (where a topic begins, which turns a question code covers) lives here and nowhere else.
+event log and the researcher's corrections log (:mod:`.corrections`), and read by every export
+writer and ``transcript.md``, so a rule (where a topic begins, which turns a question code
+covers) lives here and nowhere else.
 The rules are stated in docs/transcript-format.md ("The transcript model").
 
 Everything is a span on one clock (:mod:`.spans`). Ids are times (``w12.34``, ``t12.34``), so a
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from guide_tui.transcript import corrections as corr
 from guide_tui.transcript.source import Annotation, RecordingGap, Transcript, Untranscribed
 from guide_tui.transcript.spans import Span, span_id
 
@@ -44,6 +46,9 @@ UNCERTAIN_P = 0.35
 CODE_TYPES = ("question_asked", "probe_used", "summary_given")
 CLOSING_PROMPT = "closing_prompt"
 INTERVIEWER = "Interviewer"
+#: How far (seconds) a correction's words may have moved after a re-transcription and still be
+#: found by their text.
+ANCHOR_TOLERANCE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,16 @@ class TranscriptModel:
     sentences: tuple[Sentence, ...] = ()
     speakers: tuple[str, ...] = ()
     source: Transcript | None = field(default=None, compare=False)
+    #: Stretches the researcher marked reviewed (merged), from the corrections log.
+    reviewed: tuple[Span, ...] = ()
+    #: One line for each correction that could not be placed (its words are gone).
+    unplaced: tuple[str, ...] = ()
+    #: How many corrections are in effect (0: the engine's transcript as it is).
+    corrections: int = 0
+
+    @property
+    def reviewed_seconds(self) -> float:
+        return sum(s.duration for s in self.reviewed)
 
     def visit_at(self, t: float) -> TopicVisit | None:
         starts = [v.start for v in self.visits]
@@ -231,13 +246,16 @@ class TranscriptModel:
 def build_model(
     transcript: Transcript,
     events: Iterable[Mapping[str, Any]] = (),
-    corrections: Sequence[Mapping[str, Any]] = (),
+    corrections: Sequence[Mapping[str, Any] | corr.Correction] = (),
     *,
     titles: Mapping[str, str] | None = None,
 ) -> TranscriptModel:
     """The model of one session's transcript. ``events`` are ``events.jsonl`` lines as dicts
-    (undo is applied here); without them the topic visits come from ``transcript.json``."""
-    words = apply_corrections(_words(transcript), corrections)
+    (undo is applied here); without them the topic visits come from ``transcript.json``.
+    ``corrections`` are ``corrections.jsonl`` lines (dicts or :class:`.corrections.Correction`),
+    applied in order over the engine's words (undo applied here too)."""
+    applied = _apply(_words(transcript), corrections)
+    words = applied.words
     sentences = split_sentences(words)
     speakers_known = any(w.speaker for w in words)
     live = _live(events)
@@ -248,12 +266,17 @@ def build_model(
         + [w.end for w in words]
         + [u.end for u in transcript.untranscribed]
     )
-    visits = place_visits(_raw_visits(transcript, live), sentences, speakers_known, duration, names)
-    codes = place_codes(
-        _ticks(transcript, live), visits, sentences, _interviewer(transcript, words)
-    )
+    raw = _correct_visits(_raw_visits(transcript, live), applied)
+    visits = place_visits(raw, sentences, speakers_known, duration, names)
+    ticks = _ticks(transcript, live) + [
+        replace(k, topic=v.topic) if k.topic is None and (v := _visit_at(visits, k.t)) else k
+        for k in applied.ticks
+    ]
+    ticks.sort(key=lambda k: k.t)
+    codes = place_codes(ticks, visits, sentences, _interviewer(transcript, words))
     breaks = sorted(
-        {c.start for c in codes if c.placed}
+        set(applied.splits)
+        | {c.start for c in codes if c.placed}
         | {u.start for u in transcript.untranscribed}
         | {u.end for u in transcript.untranscribed}
     )
@@ -261,7 +284,8 @@ def build_model(
     breaks = sorted(
         set(breaks) | {p.t for p in recording_pauses} | {g.start for g in transcript.gaps}
     )
-    turns = group_turns(words, visits, breaks, transcript)
+    turns = group_turns(words, visits, breaks, transcript, joins=applied.joins)
+    speakers = tuple(dict.fromkeys(applied.renames.get(s, s) for s in transcript.speakers))
     return TranscriptModel(
         turns=tuple(turns),
         visits=tuple(visits),
@@ -272,30 +296,214 @@ def build_model(
         recording_pauses=tuple(recording_pauses),
         gaps=transcript.gaps,
         sentences=tuple(sentences),
-        speakers=transcript.speakers,
+        speakers=speakers,
         source=transcript,
+        reviewed=tuple(corr.reviewed_spans(applied.live)),
+        unplaced=tuple(applied.unplaced),
+        corrections=len(applied.live),
     )
 
 
-def apply_corrections(words: list[Word], corrections: Sequence[Mapping[str, Any]]) -> list[Word]:
-    """Apply the researcher's corrections (the review's append-only log; empty until then).
+def apply_corrections(
+    words: list[Word], corrections: Sequence[Mapping[str, Any] | corr.Correction]
+) -> list[Word]:
+    """The words after the researcher's text and speaker corrections (the whole application,
+    turns and topics included, is :func:`build_model`'s)."""
+    return _apply(words, corrections).words
 
-    A correction names a word by its id (``{"word": "w12.34", "text": "Aarhus"}``); an empty
-    text deletes the word. Unknown ids are ignored: the word was re-timed by a re-transcription.
-    """
+
+@dataclass
+class _Applied:
+    words: list[Word]
+    live: list[corr.Correction] = field(default_factory=list)
+    splits: set[float] = field(default_factory=set)  # a turn begins at this word start
+    joins: set[float] = field(default_factory=set)  # no new turn at this word start
+    renames: dict[str, str] = field(default_factory=dict)
+    topics: list[corr.Correction] = field(default_factory=list)  # move/enter, for the visits
+    ticks: list[_Tick] = field(default_factory=list)
+    unplaced: list[str] = field(default_factory=list)
+
+
+def _token(text: str) -> str:
+    """A word as compared for anchoring: case and punctuation do not matter (a re-transcription
+    may punctuate differently)."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _clock(t: float) -> str:
+    whole = int(t)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def _locate(words: Sequence[Word], start: float, end: float, original: str) -> int | None:
+    """Index of the first of the consecutive words reading ``original`` nearest ``start..end``
+    (within :data:`ANCHOR_TOLERANCE_S`), or None when they are not there."""
+    target = [_token(t) for t in original.split()]
+    n = len(target)
+    if not n:
+        return None
+    starts = [w.start for w in words]
+    i = bisect.bisect_left(starts, start - ANCHOR_TOLERANCE_S)
+    best: tuple[float, int] | None = None
+    while i < len(words) and words[i].start <= start + ANCHOR_TOLERANCE_S:
+        if i + n <= len(words) and [_token(w.text) for w in words[i : i + n]] == target:
+            distance = abs(words[i].start - start) + abs(words[i + n - 1].end - end)
+            if best is None or distance < best[0]:
+                best = (distance, i)
+        i += 1
+    return best[1] if best is not None else None
+
+
+def _replace_words(words: list[Word], i: int, n: int, text: str) -> None:
+    """Words ``i..i+n`` become ``text``: same count, each keeps its time; else the new words
+    share the old span evenly, the first keeping the first start (so the turn keeps its id)."""
+    old = words[i : i + n]
+    tokens = text.split()
+    if len(tokens) == n:
+        new = [
+            replace(w, text=tok, uncertain=False, probability=1.0, flags=())
+            for w, tok in zip(old, tokens, strict=True)
+        ]
+    else:
+        start, end = old[0].start, old[-1].end
+        step = (end - start) / len(tokens) if tokens else 0.0
+        new = [
+            replace(
+                old[0],
+                start=start + k * step,
+                end=start + (k + 1) * step,
+                text=tok,
+                uncertain=False,
+                probability=1.0,
+                flags=(),
+            )
+            for k, tok in enumerate(tokens)
+        ]
+    words[i : i + n] = new
+
+
+def _apply(
+    words: list[Word], corrections: Sequence[Mapping[str, Any] | corr.Correction]
+) -> _Applied:
+    out = _Applied(list(words))
     if not corrections:
-        return words
-    by_id = {w.id: i for i, w in enumerate(words)}
-    out: list[Word | None] = list(words)
+        return out
+    items: list[corr.Correction] = []
     for c in corrections:
-        i = by_id.get(str(c.get("word")))
-        if i is None or out[i] is None or "text" not in c:
+        try:
+            items.append(c if isinstance(c, corr.Correction) else corr.Correction.from_dict(c))
+        except (ValueError, TypeError, corr.CorrectionError):
+            continue  # a line the log reader would have skipped
+    out.live = corr.live(items)
+    ws = out.words
+    for c in out.live:
+        d = c.data
+        where = float(d.get("start", d.get("at", d.get("t", 0.0))))
+        if c.type in (corr.EDIT_TEXT, corr.SET_SPEAKER):
+            original = str(d["original"])
+            i = _locate(ws, float(d["start"]), float(d["end"]), original)
+            if i is None:
+                out.unplaced.append(
+                    f"correction {c.seq} ({c.type} at {_clock(where)}): "
+                    f"\u201c{_clip(original)}\u201d is not there any more"
+                )
+                continue
+            n = len(original.split())
+            if c.type == corr.EDIT_TEXT:
+                _replace_words(ws, i, n, str(d["text"]))
+            else:
+                speaker = str(d["speaker"]) or None
+                ws[i : i + n] = [replace(w, speaker=speaker) for w in ws[i : i + n]]
+        elif c.type in (corr.SPLIT_TURN, corr.MERGE_TURNS):
+            i = _locate(ws, float(d["at"]), float(d["at"]), str(d["word"]))
+            if i is None:
+                out.unplaced.append(
+                    f"correction {c.seq} ({c.type} at {_clock(where)}): "
+                    f"\u201c{_clip(str(d['word']))}\u201d is not there any more"
+                )
+                continue
+            at = round(ws[i].start, 6)
+            if c.type == corr.SPLIT_TURN:
+                out.splits.add(ws[i].start)
+                out.joins.discard(at)
+            else:
+                out.joins.add(at)
+                out.splits.discard(ws[i].start)
+                if i > 0 and ws[i].speaker != ws[i - 1].speaker:
+                    theirs, mine = ws[i].speaker, ws[i - 1].speaker
+                    j = i
+                    while j < len(ws) and ws[j].speaker == theirs:
+                        ws[j] = replace(ws[j], speaker=mine)
+                        j += 1
+        elif c.type == corr.RENAME_SPEAKER:
+            old_name, new_name = str(d["speaker"]), str(d["name"]).strip()
+            if not new_name or not any(w.speaker == old_name for w in ws):
+                if new_name:
+                    out.unplaced.append(
+                        f"correction {c.seq} ({c.type}): no speaker {old_name!r} any more"
+                    )
+                continue
+            ws[:] = [replace(w, speaker=new_name) if w.speaker == old_name else w for w in ws]
+            out.renames = {k: (new_name if v == old_name else v) for k, v in out.renames.items()}
+            out.renames[old_name] = new_name
+        elif c.type in (corr.MOVE_TOPIC, corr.ENTER_TOPIC):
+            out.topics.append(c)
+        elif c.type == corr.TICK:
+            topic = d.get("topic")
+            out.ticks.append(
+                _Tick(
+                    str(d["kind"]),
+                    float(d["t"]),
+                    str(topic) if topic is not None else None,
+                    _opt(d.get("question")),
+                    _opt(d.get("probe")),
+                    None,
+                    _opt(d.get("text")),
+                )
+            )
+    return out
+
+
+def _opt(value: object) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _clip(text: str, width: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def _correct_visits(raw: list[_RawVisit], applied: _Applied) -> list[_RawVisit]:
+    """Topic boundaries moved or entered in review. A moved boundary names its visit by topic
+    and the time its key was pressed (``TopicVisit.raw_start``); the researcher's time is kept
+    but still never cuts a sentence."""
+    out = list(raw)
+    for c in applied.topics:
+        d = c.data
+        topic = None if d["topic"] is None else str(d["topic"])
+        if c.type == corr.ENTER_TOPIC:
+            out.append(_RawVisit(float(d["t"]), topic, closing=topic is None, exact=True))
             continue
-        text = str(c["text"]).strip()
-        word = out[i]
-        assert word is not None
-        out[i] = replace(word, text=text, uncertain=False, probability=1.0) if text else None
-    return [w for w in out if w is not None]
+        near = [
+            (abs(v.t - float(d["from_t"])), k)
+            for k, v in enumerate(out)
+            if v.topic == topic and abs(v.t - float(d["from_t"])) <= ANCHOR_TOLERANCE_S
+        ]
+        if not near:
+            applied.unplaced.append(
+                f"correction {c.seq} ({c.type}): no visit of topic {topic!r} "
+                f"entered at {_clock(float(d['from_t']))}"
+            )
+            continue
+        k = min(near)[1]
+        out[k] = replace(out[k], t=float(d["t"]), exact=True)
+    out.sort(key=lambda v: v.t)
+    return [v for i, v in enumerate(out) if i + 1 == len(out) or out[i + 1].t > v.t]
+
+
+def _visit_at(visits: Sequence[TopicVisit], t: float) -> TopicVisit | None:
+    inside = [v for v in visits if v.start <= t]
+    return inside[-1] if inside else (visits[0] if visits else None)
 
 
 def _norm(text: str) -> str:
@@ -424,6 +632,7 @@ class _RawVisit:
     t: float
     topic: str | None
     closing: bool = False
+    exact: bool = False  # placed by the researcher in review: snapped to its sentence only
 
 
 def _live(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -478,7 +687,9 @@ def place_visits(
     for i, v in enumerate(raw):
         at = (
             0.0
-            if i == 0 and v.t < FIRST_TOPIC_AT_START_S
+            if i == 0 and v.t < FIRST_TOPIC_AT_START_S and not v.exact
+            else snap(v.t, sentences, False)
+            if v.exact
             else snap(v.t, sentences, speakers_known, interviewer)
         )
         at = max(at, previous)
@@ -606,11 +817,15 @@ def group_turns(
     visits: Sequence[TopicVisit],
     breaks: Sequence[float],
     transcript: Transcript,
+    *,
+    joins: Iterable[float] = (),
 ) -> list[Turn]:
     """Words into turns: a new turn at a visit's start, a speaker change, a code's first word,
     an untranscribed stretch or recording pause, and (no speakers known) a silence of
-    :data:`UNLABELLED_TURN_GAP_S`."""
+    :data:`UNLABELLED_TURN_GAP_S`. A word in ``joins`` (a merge in review) continues the turn
+    before it unless a topic visit begins there."""
     starts = [v.start for v in visits]
+    joined = {round(t, 6) for t in joins}
     confidence = {s.id: s.speaker_confidence for s in transcript.segments}
     turns: list[Turn] = []
     current: list[Word] = []
@@ -639,11 +854,13 @@ def group_turns(
             cut = bisect.bisect_right(breaks, w.start + 1e-9) > bisect.bisect_right(
                 breaks, last.start + 1e-9
             )
-            if (
-                visit != current_visit
-                or w.speaker != last.speaker
-                or cut
-                or (w.speaker is None and w.start - last.end >= UNLABELLED_TURN_GAP_S)
+            if visit != current_visit or (
+                round(w.start, 6) not in joined
+                and (
+                    w.speaker != last.speaker
+                    or cut
+                    or (w.speaker is None and w.start - last.end >= UNLABELLED_TURN_GAP_S)
+                )
             ):
                 close()
         current_visit = visit
