@@ -135,7 +135,8 @@ def run_import_corrections(args: argparse.Namespace) -> int:
 
     result = import_corrections(Path(args.session), Path(args.file), dry_run=args.dry_run)
     verb = "would record" if args.dry_run else "recorded"
-    print(f"{args.file}: {verb} {len(result.recorded)} correction(s) in {args.session}")
+    count = len(result.planned) if args.dry_run else len(result.recorded)
+    print(f"{args.file}: {verb} {count} correction(s) in {args.session}")
     for line in result.described:
         print(f"  {line}")
     for line in result.unplaced:
