@@ -261,3 +261,28 @@ def test_retranscription_keeps_matching_corrections_and_reports_the_rest(tmp_pat
     lines = unplaced(again, log.corrections, EVENTS)
     assert len(lines) == 1 and "correction 2 (edit_text at 00:00:12)" in lines[0]
     assert "And then we" in lines[0]
+
+
+def test_editing_a_whole_turn_keeps_the_times_of_unchanged_words() -> None:
+    """The review edits a turn as a whole: only the changed words get new times."""
+    transcript = _transcript()
+    turn = build_model(transcript).turns[2]
+    assert turn.text == "What was school like?"
+    edit = {
+        "seq": 1,
+        "type": "edit_text",
+        "data": {
+            "start": turn.start,
+            "end": turn.end,
+            "original": turn.text,
+            "text": "So what was primary school like?",
+        },
+    }
+    after = build_model(transcript, EVENTS, [edit]).turns[2]
+    assert after.text == "So what was primary school like?"
+    old = {w.text: (w.start, w.end) for w in turn.words}
+    new = {w.text: (w.start, w.end) for w in after.words}
+    for kept in ("was", "school", "like?"):
+        assert new[kept] == old[kept]
+    assert old["What"][0] <= new["So"][0] < new["what"][1] <= old["What"][1]  # "What" → "So what"
+    assert old["was"][1] <= new["primary"][0] <= new["primary"][1] <= old["school"][0]

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from difflib import SequenceMatcher
 from typing import Any
 
 from guide_tui.transcript import corrections as corr
@@ -355,21 +356,34 @@ def _locate(words: Sequence[Word], start: float, end: float, original: str) -> i
 
 
 def _replace_words(words: list[Word], i: int, n: int, text: str) -> None:
-    """Words ``i..i+n`` become ``text``: same count, each keeps its time; else the new words
-    share the old span evenly, the first keeping the first start (so the turn keeps its id)."""
+    """Words ``i..i+n`` become ``text``, aligned word by word (the review edits whole turns):
+    an unchanged word keeps its time and marks, a changed run shares the time of the words it
+    replaces (an inserted one the gap where it goes), so the highlight still follows the audio.
+    Re-typing the same text confirms it: its words are no longer marked uncertain."""
     old = words[i : i + n]
     tokens = text.split()
-    if len(tokens) == n:
-        new = [
-            replace(w, text=tok, uncertain=False, probability=1.0, flags=())
-            for w, tok in zip(old, tokens, strict=True)
-        ]
-    else:
-        start, end = old[0].start, old[-1].end
-        step = (end - start) / len(tokens) if tokens else 0.0
-        new = [
+    if tokens == [w.text for w in old]:
+        words[i : i + n] = [replace(w, uncertain=False, probability=1.0) for w in old]
+        return
+    matcher = SequenceMatcher(None, [w.text for w in old], tokens, autojunk=False)
+    new: list[Word] = []
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "equal":
+            new += old[a1:a2]
+            continue
+        if b1 == b2:
+            continue  # deleted
+        if a2 > a1:
+            start, end = old[a1].start, old[a2 - 1].end
+        else:
+            start = old[a1 - 1].end if a1 else old[0].start
+            end = old[a1].start if a1 < n else old[-1].end
+        end = max(end, start)
+        step = (end - start) / (b2 - b1)
+        template = old[min(a1, n - 1)]
+        new += [
             replace(
-                old[0],
+                template,
                 start=start + k * step,
                 end=start + (k + 1) * step,
                 text=tok,
@@ -377,7 +391,7 @@ def _replace_words(words: list[Word], i: int, n: int, text: str) -> None:
                 probability=1.0,
                 flags=(),
             )
-            for k, tok in enumerate(tokens)
+            for k, tok in enumerate(tokens[b1:b2])
         ]
     words[i : i + n] = new
 
