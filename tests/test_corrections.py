@@ -286,3 +286,30 @@ def test_editing_a_whole_turn_keeps_the_times_of_unchanged_words() -> None:
         assert new[kept] == old[kept]
     assert old["What"][0] <= new["So"][0] < new["what"][1] <= old["What"][1]  # "What" → "So what"
     assert old["was"][1] <= new["primary"][0] <= new["primary"][1] <= old["school"][0]
+
+
+def test_two_logs_on_one_session_never_reuse_a_seq(tmp_path: Path) -> None:
+    """The review keeps a log open while ``import-corrections`` (another process) appends: the
+    next append sees the other's lines first, so seqs stay unique and undo names the right one."""
+    review = CorrectionLog.open(tmp_path)
+    review.append("reviewed", start=0.0, end=5.0)
+    code = (
+        "import sys\n"
+        "from guide_tui.transcript.corrections import CorrectionLog\n"
+        "CorrectionLog.open(sys.argv[1]).append('rename_speaker', speaker='A', name='B')\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    third = review.append("reviewed", start=5.0, end=9.0)
+    assert third.seq == 3
+    assert [c.seq for c in read_corrections(tmp_path)] == [1, 2, 3]
+    assert review.undo().data == {"undoes": 3}  # type: ignore[union-attr]
+    assert [c.type for c in review.corrections] == [
+        "reviewed",
+        "rename_speaker",
+        "reviewed",
+        "undo",
+    ]

@@ -204,10 +204,11 @@ def reviewed_seconds(corrections: Iterable[Mapping[str, Any] | Correction]) -> f
 class CorrectionLog:
     """``corrections.jsonl`` of one session folder, open for appending."""
 
-    def __init__(self, path: Path, corrections: list[Correction], torn: int) -> None:
+    def __init__(self, path: Path, corrections: list[Correction], torn: int, size: int = 0) -> None:
         self.path = path
         self._corrections = corrections
         self.torn_lines = torn
+        self._size = size  # the file's size as last read or written by this log
 
     @classmethod
     def open(cls, folder: str | os.PathLike[str]) -> CorrectionLog:
@@ -224,7 +225,7 @@ class CorrectionLog:
         except OSError as error:
             raise CorrectionError(f"Cannot read {path}: {error.strerror or error}") from None
         corrections, torn, _ = parse(data)
-        return cls(path, corrections, torn)
+        return cls(path, corrections, torn, len(data))
 
     @property
     def corrections(self) -> tuple[Correction, ...]:
@@ -240,19 +241,56 @@ class CorrectionLog:
         return max((c.seq for c in self._corrections), default=0)
 
     def append(self, type: str, **data: Any) -> Correction:
-        """Write one correction and return once it is on disk (fsynced)."""
+        """Write one correction and return once it is on disk (fsynced).
+
+        The file is locked while the line is written, and re-read first if another process
+        (``import-corrections`` while the review is open) appended meanwhile, so ``seq`` stays
+        unique and an undo names the right correction."""
         check(type, data)
-        correction = Correction(
-            self.seq + 1,
-            type,
-            dict(data),
-            datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-        )
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
         try:
-            line = json.dumps(correction.as_dict(), ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise CorrectionError(f"{type}: not storable ({error})") from None
-        self._write(line.encode("utf-8") + b"\n")
+            new = not self.path.exists()
+            fd = os.open(self.path, flags, FILE_MODE)
+        except OSError as error:
+            raise CorrectionError(f"Cannot write {self.path}: {error.strerror or error}") from None
+        try:
+            _lock(fd)
+            with contextlib.suppress(NotImplementedError, OSError):
+                os.chmod(self.path, FILE_MODE)
+            size = os.fstat(fd).st_size
+            tail = b"\n"
+            if size != self._size:
+                existing = _read_all(fd, size)
+                self._corrections, self.torn_lines, _ = parse(existing)
+                tail = existing[-1:] or b"\n"
+            elif size:
+                tail = os.pread(fd, 1, size - 1) if hasattr(os, "pread") else b"\n"
+            correction = Correction(
+                self.seq + 1,
+                type,
+                dict(data),
+                datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            )
+            try:
+                text = json.dumps(correction.as_dict(), ensure_ascii=False, allow_nan=False)
+            except (TypeError, ValueError) as error:
+                raise CorrectionError(f"{type}: not storable ({error})") from None
+            line = text.encode("utf-8") + b"\n"
+            if tail != b"\n":
+                line = b"\n" + line  # a torn last line (a crash mid-write) stays its own line
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+            self._size = size + len(line)
+        except OSError as error:
+            raise CorrectionError(f"Cannot write {self.path}: {error.strerror or error}") from None
+        finally:
+            os.close(fd)  # releases the lock
+        if new:
+            from guide_tui.atomic import fsync_dir
+
+            fsync_dir(self.path.parent)
         self._corrections.append(correction)
         return correction
 
@@ -263,35 +301,25 @@ class CorrectionLog:
             return None
         return self.append(UNDO, undoes=current[-1].seq)
 
-    def _write(self, line: bytes) -> None:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-        try:
-            new = not self.path.exists()
-            fd = os.open(self.path, flags, FILE_MODE)
-        except OSError as error:
-            raise CorrectionError(f"Cannot write {self.path}: {error.strerror or error}") from None
-        try:
-            with contextlib.suppress(NotImplementedError, OSError):
-                os.chmod(self.path, FILE_MODE)
-            size = os.fstat(fd).st_size
-            if size:
-                # a torn last line (a crash mid-write) stays its own, ignored line
-                with open(self.path, "rb") as handle:
-                    handle.seek(size - 1)
-                    if handle.read(1) != b"\n":
-                        line = b"\n" + line
-            view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        except OSError as error:
-            raise CorrectionError(f"Cannot write {self.path}: {error.strerror or error}") from None
-        finally:
-            os.close(fd)
-        if new:
-            from guide_tui.atomic import fsync_dir
 
-            fsync_dir(self.path.parent)
+def _lock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: one writer at a time is the user's business there
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while size > 0:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def unplaced(
