@@ -152,7 +152,16 @@ def test_docx_round_trip(session: Path, tmp_path: Path, capsys) -> None:
 
     path = _export(session, "docx")
     document = docx.Document(str(path))
-    for para in document.paragraphs:
+    paragraphs = list(document.paragraphs)
+    for n, para in enumerate(paragraphs):
+        if para.text.endswith(
+            "Mostly on the job. Mette's training was a course in Aarhus, which we paid for."
+        ):
+            # Enter pressed after "job." in Word: a new paragraph without a stamp
+            para.runs[-1].text = "Mostly on the job."
+            paragraphs[n + 1].insert_paragraph_before(
+                "Mette's training was a course in Aarhus, which we paid for."
+            )
         for run in para.runs:
             if "Dr. Hansen told me" in run.text:
                 run.text = run.text.replace("Dr. Hansen told me", "Dr. Jensen told us")
@@ -162,9 +171,10 @@ def test_docx_round_trip(session: Path, tmp_path: Path, capsys) -> None:
     document.save(str(edited))
     capsys.readouterr()
     assert main(["import-corrections", str(session), str(edited)]) == 0
-    assert "recorded 3 correction(s)" in capsys.readouterr().out
+    assert "recorded 4 correction(s)" in capsys.readouterr().out
     md = _export(session, "md").read_text()
     assert "Dr. Jensen told us" in md and "**[00:00:20] Moderator:** Why now?" in md
+    assert "P01:** Mostly on the job.\n\n**[00:01:06] P01:** Mette's training" in md
 
 
 def test_transcribe_force_reports_corrections_it_cannot_place(session: Path, capsys) -> None:
