@@ -25,7 +25,7 @@ def session(tmp_path: Path) -> Path:
 
 def _export(folder: Path, fmt: str) -> Path:
     assert main(["export", str(folder), "--format", fmt]) == 0
-    ext = {"txt": ".txt", "md": ".md", "docx": ".docx", "qdpx": ".qdpx"}[fmt]
+    ext = {"txt": ".txt", "md": ".md", "docx": ".docx", "qdpx": ".qdpx", "json": ".json"}[fmt]
     return folder / "exports" / f"{folder.name}{ext}"
 
 
@@ -112,6 +112,11 @@ def test_txt_round_trip_keeps_times_topics_codes_and_notes(
     ) == list(qdpx_before.notes.values()).count(
         "Hesitates before answering; mentions a colleague by name."
     )
+
+    # the json export keeps the engine's record and carries the corrections beside it
+    document = json.loads(_export(session, "json").read_text())
+    assert document["transcript"] == json.loads((COMPLETE / "transcript.json").read_text())
+    assert [c["type"] for c in document["corrections"]] == types
 
     # importing the same file again changes nothing
     capsys.readouterr()

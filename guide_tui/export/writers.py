@@ -538,7 +538,8 @@ class VttWriter(TextWriter):
 
 
 class JsonWriter(TextWriter):
-    """The whole transcript, unchanged, wrapped with the session's metadata and coverage."""
+    """The whole transcript, unchanged, wrapped with the session's metadata and coverage, and
+    the corrections log (so the archive holds both the engine's record and the review)."""
 
     name = "json"
     extension = ".json"
@@ -552,6 +553,9 @@ class JsonWriter(TextWriter):
             "session_folder": data.name,
             "session": data.meta,
             "transcript": data.transcript.raw if data.transcript is not None else None,
+            # the researcher's corrections, applied over "transcript" by the other formats
+            # (docs/transcript-format.md, "Corrections"); the engine's record stays as it was
+            "corrections": [c.as_dict() for c in data.corrections],
         }
         return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
