@@ -1,6 +1,7 @@
 """The corrected transcript as one domain model (SPEC §6a): what every export writer,
 ``transcript.md``, ``study`` and the review read. Plain Python: no Textual, no numpy."""
 
+from guide_tui.transcript.corrections import Correction, CorrectionError, CorrectionLog
 from guide_tui.transcript.model import (
     Block,
     Code,
@@ -20,6 +21,9 @@ from guide_tui.transcript.spans import Span
 __all__ = [
     "Block",
     "Code",
+    "Correction",
+    "CorrectionError",
+    "CorrectionLog",
     "Heading",
     "RecordingPause",
     "Sentence",
