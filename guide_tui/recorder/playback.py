@@ -210,6 +210,7 @@ class Player:
         self._device = device
         self._speed = 1.0
         self._playing = False
+        self._rewind_on_resume = False
         self._position = 0.0  # of the next sample handed to the device
         self._generation = 0
         self._read_from = 0.0  # where the feeder reads next (session time)
@@ -243,7 +244,9 @@ class Player:
         """Play from ``t`` (default: where it stands, minus the rewind after a pause), up to
         ``until`` when given (play the current turn)."""
         if t is None:
-            t = max(0.0, self._position - (self.rewind if not self._playing else 0.0))
+            back = self.rewind if self._rewind_on_resume and not self._playing else 0.0
+            t = max(0.0, self._position - back)
+        self._rewind_on_resume = False
         self._ensure_stream()
         self._seek(t)
         self._stop_at = until
@@ -254,6 +257,7 @@ class Player:
         if self._playing:
             self._position = self.position
             self._playing = False
+            self._rewind_on_resume = True
             self._generation += 1  # what was queued is dropped
 
     def toggle(self) -> None:
@@ -268,6 +272,7 @@ class Player:
             self.play(t, until=self._stop_at)
         else:
             self._position = min(max(0.0, t), self.audio.duration)
+            self._rewind_on_resume = False  # a chosen place plays from where it was chosen
 
     def skip(self, seconds: float) -> None:
         self.seek(self.position + seconds)

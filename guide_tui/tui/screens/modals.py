@@ -180,17 +180,22 @@ class HelpScreen(ModalScreen[None]):
             keys = binding.key_display or ", ".join(binding.key.split(","))
             what = escape(binding.tooltip or binding.description)
             rows.append(f"[b $accent]{keys:>6}[/]  {what}")
-        rows += [
-            "",
-            "[b $accent]   1-9[/]  Go straight to topic 1-9",
-            "[b $accent] ↑ ↓ j k[/]  Move through questions and probes",
-            "[b $accent]    ^p[/]  Command palette: every action by name",
-            "[b $accent]    f2[/]  Light / dark theme",
-            "[b $accent]    ^q[/]  Leave (the session can be resumed with --resume)",
-            "",
-            "[dim]Times: amber when over the planned minutes, red when more than a quarter "
-            "over. Everything is saved as you go.[/]",
-        ]
+        extra = getattr(self.under, "HELP_ROWS", None)  # a screen with keys of its own
+        rows += (
+            ["", *extra]
+            if extra is not None
+            else [
+                "",
+                "[b $accent]   1-9[/]  Go straight to topic 1-9",
+                "[b $accent] ↑ ↓ j k[/]  Move through questions and probes",
+                "[b $accent]    ^p[/]  Command palette: every action by name",
+                "[b $accent]    f2[/]  Light / dark theme",
+                "[b $accent]    ^q[/]  Leave (the session can be resumed with --resume)",
+                "",
+                "[dim]Times: amber when over the planned minutes, red when more than a quarter "
+                "over. Everything is saved as you go.[/]",
+            ]
+        )
         with Vertical(classes="dialog", id="help-dialog"):
             yield Label("[b]Keys[/b]  [dim]Esc closes[/]")
             with VerticalScroll():

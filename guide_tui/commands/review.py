@@ -1,0 +1,126 @@
+"""``guide-tui review SESSION``: read the transcript while listening to the recording (issue 13).
+
+    guide-tui review SESSION [--device D] [--theme dark|light]
+
+The session is read as the exports read it (:func:`~guide_tui.export.session_data.read_session`,
+the transcript model), so the review shows what the exports write. A bad folder or a missing
+transcript is a one-line error before any screen opens. Textual and the audio stack are imported
+inside :func:`review` only.
+
+Settings (config.toml, ``[review]``): ``play_pause`` (keys, default ``"f5,escape"``; a foot
+pedal that sends a key goes here), ``rewind`` (seconds replayed when resuming, default 1.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+ORDER = 45
+DEFAULT_PLAY_PAUSE = "f5,escape"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "review",
+        help="read a session's transcript while listening to its audio",
+        description="Go through the transcript turn by turn with the recording: playback follows "
+        "the cursor, slower or faster without changing pitch, and `n` jumps to the next place "
+        "that needs a look.",
+    )
+    parser.add_argument("session", metavar="SESSION", help="the session folder")
+    parser.add_argument(
+        "--device",
+        "-d",
+        metavar="D",
+        help="audio output: PortAudio index or part of its name (default: the system's)",
+    )
+    parser.add_argument("--theme", choices=("dark", "light"), default="dark")
+    parser.set_defaults(func=review)
+
+
+def review_settings() -> tuple[str, float]:
+    """``[review] play_pause`` and ``rewind`` from config.toml, checked."""
+    from guide_tui.errors import ConfigError
+    from guide_tui.paths import config_file, read_config
+
+    table = read_config().get("review", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{config_file()}: [review] must be a table")
+    keys = table.get("play_pause", DEFAULT_PLAY_PAUSE)
+    if not isinstance(keys, str) or not keys.strip() or " " in keys.strip():
+        raise ConfigError(
+            f"{config_file()}: [review] play_pause must be key names separated by commas, "
+            'e.g. "f5,escape" or "f4"'
+        )
+    rewind = table.get("rewind", 1.5)
+    if isinstance(rewind, bool) or not isinstance(rewind, (int, float)) or not 0 <= rewind <= 10:
+        raise ConfigError(f"{config_file()}: [review] rewind must be seconds from 0 to 10")
+    return keys.strip(), float(rewind)
+
+
+def review(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from guide_tui.commands.run import require_terminal
+    from guide_tui.errors import GuideTuiError
+
+    play_pause, rewind = review_settings()
+    app = build_review_app(
+        Path(args.session),
+        device=args.device,
+        theme=args.theme,
+        play_pause=play_pause,
+        rewind=rewind,
+    )
+    require_terminal()
+    app.run()
+    if app.return_code not in (None, 0):
+        raise GuideTuiError("the review screen ended with an error")
+    return 0
+
+
+def build_review_app(
+    folder: Any,
+    *,
+    device: str | None = None,
+    theme: str = "dark",
+    play_pause: str = DEFAULT_PLAY_PAUSE,
+    rewind: float = 1.5,
+) -> Any:
+    """The review app for a session folder (also what the tests and the bench open)."""
+    from guide_tui.errors import GuideTuiError
+    from guide_tui.export.session_data import read_session
+    from guide_tui.export.writers import transcript_model
+    from guide_tui.transcript.review import review_rows
+    from guide_tui.tui.screens.review import make_review_app
+
+    data = read_session(folder)
+    if data.transcript is None:
+        raise GuideTuiError(
+            f"{data.folder}: no transcript.json yet; run `guide-tui transcribe {data.folder}` first"
+        )
+    model = transcript_model(data)
+    rows = review_rows(model)
+    duration = max([data.transcript.duration or 0.0] + [r.end for r in rows])
+    files = data.audio_files
+    listed = data.meta
+    if isinstance(data.transcript.raw.get("audio"), list):
+        listed = data.transcript.raw  # the offsets the transcript's times were made with
+    output: int | str | None = int(device) if device and device.isdigit() else device
+
+    def player_factory() -> Any:
+        from guide_tui.recorder.playback import Player, SessionAudio
+        from guide_tui.session.audio_offsets import recorded_offsets
+
+        audio = SessionAudio(list(files), recorded_offsets(listed, [p.name for p in files]))
+        return Player(audio, device=output, rewind=rewind)
+
+    return make_review_app(
+        rows,
+        title=f"{data.participant} · {data.name}",
+        duration=duration,
+        player_factory=player_factory,
+        play_pause=play_pause,
+        theme=theme,
+    )

@@ -1,0 +1,122 @@
+"""What the review screen lists (issue 13): the model's blocks as rows with a time span, a label
+and the reason a row needs a look. Plain Python, so the rules are tested without a terminal and
+the screen only draws.
+
+A row "needs a look" where the transcript is least trustworthy: words the engine was unsure of,
+text the audio may not support or a collapsed repetition loop, a speaker the diarisation was not
+sure of, speech with no words, and session time without audio.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from guide_tui.transcript.model import Heading, RecordingPause, TranscriptModel, Turn
+from guide_tui.transcript.render import (
+    HALLUCINATION,
+    REPETITION,
+    clock,
+    gap_mark,
+    model_turn_text,
+    recording_pause_mark,
+    untranscribed_mark,
+)
+from guide_tui.transcript.source import Annotation, RecordingGap, Untranscribed
+
+#: Below this the speaker of a turn is worth checking.
+LOW_SPEAKER_CONFIDENCE = 0.6
+
+LOOK_REASONS = {
+    "uncertain": "unsure words",
+    HALLUCINATION: "possibly not spoken",
+    REPETITION: "repetition collapsed",
+    "speaker": "speaker unsure",
+    "untranscribed": "no words",
+    "gap": "no recording",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str  # heading | turn | note | untranscribed | pause | gap
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+    look: tuple[str, ...] = ()  # keys of LOOK_REASONS
+    id: str | None = None  # the turn's id (t12.34) for corrections
+
+    @property
+    def selectable(self) -> bool:
+        return self.kind != "heading"
+
+    @property
+    def meta(self) -> str:
+        """``02:38 · Interviewer · unsure words``: the row's first line."""
+        parts = [clock(self.start)]
+        if self.speaker:
+            parts.append(self.speaker)
+        parts += [LOOK_REASONS[k] for k in self.look]
+        return " · ".join(parts)
+
+
+def review_rows(model: TranscriptModel) -> list[Row]:
+    rows: list[Row] = []
+    for block in model.blocks():
+        if isinstance(block, Heading):
+            v = block.visit
+            title = v.title + (" (again)" if block.revisit else "")
+            rows.append(Row("heading", v.start, v.end, title))
+        elif isinstance(block, Turn):
+            look = [k for k in ("uncertain", HALLUCINATION, REPETITION) if k in block.flags]
+            if (
+                block.speaker_confidence is not None
+                and block.speaker_confidence < LOW_SPEAKER_CONFIDENCE
+            ):
+                look.append("speaker")
+            rows.append(
+                Row(
+                    "turn",
+                    block.start,
+                    block.end,
+                    model_turn_text(model, block),
+                    speaker=block.speaker,
+                    look=tuple(look),
+                    id=block.id,
+                )
+            )
+        elif isinstance(block, Untranscribed):
+            rows.append(
+                Row(
+                    "untranscribed",
+                    block.start,
+                    block.end,
+                    untranscribed_mark(block),
+                    look=("untranscribed",),
+                )
+            )
+        elif isinstance(block, RecordingGap):
+            rows.append(Row("gap", block.start, block.end, gap_mark(block), look=("gap",)))
+        elif isinstance(block, RecordingPause):
+            rows.append(Row("pause", block.t, block.t, recording_pause_mark(block)))
+        elif isinstance(block, Annotation):
+            label = "marker" if block.type == "marker" else "note"
+            text = block.text or block.kind or ""
+            rows.append(Row("note", block.t, block.t, f"[{label}] {text}".rstrip()))
+    return rows
+
+
+class RowIndex:
+    """Which row plays at a time: the last selectable row starting at or before it."""
+
+    def __init__(self, rows: list[Row]) -> None:
+        self.positions = [i for i, r in enumerate(rows) if r.kind in ("turn", "untranscribed")]
+        self.starts = [rows[i].start for i in self.positions]
+
+    def at(self, t: float) -> int | None:
+        i = bisect.bisect_right(self.starts, t + 1e-6) - 1
+        return self.positions[max(i, 0)] if self.positions else None
+
+
+__all__ = ["LOOK_REASONS", "Row", "RowIndex", "review_rows"]

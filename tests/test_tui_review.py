@@ -1,0 +1,223 @@
+"""``guide-tui review`` (issue 13): the rows, the screen's keys and playback that follows the
+cursor, through Textual's Pilot with a player that only records what it is asked (the real player
+is tested against the virtual audio device in test_playback.py and test_tui_tmux.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guide_tui.cli import main
+from guide_tui.commands.review import build_review_app
+from guide_tui.errors import GuideTuiError
+from guide_tui.export import read_session
+from guide_tui.export.writers import transcript_model
+from guide_tui.transcript.review import Row, review_rows
+from guide_tui.tui.screens.review import ReviewScreen, TranscriptView, make_review_app
+
+FIXTURES = Path(__file__).parent / "fixtures" / "exports" / "recordings"
+COMPLETE = FIXTURES / "2026-11-02_0900_P01"
+UNTRANSCRIBED = FIXTURES / "2026-11-09_1300_P02"
+
+
+def run_async(test: Callable[..., Any]) -> Callable[..., None]:
+    """Run an ``async def`` test with ``asyncio.run`` (no async pytest plugin needed)."""
+
+    @functools.wraps(test)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+class FakePlayer:
+    def __init__(self) -> None:
+        self.playing = False
+        self.speed = 1.0
+        self.position = 0.0
+        self.calls: list[tuple] = []
+        self.closed = False
+
+    def play(self, t=None, *, until=None):
+        self.calls.append(("play", t, until))
+        if t is not None:
+            self.position = t
+        self.playing = True
+
+    def pause(self):
+        self.calls.append(("pause",))
+        self.playing = False
+
+    def seek(self, t):
+        self.calls.append(("seek", t))
+        self.position = t
+
+    def skip(self, seconds):
+        self.calls.append(("skip", seconds))
+        self.position = max(0.0, self.position + seconds)
+
+    def set_speed(self, speed):
+        self.speed = round(min(1.5, max(0.5, speed)), 2)
+        return self.speed
+
+    def close(self):
+        self.closed = True
+
+
+def marked_copy(tmp_path: Path) -> Path:
+    """The complete fixture session with places that need a look: an unsure word (segment 3),
+    an unsure speaker (segment 6) and speech with no words at 104.5-107.5 s."""
+    folder = Path(shutil.copytree(COMPLETE, tmp_path / COMPLETE.name))
+    path = folder / "transcript.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    seg = data["segments"][3]  # "I hope it helps us use our nurses better." 15.6-19.5
+    texts = seg["text"].split()
+    step = (seg["end"] - seg["start"]) / len(texts)
+    seg["words"] = [
+        {
+            "start": round(seg["start"] + i * step, 2),
+            "end": round(seg["start"] + (i + 1) * step, 2),
+            "word": " " + w,
+            "probability": 0.1 if i == 1 else 0.9,
+        }
+        for i, w in enumerate(texts)
+    ]
+    data["segments"][6]["speaker_confidence"] = 0.4
+    data["untranscribed"] = [{"start": 104.5, "end": 107.5}]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory) -> list[Row]:
+    folder = marked_copy(tmp_path_factory.mktemp("review"))
+    return review_rows(transcript_model(read_session(folder)))
+
+
+def _app(rows, player=None, **kwargs):
+    return make_review_app(
+        rows,
+        title="P01",
+        duration=118.0,
+        player_factory=(lambda: player) if player is not None else None,
+        poll_interval=0.02,
+        **kwargs,
+    )
+
+
+def test_rows_follow_the_model(rows) -> None:
+    kinds = [r.kind for r in rows]
+    assert kinds[0] == "heading" and "turn" in kinds
+    turns = [r for r in rows if r.kind == "turn"]
+    assert all(r.id and r.id.startswith("t") for r in turns)
+    assert turns == sorted(turns, key=lambda r: r.start)
+    # what the exports mark is what the review points at
+    looks = {k for r in rows for k in r.look}
+    assert {"uncertain", "speaker", "untranscribed"} <= looks
+    for r in rows:
+        if "uncertain" in r.look:
+            assert "?)" in r.text and "unsure words" in r.meta
+
+
+@run_async
+async def test_cursor_moves_and_playback_follows(rows) -> None:
+    player = FakePlayer()
+    app = _app(rows, player)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        view = screen.query_one(TranscriptView)
+        first = view.cursor
+        assert rows[first].kind == "turn"
+        await pilot.press("down")
+        second = view.cursor
+        assert second > first and rows[second].selectable
+        assert player.calls[-1] == ("seek", rows[second].start)
+        await pilot.press("f5")
+        assert player.playing
+        await pilot.press("f5")
+        assert not player.playing
+        await pilot.press("enter")  # the turn, from its start to its end
+        assert player.calls[-1] == ("play", rows[second].start, rows[second].end)
+        # the audio moves on: the highlight and the cursor go with it
+        third = screen._selectable(second + 1, 1)
+        player.position = rows[third].start + 0.1
+        await pilot.pause(0.1)
+        assert view.playing_row == third and view.cursor == third
+        await pilot.press("f6")
+        assert player.calls[-1] == ("skip", -3.0)
+        await pilot.press("f8")
+        assert player.speed == 0.9
+        status = str(screen.query_one("#topbar").render())
+        assert "0.9×" in status and "of 01:58" in status
+
+
+@run_async
+async def test_next_place_to_check(rows) -> None:
+    app = _app(rows, FakePlayer())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        view = app.screen.query_one(TranscriptView)
+        looks = [i for i, r in enumerate(rows) if r.look and i > view.cursor]
+        await pilot.press("n")
+        assert view.cursor == looks[0]
+        await pilot.press("N")
+        if any(r.look for r in rows[: looks[0]]):
+            assert view.cursor < looks[0]
+
+
+@run_async
+async def test_play_key_is_configurable(rows) -> None:
+    player = FakePlayer()
+    app = _app(rows, player, play_pause="f4")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        assert not player.playing  # the default key no longer plays once remapped
+        await pilot.press("f4")
+        assert player.playing
+        keys = str(app.screen.query_one("#keys").render())
+        assert "f4" in keys and "f5" not in keys
+
+
+@run_async
+async def test_without_audio_it_is_a_reader(rows) -> None:
+    def broken():
+        raise GuideTuiError("this session has no audio to play")
+
+    app = make_review_app(rows, title="P01", duration=118.0, player_factory=broken)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("down", "f5")
+        status = str(app.screen.query_one("#topbar").render())
+        assert "No audio" in status
+
+
+@run_async
+async def test_help_lists_the_review_keys(rows) -> None:
+    app = _app(rows, FakePlayer())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        text = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "Play or pause" in text and "Go straight to topic" not in text
+
+
+def test_session_without_transcript_is_one_line(capsys) -> None:
+    assert main(["review", str(UNTRANSCRIBED)]) != 0
+    err = capsys.readouterr().err
+    assert "no transcript.json yet" in err and err.count("\n") == 1
+
+
+def test_build_from_a_session_folder(tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(COMPLETE, tmp_path / COMPLETE.name))
+    app = build_review_app(folder)
+    assert isinstance(app.review_screen, ReviewScreen)
