@@ -221,3 +221,100 @@ def test_build_from_a_session_folder(tmp_path: Path) -> None:
     folder = Path(shutil.copytree(COMPLETE, tmp_path / COMPLETE.name))
     app = build_review_app(folder)
     assert isinstance(app.review_screen, ReviewScreen)
+
+
+# -- corrections -------------------------------------------------------------------------------
+
+
+def _corrections(folder: Path) -> list[dict[str, Any]]:
+    path = folder / "corrections.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _export_md(folder: Path, fmt: str = "md") -> str:
+    from guide_tui.export import export_session
+
+    out = folder / "exports"
+    out.mkdir(exist_ok=True)
+    (written,) = export_session(read_session(folder), [fmt], out)
+    return Path(written).read_text(encoding="utf-8-sig")
+
+
+def _go_to(app, text: str) -> int:
+    view = app.screen.query_one(TranscriptView)
+    return next(i for i, r in enumerate(view.rows) if text in r.text)
+
+
+@run_async
+async def test_edits_become_corrections_and_reach_the_exports(tmp_path: Path) -> None:
+    folder = marked_copy(tmp_path)
+    transcript_before = (folder / "transcript.json").read_bytes()
+    app = build_review_app(folder)
+    app.review_screen._player_factory = None  # no audio device needed to edit
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        screen._select(_go_to(app, "Why now?"))
+        await pilot.press("e")
+        await pilot.pause()
+        area = app.screen.query_one("#edit-text")
+        area.text = "Why now, of all times?"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert any("of all times" in r.text for r in screen.rows)
+        # rename a speaker for the whole session
+        screen._select(_go_to(app, "of all times"))
+        await pilot.press("S")
+        await pilot.pause()
+        name = app.screen.query_one("#name-input")
+        name.value = "Researcher"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert {r.speaker for r in screen.rows if r.kind == "turn"} >= {"Researcher"}
+        assert "Interviewer" not in {r.speaker for r in screen.rows}
+        # mark reviewed: progress in the status line
+        await pilot.press("r")
+        await pilot.pause()
+        assert "reviewed 00:01 of 01:58" in str(screen.query_one("#topbar").render())
+        # undo withdraws the latest (the reviewed mark), nothing is deleted
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert "reviewed 00:00 of" in str(screen.query_one("#topbar").render())
+    lines = _corrections(folder)
+    assert [c["type"] for c in lines] == ["edit_text", "rename_speaker", "reviewed", "undo"]
+    assert lines[0]["data"]["original"] == "Why now?"
+    assert (folder / "transcript.json").read_bytes() == transcript_before
+    for fmt in ("md", "txt"):
+        text = _export_md(folder, fmt)
+        assert "Why now, of all times?" in text and "Researcher" in text, fmt
+
+
+@run_async
+async def test_topic_boundary_moves_to_the_playback_position(tmp_path: Path) -> None:
+    folder = marked_copy(tmp_path)
+    app = build_review_app(folder)
+    player = FakePlayer()
+    app.review_screen._player_factory = lambda: player
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        screen = app.screen
+        visit = screen.document.nearest_boundary(25.0)
+        assert visit is not None and visit.start == pytest.approx(36.2)
+        player.position = 20.0  # "Why now?" belongs to the next topic
+        await pilot.press("b")
+        await pilot.pause()
+        moved = next(v for v in screen.document.model.visits if v.topic == visit.topic)
+        assert moved.start == pytest.approx(20.0, abs=0.05)
+    (line,) = _corrections(folder)
+    assert line["type"] == "move_topic" and line["data"]["t"] == 20.0
+    md = _export_md(folder)
+    head = md.index(visit.title)
+    assert md.index("Why now?") > head > md.index("nurses better")
+
+
+def test_read_only_review_writes_nothing(tmp_path: Path) -> None:
+    folder = marked_copy(tmp_path)
+    app = build_review_app(folder, read_only=True)
+    actions = {b.action for b in app.review_screen.BINDINGS}
+    assert "edit" not in actions and "undo" not in actions
+    assert not (folder / "corrections.jsonl").exists()

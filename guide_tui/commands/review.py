@@ -36,6 +36,7 @@ def register(subparsers: Any) -> None:
         help="audio output: PortAudio index or part of its name (default: the system's)",
     )
     parser.add_argument("--theme", choices=("dark", "light"), default="dark")
+    parser.add_argument("--read-only", action="store_true", help="listen and read; change nothing")
     parser.set_defaults(func=review)
 
 
@@ -72,6 +73,7 @@ def review(args: argparse.Namespace) -> int:
         theme=args.theme,
         play_pause=play_pause,
         rewind=rewind,
+        read_only=args.read_only,
     )
     require_terminal()
     app.run()
@@ -87,12 +89,13 @@ def build_review_app(
     theme: str = "dark",
     play_pause: str = DEFAULT_PLAY_PAUSE,
     rewind: float = 1.5,
+    read_only: bool = False,
 ) -> Any:
     """The review app for a session folder (also what the tests and the bench open)."""
     from guide_tui.errors import GuideTuiError
     from guide_tui.export.session_data import read_session
-    from guide_tui.export.writers import transcript_model
-    from guide_tui.transcript.review import review_rows
+    from guide_tui.transcript.corrections import CorrectionLog
+    from guide_tui.transcript.review import ReviewDocument
     from guide_tui.tui.screens.review import make_review_app
 
     data = read_session(folder)
@@ -100,8 +103,13 @@ def build_review_app(
         raise GuideTuiError(
             f"{data.folder}: no transcript.json yet; run `guide-tui transcribe {data.folder}` first"
         )
-    model = transcript_model(data)
-    rows = review_rows(model)
+    titles = {t.id: t.title for t in data.guide.topics} if data.guide is not None else {}
+    titles.update(data.transcript.topic_titles)
+    log = None if read_only else CorrectionLog.open(data.folder)
+    document = ReviewDocument(
+        data.transcript, [e.to_json_dict() for e in data.events], log, titles=titles
+    )
+    rows = document.rows
     duration = max([data.transcript.duration or 0.0] + [r.end for r in rows])
     files = data.audio_files
     listed = data.meta
@@ -123,4 +131,5 @@ def build_review_app(
         player_factory=player_factory,
         play_pause=play_pause,
         theme=theme,
+        document=document,
     )

@@ -10,9 +10,18 @@ sure of, speech with no words, and session time without audio.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from guide_tui.transcript.model import Heading, RecordingPause, TranscriptModel, Turn
+from guide_tui.transcript.model import (
+    Heading,
+    RecordingPause,
+    TopicVisit,
+    TranscriptModel,
+    Turn,
+    build_model,
+)
 from guide_tui.transcript.render import (
     HALLUCINATION,
     REPETITION,
@@ -22,7 +31,7 @@ from guide_tui.transcript.render import (
     recording_pause_mark,
     untranscribed_mark,
 )
-from guide_tui.transcript.source import Annotation, RecordingGap, Untranscribed
+from guide_tui.transcript.source import Annotation, RecordingGap, Transcript, Untranscribed
 
 #: Below this the speaker of a turn is worth checking.
 LOW_SPEAKER_CONFIDENCE = 0.6
@@ -46,6 +55,7 @@ class Row:
     speaker: str | None = None
     look: tuple[str, ...] = ()  # keys of LOOK_REASONS
     id: str | None = None  # the turn's id (t12.34) for corrections
+    turn: Turn | None = field(default=None, compare=False, repr=False)
 
     @property
     def selectable(self) -> bool:
@@ -84,6 +94,7 @@ def review_rows(model: TranscriptModel) -> list[Row]:
                     speaker=block.speaker,
                     look=tuple(look),
                     id=block.id,
+                    turn=block,
                 )
             )
         elif isinstance(block, Untranscribed):
@@ -119,4 +130,60 @@ class RowIndex:
         return self.positions[max(i, 0)] if self.positions else None
 
 
-__all__ = ["LOOK_REASONS", "Row", "RowIndex", "review_rows"]
+class ReviewDocument:
+    """The transcript under review: the engine's record, the events, and the corrections log
+    (:class:`~guide_tui.transcript.corrections.CorrectionLog`). Each correction is written to
+    the log (fsynced) before the rows are rebuilt from it, so what the screen shows is always
+    what the exports will write, and a crash loses at most the edit being typed."""
+
+    def __init__(
+        self,
+        transcript: Transcript,
+        events: Sequence[Mapping[str, Any]],
+        log: Any = None,
+        *,
+        titles: Mapping[str, str] | None = None,
+    ) -> None:
+        self.transcript = transcript
+        self.events = list(events)
+        self.log = log
+        self.titles = dict(titles or {})
+        self.model: TranscriptModel
+        self.rows: list[Row] = []
+        self.rebuild()
+
+    @property
+    def editable(self) -> bool:
+        return self.log is not None
+
+    def rebuild(self) -> None:
+        corrections = self.log.corrections if self.log is not None else ()
+        self.model = build_model(self.transcript, self.events, corrections, titles=self.titles)
+        self.rows = review_rows(self.model)
+
+    def correct(self, type: str, **data: Any) -> Any:
+        """Write one correction (on disk when this returns), then rebuild."""
+        if self.log is None:
+            raise ValueError("this review is read-only")
+        correction = self.log.append(type, **data)
+        self.rebuild()
+        return correction
+
+    def undo(self) -> Any:
+        if self.log is None:
+            return None
+        correction = self.log.undo()
+        self.rebuild()
+        return correction
+
+    @property
+    def reviewed_seconds(self) -> float:
+        return self.model.reviewed_seconds
+
+    def nearest_boundary(self, t: float) -> TopicVisit | None:
+        """The topic visit whose start (after the first) lies nearest to ``t``."""
+        visits = [v for v in self.model.visits[1:] if v.topic is not None or v.closing]
+        return min(visits, key=lambda v: abs(v.start - t)) if visits else None
+
+
+__all__ = ["LOOK_REASONS", "ReviewDocument", "Row", "RowIndex", "review_rows"]

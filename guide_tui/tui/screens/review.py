@@ -22,16 +22,18 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
 from rich.segment import Segment
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.geometry import Region, Size
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widgets import Input, Label, TextArea
 
 from guide_tui.transcript.render import clock
-from guide_tui.transcript.review import Row, RowIndex
+from guide_tui.transcript.review import ReviewDocument, Row, RowIndex
 from guide_tui.tui.format import escape
 from guide_tui.tui.widgets import KeyBar, QuietStatic
 
@@ -195,7 +197,124 @@ def _look_labels(row: Row) -> list[str]:
     return [LOOK_REASONS[k] for k in row.look]
 
 
-def review_bindings(play_pause: str = "f5,escape") -> list[BindingType]:
+class TextEditScreen(ModalScreen[str | None]):
+    """Edit one turn's words. Playback keys keep working while typing (F-keys; Esc too when it
+    is the play/pause key), so the researcher listens and types without leaving the text."""
+
+    CSS_PATH = "dialogs.tcss"
+
+    def __init__(self, title: str, text: str, under: ReviewScreen, play_pause: str) -> None:
+        super().__init__()
+        self.heading, self.text, self.under = title, text, under
+        self.play_pause = play_pause
+        cancel = "f10" if "escape" in play_pause.split(",") else "f10,escape"
+        self._bindings.bind(play_pause, "play_pause", "Play/pause", show=False, priority=True)
+        self._bindings.bind("f6", "back", "Back", show=False, priority=True)
+        self._bindings.bind("f7", "forward", "Fwd", show=False, priority=True)
+        self._bindings.bind("ctrl+s", "save", "Save", show=False, priority=True)
+        self._bindings.bind(cancel, "cancel", "Cancel", show=False, priority=True)
+        self.cancel_key = cancel.split(",")[0]
+
+    def compose(self) -> ComposeResult:
+        play = self.play_pause.split(",")[0]
+        with Vertical(classes="dialog", id="edit-dialog"):
+            yield Label(
+                f"[b]{escape(self.heading)}[/b]  [dim]^s saves · {self.cancel_key} cancels · "
+                f"{play} play/pause · f6/f7 back/fwd[/]"
+            )
+            yield TextArea(self.text, id="edit-text", soft_wrap=True, show_line_numbers=False)
+
+    def on_mount(self) -> None:
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+
+    def action_play_pause(self) -> None:
+        self.under.action_play_pause()
+
+    def action_back(self) -> None:
+        self.under.action_back()
+
+    def action_forward(self) -> None:
+        self.under.action_forward()
+
+    def action_save(self) -> None:
+        self.dismiss(self.query_one(TextArea).text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class NameScreen(ModalScreen[str | None]):
+    """One line: a speaker's name."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, title: str, value: str) -> None:
+        super().__init__()
+        self.heading, self.value = title, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="name-dialog"):
+            yield Label(f"[b]{escape(self.heading)}[/b]  [dim]Enter saves · Esc cancels[/]")
+            yield Input(self.value, id="name-input")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def edit_bindings() -> list[BindingType]:
+    """Keys that change the transcript (each writes one correction); shown only when the
+    session's corrections log can be written."""
+    return [
+        Binding(
+            "e,f3",
+            "edit",
+            "Edit",
+            key_display="e",
+            tooltip="Edit the words of this turn (^s saves; playback keys keep working)",
+        ),
+        Binding(
+            "r",
+            "reviewed",
+            "Reviewed",
+            key_display="r",
+            tooltip="Mark this turn reviewed and go to the next",
+        ),
+        Binding("s", "speaker", "Speaker", key_display="s", tooltip="Who said this turn"),
+        Binding(
+            "S",
+            "rename",
+            "Rename speaker",
+            key_display="S",
+            tooltip="Rename this turn's speaker in the whole session",
+        ),
+        Binding(
+            "b",
+            "boundary",
+            "Topic here",
+            key_display="b",
+            tooltip="Move the nearest topic boundary to the playback position",
+        ),
+        Binding(
+            "ctrl+z,u",
+            "undo",
+            "Undo",
+            key_display="^z",
+            tooltip="Withdraw the latest correction (nothing is ever deleted)",
+        ),
+    ]
+
+
+def review_bindings(play_pause: str = "f5,escape", editable: bool = False) -> list[BindingType]:
     """The screen's keys; ``play_pause`` from config.toml (``[review] play_pause``)."""
     shown = play_pause.split(",")[0]
     return [
@@ -246,6 +365,7 @@ def review_bindings(play_pause: str = "f5,escape") -> list[BindingType]:
             tooltip="Next unsure words, untranscribed speech or unsure speaker",
         ),
         Binding("N", "previous_look", "Previous to check", key_display="N", show=False),
+        *(edit_bindings() if editable else []),
         Binding("down,j", "cursor(1)", "Next turn", show=False),
         Binding("up,k", "cursor(-1)", "Previous turn", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
@@ -263,7 +383,8 @@ HELP_ROWS = [
     "[b $accent]    ^q[/]  Leave",
     "",
     "[dim]A bar in the left margin follows the audio; the cursor follows it while it plays. "
-    "This screen reads the transcript; it changes nothing.[/]",
+    "Corrections go to corrections.jsonl in the session folder; transcript.json is never "
+    "changed, and ^z withdraws the latest one.[/]",
 ]
 
 
@@ -282,9 +403,13 @@ class ReviewScreen(Screen[None]):
         duration: float,
         player_factory: PlayerFactory | None = None,
         poll_interval: float = POLL_S,
+        document: ReviewDocument | None = None,
+        play_pause: str = "f5,escape",
     ) -> None:
         super().__init__()
-        self.rows = rows
+        self.document = document
+        self.play_pause = play_pause
+        self.rows = document.rows if document is not None else rows
         self.title_text = title
         self.duration = duration
         self.index = RowIndex(rows)
@@ -344,9 +469,13 @@ class ReviewScreen(Screen[None]):
             at = player.position
             audio = f"{sign} {player.speed:.1f}×"
         looks = f" · {self.looks} to check" if self.looks else ""
+        if self.document is not None and self.document.editable:
+            done = clock(self.document.reviewed_seconds)
+            where = f"{clock(at)} · reviewed {done} of {clock(self.duration)}"
+        else:
+            where = f"at {clock(at)} of {clock(self.duration)}"
         self.query_one("#topbar", QuietStatic).show(
-            f"[b]{escape(self.title_text)}[/]  {audio} · at {clock(at)} of "
-            f"{clock(self.duration)}{looks}"
+            f"[b]{escape(self.title_text)}[/]  {audio} · {where}{looks}"
         )
 
     def poll(self) -> None:
@@ -462,6 +591,144 @@ class ReviewScreen(Screen[None]):
     def action_previous_look(self) -> None:
         self._look(-1)
 
+    # -- corrections -----------------------------------------------------------------------------
+    def _turn(self) -> Row | None:
+        row = self.rows[self.view.cursor]
+        if row.turn is None:
+            self.app.notify("Only a turn's words can be changed here", timeout=2)
+            return None
+        return row
+
+    def _correct(self, type: str, *, message: str, keep: float, **data: Any) -> None:
+        from guide_tui.errors import GuideTuiError
+
+        assert self.document is not None
+        try:
+            self.document.correct(type, **data)
+        except GuideTuiError as error:
+            self.app.notify(str(error), severity="error", timeout=6)
+            return
+        self._reload(keep)
+        self.app.notify(message, timeout=2)
+
+    def _reload(self, keep: float) -> None:
+        """Rows rebuilt from the corrected model; the cursor stays at the same time."""
+        assert self.document is not None
+        self.rows = self.document.rows
+        self.index = RowIndex(self.rows)
+        self.looks = sum(1 for r in self.rows if r.look)
+        view = self.view
+        view.rows = self.rows
+        view._wrap(view._width or max(20, view.scrollable_content_region.width))
+        at = self.index.at(keep)
+        view.cursor = at if at is not None else self._selectable(0, 1) or 0
+        view.playing_row = None
+        view.refresh()
+        view.scroll_to_cursor()
+        self.draw_status()
+
+    def action_edit(self) -> None:
+        row = self._turn()
+        if row is None or row.turn is None:
+            return
+        turn = row.turn
+        original = turn.text
+
+        def done(text: str | None) -> None:
+            if text is None or " ".join(text.split()) == " ".join(original.split()):
+                return
+            self._correct(
+                "edit_text",
+                message="Saved",
+                keep=turn.start,
+                start=turn.start,
+                end=turn.end,
+                original=original,
+                text=" ".join(text.split()),
+            )
+
+        title = f"{clock(turn.start)} {turn.speaker or ''}".strip()
+        self.app.push_screen(TextEditScreen(title, original, self, self.play_pause), done)
+
+    def action_reviewed(self) -> None:
+        row = self.rows[self.view.cursor]
+        end = max(row.end, row.start + 0.01)
+        self._correct(
+            "reviewed",
+            message=f"Reviewed to {clock(end)}",
+            keep=row.start,
+            start=row.start,
+            end=end,
+        )
+        self.action_cursor(1)
+
+    def action_speaker(self) -> None:
+        row = self._turn()
+        if row is None or row.turn is None:
+            return
+        turn = row.turn
+
+        def done(name: str | None) -> None:
+            if name and name != turn.speaker:
+                self._correct(
+                    "set_speaker",
+                    message=f"Speaker: {name}",
+                    keep=turn.start,
+                    start=turn.start,
+                    end=turn.end,
+                    original=turn.text,
+                    speaker=name,
+                )
+
+        self.app.push_screen(NameScreen("Who said this turn?", turn.speaker or ""), done)
+
+    def action_rename(self) -> None:
+        row = self._turn()
+        if row is None or row.turn is None:
+            return
+        old = row.turn.speaker
+        if not old:
+            self.app.notify("This turn has no speaker to rename; use s", timeout=2.5)
+            return
+
+        def done(name: str | None) -> None:
+            if name and name != old:
+                self._correct(
+                    "rename_speaker",
+                    message=f"{old} is now {name} everywhere",
+                    keep=row.start,
+                    speaker=old,
+                    name=name,
+                )
+
+        self.app.push_screen(NameScreen(f"Rename {old} in the whole session", old), done)
+
+    def action_boundary(self) -> None:
+        assert self.document is not None
+        t = self.player.position if self.player is not None else self.rows[self.view.cursor].start
+        visit = self.document.nearest_boundary(t)
+        if visit is None:
+            self.app.notify("No topic boundary to move", timeout=2)
+            return
+        self._correct(
+            "move_topic",
+            message=f"{visit.title} now begins at {clock(t)}",
+            keep=t,
+            topic=visit.topic,
+            from_t=visit.raw_start,
+            t=round(t, 2),
+        )
+
+    def action_undo(self) -> None:
+        assert self.document is not None
+        row = self.rows[self.view.cursor]
+        undone = self.document.undo()
+        if undone is None:
+            self.app.notify("Nothing to undo", timeout=2)
+            return
+        self._reload(row.start)
+        self.app.notify("Undone", timeout=2)
+
 
 class ReviewApp(App[None]):
     """``guide-tui review``: one screen, the app conventions of the interview (help, palette,
@@ -525,23 +792,27 @@ def make_review_app(
     play_pause: str = "f5,escape",
     theme: str = "dark",
     poll_interval: float = POLL_S,
+    document: ReviewDocument | None = None,
 ) -> ReviewApp:
     """The one factory ``guide-tui review`` and the tests share; ``play_pause`` remaps the key."""
+    editable = document is not None and document.editable
     screen_class: type[ReviewScreen] = ReviewScreen
-    if play_pause != "f5,escape":
+    if play_pause != "f5,escape" or editable:
         # Not inherited: the default key must stop playing/pausing once it is remapped.
         screen_class = types.new_class(
             "ReviewScreen",
             (ReviewScreen,),
             {"inherit_bindings": False},
-            lambda ns: ns.update(BINDINGS=review_bindings(play_pause)),
+            lambda ns: ns.update(BINDINGS=review_bindings(play_pause, editable)),
         )
     screen = screen_class(
-        rows,
+        document.rows if document is not None else rows,
         title=title,
         duration=duration,
         player_factory=player_factory,
         poll_interval=poll_interval,
+        document=document,
+        play_pause=play_pause,
     )
     return ReviewApp(screen, theme=theme)
 
