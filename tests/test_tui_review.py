@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tui_support import FakePlayer
+
 from guide_tui.cli import main
 from guide_tui.commands.review import build_review_app
 from guide_tui.errors import GuideTuiError
@@ -35,40 +37,6 @@ def run_async(test: Callable[..., Any]) -> Callable[..., None]:
         asyncio.run(test(*args, **kwargs))
 
     return wrapper
-
-
-class FakePlayer:
-    def __init__(self) -> None:
-        self.playing = False
-        self.speed = 1.0
-        self.position = 0.0
-        self.calls: list[tuple] = []
-        self.closed = False
-
-    def play(self, t=None, *, until=None):
-        self.calls.append(("play", t, until))
-        if t is not None:
-            self.position = t
-        self.playing = True
-
-    def pause(self):
-        self.calls.append(("pause",))
-        self.playing = False
-
-    def seek(self, t):
-        self.calls.append(("seek", t))
-        self.position = t
-
-    def skip(self, seconds):
-        self.calls.append(("skip", seconds))
-        self.position = max(0.0, self.position + seconds)
-
-    def set_speed(self, speed):
-        self.speed = round(min(1.5, max(0.5, speed)), 2)
-        return self.speed
-
-    def close(self):
-        self.closed = True
 
 
 def marked_copy(tmp_path: Path) -> Path:

@@ -175,3 +175,30 @@ def test_gp_topic_in_full(snap_compare: Any, tmp_path: Path) -> None:
     """``r``: every research question and the whole summary, where 80×24 has no room."""
     app = build(tmp_path, gp_mid_interview, "gp-delegation-lbp.yaml")
     assert snap_compare(app, terminal_size=(80, 24), run_before=then("r"))
+
+
+# -- guide-tui review ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_review(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    """The review of the fixture session (with places to check, a stretch marked reviewed), the
+    cursor on the first place to check: status, topic headings, turns, marks and keys."""
+    from test_tui_review import marked_copy
+    from tui_support import FakePlayer
+
+    from guide_tui.commands.review import build_review_app
+
+    from guide_tui.transcript.corrections import CorrectionLog
+
+    folder = marked_copy(tmp_path)
+    CorrectionLog.open(folder).append("reviewed", start=0.0, end=21.4)
+    app = build_review_app(folder)
+    app.review_screen._player_factory = FakePlayer
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.pause(0.1)
+        await pilot.press("down", "n")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

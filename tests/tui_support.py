@@ -205,3 +205,39 @@ def read_meta(folder: Path) -> dict[str, Any]:
 
 def of_type(events: list[dict[str, Any]], type: str) -> list[dict[str, Any]]:
     return [e for e in events if e["type"] == type]
+
+
+class FakePlayer:
+    """Stands in for the review's audio player: records what it is asked, plays nothing."""
+
+    def __init__(self) -> None:
+        self.playing = False
+        self.speed = 1.0
+        self.position = 0.0
+        self.calls: list[tuple] = []
+        self.closed = False
+
+    def play(self, t=None, *, until=None):
+        self.calls.append(("play", t, until))
+        if t is not None:
+            self.position = t
+        self.playing = True
+
+    def pause(self):
+        self.calls.append(("pause",))
+        self.playing = False
+
+    def seek(self, t):
+        self.calls.append(("seek", t))
+        self.position = t
+
+    def skip(self, seconds):
+        self.calls.append(("skip", seconds))
+        self.position = max(0.0, self.position + seconds)
+
+    def set_speed(self, speed):
+        self.speed = round(min(1.5, max(0.5, speed)), 2)
+        return self.speed
+
+    def close(self):
+        self.closed = True
