@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tui_support import FakePlayer
 
 from guide_tui.cli import main

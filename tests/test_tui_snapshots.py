@@ -188,7 +188,6 @@ def test_review(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> Non
     from tui_support import FakePlayer
 
     from guide_tui.commands.review import build_review_app
-
     from guide_tui.transcript.corrections import CorrectionLog
 
     folder = marked_copy(tmp_path)

@@ -91,42 +91,61 @@ def build_review_app(
     rewind: float = 1.5,
     read_only: bool = False,
 ) -> Any:
-    """The review app for a session folder (also what the tests and the bench open)."""
+    """The review app for a session folder (also what the tests and the bench open).
+
+    Reads the folder with the readers the exports use (the same checks: links, a damaged
+    ``session.json``), but not :func:`~guide_tui.export.session_data.read_session` as a whole:
+    its pass over every string of the session cost a third of a second on a 60-minute
+    transcript, and the screen must open in under a second (docs/benchmarks-tui.md).
+    """
+    from pathlib import Path
+
     from guide_tui.errors import GuideTuiError
-    from guide_tui.export.session_data import read_session
+    from guide_tui.session.store import read_events, read_meta
     from guide_tui.transcript.corrections import CorrectionLog
     from guide_tui.transcript.review import ReviewDocument
+    from guide_tui.transcript.source import load_transcript
     from guide_tui.tui.screens.review import make_review_app
 
-    data = read_session(folder)
-    if data.transcript is None:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise GuideTuiError(f"{folder}: no such session folder")
+    meta = read_meta(folder)  # also refuses a linked transcript.json, events.jsonl, ...
+    transcript = load_transcript(folder / "transcript.json", missing_ok=True)
+    if transcript is None:
         raise GuideTuiError(
-            f"{data.folder}: no transcript.json yet; run `guide-tui transcribe {data.folder}` first"
+            f"{folder}: no transcript.json yet; run `guide-tui transcribe {folder}` first"
         )
-    titles = {t.id: t.title for t in data.guide.topics} if data.guide is not None else {}
-    titles.update(data.transcript.topic_titles)
-    log = None if read_only else CorrectionLog.open(data.folder)
-    document = ReviewDocument(
-        data.transcript, [e.to_json_dict() for e in data.events], log, titles=titles
-    )
+    events, _torn = read_events(folder)
+    titles = dict(transcript.topic_titles)
+    if not titles:  # older transcripts: the frozen guide names the topics
+        from guide_tui.export.session_data import load_guide_file
+
+        guide, _problem = load_guide_file(folder / "guide.yaml")
+        titles = {t.id: t.title for t in guide.topics} if guide is not None else {}
+    log = None if read_only else CorrectionLog.open(folder)
+    document = ReviewDocument(transcript, [e.to_json_dict() for e in events], log, titles=titles)
     rows = document.rows
-    duration = max([data.transcript.duration or 0.0] + [r.end for r in rows])
-    files = data.audio_files
-    listed = data.meta
-    if isinstance(data.transcript.raw.get("audio"), list):
-        listed = data.transcript.raw  # the offsets the transcript's times were made with
+    duration = max([transcript.duration or 0.0] + [r.end for r in rows])
+    listed = meta
+    if isinstance(transcript.raw.get("audio"), list):
+        listed = transcript.raw  # the offsets the transcript's times were made with
     output: int | str | None = int(device) if device and device.isdigit() else device
+    participant = str(meta.get("participant") or folder.name)
 
     def player_factory() -> Any:
+        """Runs off the UI thread: soundfile, numpy and PortAudio load here."""
+        from guide_tui.export.session_data import audio_files
         from guide_tui.recorder.playback import Player, SessionAudio
         from guide_tui.session.audio_offsets import recorded_offsets
 
+        files = audio_files(folder, meta)
         audio = SessionAudio(list(files), recorded_offsets(listed, [p.name for p in files]))
         return Player(audio, device=output, rewind=rewind)
 
     return make_review_app(
         rows,
-        title=f"{data.participant} · {data.name}",
+        title=f"{participant} · {folder.name}",
         duration=duration,
         player_factory=player_factory,
         play_pause=play_pause,
