@@ -401,3 +401,68 @@ def test_no_terminal_bell_in_the_consultation_room(tmux: Tmux, tmp_path: Path) -
     assert b"\x07" not in OSC.sub(b"", written)
     events = read_events(session_folder(recordings))
     assert of_type(events, "baseline_answer")[1]["data"] == {"field": "years-in-job", "value": 7}
+
+
+# -- guide-tui review ---------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(180)
+def test_review_plays_a_turn_into_the_audio_device_and_survives_sigkill(
+    tmux: Tmux, tmp_path: Path
+) -> None:
+    """``guide-tui review`` in a real terminal with a real audio device (the virtual one: a
+    PulseAudio null sink whose monitor is captured here). Enter on the turn at 00:20 plays the
+    session audio from 20.0 s (cross-correlation, within 50 ms). Then a turn is marked reviewed,
+    an edit is being typed, and the process is SIGKILLed: the reviewed mark is on disk and the
+    review reopens with it; only the edit being typed is lost."""
+    import numpy as np
+    import soundfile as sf
+    from test_playback import _locate, _Monitor, _noise
+    from test_tui_review import marked_copy
+    from virtual_mic import isolate_pulse_client, virtual_mic
+
+    isolate_pulse_client()
+    rate = 48000
+    folder = marked_copy(tmp_path / "recordings")
+    noise = _noise(118.0, 5, rate)
+    sf.write(folder / "audio-001.wav", noise, rate, subtype="PCM_16")
+    with virtual_mic(tmp_path / "pulse", rate=rate) as mic:
+        env = dict(mic.env, HOME=str(tmp_path / "pulse" / "home"))
+        env["PYTHONPATH"] = str(ROOT)
+        env["GUIDE_TUI_CONFIG_DIR"] = str(tmp_path / "config")
+        args = [*guide_tui_command(), "review", str(folder)]
+        tmux.start(launcher(tmp_path, args, tmp_path / "recordings", keep_open=False, env=env))
+        tmux.wait_for("⏸ 1.0× · 00:00", timeout=30)  # the player is ready
+        tmux.keys("j", "j", "j")
+        tmux.wait_for("⏸ 1.0× · 00:20")
+        monitor = _Monitor(rate)
+        tmux.keys("Enter")  # play the turn 20.0-21.4
+        tmux.wait_for("▶")
+        time.sleep(3.0)
+        captured = monitor.stop()
+        tmux.wait_for("⏸")  # the turn played to its end and stopped
+        loud = np.flatnonzero(np.abs(captured) > 1000)
+        assert len(loud), "nothing was played into the device"
+        onset = int(loud[0])
+        window = captured[onset + rate // 20 : onset + rate // 20 + rate // 2]
+        heard = (_locate(window, noise) - rate // 20) / rate
+        assert abs(heard - 20.0) < 0.05, heard
+        played = (loud[-1] - loud[0]) / rate
+        assert played == pytest.approx(1.4, abs=0.25)  # the turn, not the rest of the session
+
+        tmux.keys("r")  # reviewed: one fsynced line
+        tmux.wait_for("reviewed 00:01 of 01:58")
+        tmux.keys("e")
+        tmux.wait_for("^s saves")
+        tmux.type(" and this is being typed")
+        os.kill(tmux.pane_pid(), signal.SIGKILL)
+        time.sleep(0.3)
+    from guide_tui.commands.review import build_review_app
+    from guide_tui.transcript.corrections import read_corrections
+
+    assert [c.type for c in read_corrections(folder)] == ["reviewed"]
+
+    document = build_review_app(folder, read_only=True).review_screen.document
+    assert document.rows and "being typed" not in " ".join(r.text for r in document.rows)
+    again = build_review_app(folder)
+    assert again.review_screen.document.reviewed_seconds == pytest.approx(1.4, abs=0.01)
