@@ -285,3 +285,31 @@ def test_read_only_review_writes_nothing(tmp_path: Path) -> None:
     actions = {b.action for b in app.review_screen.BINDINGS}
     assert "edit" not in actions and "undo" not in actions
     assert not (folder / "corrections.jsonl").exists()
+
+
+@run_async
+async def test_split_at_the_playback_position_and_merge(tmp_path: Path) -> None:
+    folder = marked_copy(tmp_path)  # segment 3 has timed words: "I hope it helps ..." 15.6-19.5
+    app = build_review_app(folder)
+    player = FakePlayer()
+    app.review_screen._player_factory = lambda: player
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        screen = app.screen
+        row = _go_to(app, "delegation is something")
+        screen._select(row)
+        before = len([r for r in screen.rows if r.kind == "turn"])
+        player.position = 15.6  # "I" of "I hope it helps us ..."
+        await pilot.press("x")
+        await pilot.pause()
+        turns = [r for r in screen.rows if r.kind == "turn"]
+        assert len(turns) == before + 1
+        new = next(r for r in turns if r.start == pytest.approx(15.6))
+        assert new.text.startswith("I (hope?) it helps")
+        assert "**[00:00:15] P01:** I (hope?) it helps" in _export_md(folder)
+        screen._select(screen.rows.index(new))
+        await pilot.press("m")
+        await pilot.pause()
+        assert len([r for r in screen.rows if r.kind == "turn"]) == before
+    assert [c["type"] for c in _corrections(folder)] == ["split_turn", "merge_turns"]
+    assert "[00:00:15]" not in _export_md(folder)  # one paragraph again

@@ -453,7 +453,7 @@ def test_review_plays_a_turn_into_the_audio_device_and_survives_sigkill(
         tmux.keys("r")  # reviewed: one fsynced line
         tmux.wait_for("reviewed 00:01 of 01:58")
         tmux.keys("e")
-        tmux.wait_for("^s saves")
+        tmux.wait_for("^s save")
         tmux.type(" and this is being typed")
         os.kill(tmux.pane_pid(), signal.SIGKILL)
         time.sleep(0.3)

@@ -219,8 +219,8 @@ class TextEditScreen(ModalScreen[str | None]):
         play = self.play_pause.split(",")[0]
         with Vertical(classes="dialog", id="edit-dialog"):
             yield Label(
-                f"[b]{escape(self.heading)}[/b]  [dim]^s saves · {self.cancel_key} cancels · "
-                f"{play} play/pause · f6/f7 back/fwd[/]"
+                f"[b]{escape(self.heading)}[/b]  [dim]^s save · {self.cancel_key} cancel · "
+                f"{play} play · f6/f7 ±{SKIP_S:g} s[/]"
             )
             yield TextArea(self.text, id="edit-text", soft_wrap=True, show_line_numbers=False)
 
@@ -296,6 +296,16 @@ def edit_bindings() -> list[BindingType]:
             "Rename speaker",
             key_display="S",
             tooltip="Rename this turn's speaker in the whole session",
+        ),
+        Binding(
+            "x",
+            "split",
+            "Split",
+            key_display="x",
+            tooltip="Split this turn at the playback position (a new paragraph there)",
+        ),
+        Binding(
+            "m", "merge", "Merge", key_display="m", tooltip="Join this turn to the one before it"
         ),
         Binding(
             "b",
@@ -702,6 +712,42 @@ class ReviewScreen(Screen[None]):
                 )
 
         self.app.push_screen(NameScreen(f"Rename {old} in the whole session", old), done)
+
+    def action_split(self) -> None:
+        row = self._turn()
+        if row is None or row.turn is None:
+            return
+        words = row.turn.words
+        t = self.player.position if self.player is not None else None
+        after = [w for w in words[1:] if t is not None and w.start >= t - 0.05]
+        if not after:
+            self.app.notify("Play to the word where the new turn begins, then press x", timeout=3)
+            return
+        word = after[0]
+        self._correct(
+            "split_turn",
+            message=f"New turn at {clock(word.start)}",
+            keep=word.start,
+            at=word.start,
+            word=word.text,
+        )
+
+    def action_merge(self) -> None:
+        row = self._turn()
+        if row is None or row.turn is None:
+            return
+        first = row.turn.words[0]
+        before = [r for r in self.rows[: self.view.cursor] if r.kind == "turn"]
+        if not before:
+            self.app.notify("No turn before this one to join", timeout=2)
+            return
+        self._correct(
+            "merge_turns",
+            message="Joined to the turn before",
+            keep=before[-1].start,
+            at=first.start,
+            word=first.text,
+        )
 
     def action_boundary(self) -> None:
         assert self.document is not None
