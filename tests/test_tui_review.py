@@ -313,3 +313,26 @@ async def test_split_at_the_playback_position_and_merge(tmp_path: Path) -> None:
         assert len([r for r in screen.rows if r.kind == "turn"]) == before
     assert [c["type"] for c in _corrections(folder)] == ["split_turn", "merge_turns"]
     assert "[00:00:15]" not in _export_md(folder)  # one paragraph again
+
+
+@run_async
+async def test_enter_a_topic_at_the_playback_position(tmp_path: Path) -> None:
+    folder = marked_copy(tmp_path)
+    app = build_review_app(folder)
+    player = FakePlayer()
+    app.review_screen._player_factory = lambda: player
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        screen = app.screen
+        topic, title = list(screen.document.titles.items())[-1]
+        player.position = 59.6  # "And how are they trained?"
+        await pilot.press("T")
+        await pilot.pause()
+        await pilot.press("end", "enter")
+        await pilot.pause()
+        visit = screen.document.model.visit_at(60.0)
+        assert visit is not None and visit.topic == topic
+    (line,) = _corrections(folder)
+    assert line["type"] == "enter_topic" and line["data"] == {"topic": topic, "t": 59.6}
+    md = _export_md(folder)
+    assert md.index("And how are they trained?") > md.index(title, md.index("Which tasks"))

@@ -30,7 +30,8 @@ from textual.geometry import Region, Size
 from textual.screen import ModalScreen, Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Input, Label, TextArea
+from textual.widgets import Input, Label, OptionList, TextArea
+from textual.widgets.option_list import Option
 
 from guide_tui.transcript.render import clock
 from guide_tui.transcript.review import ReviewDocument, Row, RowIndex
@@ -271,6 +272,32 @@ class NameScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class PickScreen(ModalScreen[str | None]):
+    """Choose one of a few named things (a topic); Enter picks, Esc cancels."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.heading, self.choices = title, choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="pick-dialog"):
+            yield Label(f"[b]{escape(self.heading)}[/b]  [dim]Enter picks · Esc cancels[/]")
+            yield OptionList(*[Option(escape(label), id=key) for key, label in self.choices])
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 def edit_bindings() -> list[BindingType]:
     """Keys that change the transcript (each writes one correction); shown only when the
     session's corrections log can be written."""
@@ -306,6 +333,13 @@ def edit_bindings() -> list[BindingType]:
         ),
         Binding(
             "m", "merge", "Merge", key_display="m", tooltip="Join this turn to the one before it"
+        ),
+        Binding(
+            "T",
+            "enter_topic",
+            "Enter topic",
+            key_display="T",
+            tooltip="A topic begins at the playback position (recordings made without guide-tui)",
         ),
         Binding(
             "b",
@@ -748,6 +782,27 @@ class ReviewScreen(Screen[None]):
             at=first.start,
             word=first.text,
         )
+
+    def action_enter_topic(self) -> None:
+        assert self.document is not None
+        t = self.player.position if self.player is not None else self.rows[self.view.cursor].start
+        choices = list(self.document.titles.items())
+        if not choices:
+            self.app.notify("The session's guide names no topics", timeout=3)
+            return
+
+        def done(topic: str | None) -> None:
+            if topic:
+                self._correct(
+                    "enter_topic",
+                    message=f"{self.document.titles.get(topic, topic) if self.document else topic}"
+                    f" begins at {clock(t)}",
+                    keep=t,
+                    topic=topic,
+                    t=round(t, 2),
+                )
+
+        self.app.push_screen(PickScreen(f"Which topic begins at {clock(t)}?", choices), done)
 
     def action_boundary(self) -> None:
         assert self.document is not None
