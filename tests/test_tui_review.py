@@ -336,3 +336,24 @@ async def test_enter_a_topic_at_the_playback_position(tmp_path: Path) -> None:
     assert line["type"] == "enter_topic" and line["data"] == {"topic": topic, "t": 59.6}
     md = _export_md(folder)
     assert md.index("And how are they trained?") > md.index(title, md.index("Which tasks"))
+
+
+@run_async
+async def test_tick_a_question_at_the_playback_position(tmp_path: Path) -> None:
+    folder = marked_copy(tmp_path)
+    app = build_review_app(folder)
+    player = FakePlayer()
+    app.review_screen._player_factory = lambda: player
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        screen = app.screen
+        codes_before = len(screen.document.model.codes)
+        player.position = 62.5  # an answer in the delegation topic
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("enter")  # the topic's first question
+        await pilot.pause()
+        assert len(screen.document.model.codes) == codes_before + 1
+    (line,) = _corrections(folder)
+    assert line["type"] == "tick" and line["data"]["kind"] == "question_asked"
+    assert line["data"]["topic"] == "delegation" and line["data"]["t"] == 62.5

@@ -117,14 +117,24 @@ def build_review_app(
             f"{folder}: no transcript.json yet; run `guide-tui transcribe {folder}` first"
         )
     events, _torn = read_events(folder)
-    titles = dict(transcript.topic_titles)
-    if not titles:  # older transcripts: the frozen guide names the topics
+
+    def load_guide() -> Any:
         from guide_tui.export.session_data import load_guide_file
 
-        guide, _problem = load_guide_file(folder / "guide.yaml")
+        return load_guide_file(folder / "guide.yaml")[0]
+
+    titles = dict(transcript.topic_titles)
+    if not titles:  # older transcripts: the frozen guide names the topics
+        guide = load_guide()
         titles = {t.id: t.title for t in guide.topics} if guide is not None else {}
     log = None if read_only else CorrectionLog.open(folder)
-    document = ReviewDocument(transcript, [e.to_json_dict() for e in events], log, titles=titles)
+    document = ReviewDocument(
+        transcript,
+        [e.to_json_dict() for e in events],
+        log,
+        titles=titles,
+        guide_loader=load_guide,
+    )
     rows = document.rows
     duration = max([transcript.duration or 0.0] + [r.end for r in rows])
     listed = meta

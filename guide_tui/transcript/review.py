@@ -143,14 +143,44 @@ class ReviewDocument:
         log: Any = None,
         *,
         titles: Mapping[str, str] | None = None,
+        guide_loader: Any = None,
     ) -> None:
         self.transcript = transcript
+        self._guide_loader = guide_loader
+        self._guide: Any = None
         self.events = list(events)
         self.log = log
         self.titles = dict(titles or {})
         self.model: TranscriptModel
         self.rows: list[Row] = []
         self.rebuild()
+
+    @property
+    def guide(self) -> Any:
+        """The session's frozen guide, loaded on first use (ticks need its questions; the
+        screen must not wait for PyYAML to open)."""
+        if self._guide is None and self._guide_loader is not None:
+            self._guide, self._guide_loader = self._guide_loader(), None
+        return self._guide
+
+    def tick_choices(self, t: float) -> list[tuple[str, str]]:
+        """``(key, label)`` for what can be ticked at ``t``: the questions and probes of the
+        topic being discussed there, and its summary. Keys are ``kind|topic|question|probe``."""
+        visit = self.model.visit_at(t)
+        guide = self.guide
+        if visit is None or visit.topic is None or guide is None:
+            return []
+        topic = next((tp for tp in guide.topics if tp.id == visit.topic), None)
+        if topic is None:
+            return []
+        out = []
+        for q in topic.questions:
+            out.append((f"question_asked|{topic.id}|{q.id}|", f"Question: {q.text}"))
+            for p in q.probes:
+                out.append((f"probe_used|{topic.id}|{q.id}|{p.id}", f"  Probe: {p.text}"))
+        if topic.summary or topic.summary_variants:
+            out.append((f"summary_given|{topic.id}||", "Summary given"))
+        return out
 
     @property
     def editable(self) -> bool:

@@ -342,6 +342,13 @@ def edit_bindings() -> list[BindingType]:
             tooltip="A topic begins at the playback position (recordings made without guide-tui)",
         ),
         Binding(
+            "q",
+            "tick",
+            "Tick",
+            key_display="q",
+            tooltip="Tick a question, probe or summary of this topic at the playback position",
+        ),
+        Binding(
             "b",
             "boundary",
             "Topic here",
@@ -803,6 +810,27 @@ class ReviewScreen(Screen[None]):
                 )
 
         self.app.push_screen(PickScreen(f"Which topic begins at {clock(t)}?", choices), done)
+
+    def action_tick(self) -> None:
+        assert self.document is not None
+        t = self.player.position if self.player is not None else self.rows[self.view.cursor].start
+        choices = self.document.tick_choices(t)
+        if not choices:
+            self.app.notify("No guide topic here to tick questions of", timeout=3)
+            return
+
+        def done(key: str | None) -> None:
+            if not key:
+                return
+            kind, topic, question, probe = key.split("|")
+            data: dict[str, Any] = {"kind": kind, "t": round(t, 2), "topic": topic}
+            if question:
+                data["question"] = question
+            if probe:
+                data["probe"] = probe
+            self._correct("tick", message=f"Ticked at {clock(t)}", keep=t, **data)
+
+        self.app.push_screen(PickScreen(f"What was said at {clock(t)}?", choices), done)
 
     def action_boundary(self) -> None:
         assert self.document is not None
