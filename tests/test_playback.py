@@ -218,3 +218,20 @@ def test_real_output_plays_the_right_place(tmp_path: Path) -> None:
             assert (loud[-1] - loud[0]) / rate == pytest.approx(2.0 / 0.75, rel=0.08)
             middle = captured[loud[0] + rate // 2 : loud[0] + rate // 2 + rate]
             assert _dominant_hz(middle, rate) == pytest.approx(440, abs=3)
+
+
+def test_speed_without_the_stretch_library_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import guide_tui.recorder.playback as playback
+
+    sf.write(tmp_path / "audio.wav", _tone(1.0), RATE, subtype="PCM_16")
+    player, _streams = _player(SessionAudio([tmp_path / "audio.wav"]))
+    monkeypatch.setattr(playback, "stretcher_available", lambda: False)
+    try:
+        with pytest.raises(PlaybackError, match=r"guide-tui\[review\]"):
+            player.set_speed(0.75)
+        assert player.set_speed(1.0) == 1.0  # normal speed needs nothing
+        assert player.speed == 1.0
+    finally:
+        player.close()

@@ -357,3 +357,28 @@ async def test_tick_a_question_at_the_playback_position(tmp_path: Path) -> None:
     (line,) = _corrections(folder)
     assert line["type"] == "tick" and line["data"]["kind"] == "question_asked"
     assert line["data"]["topic"] == "delegation" and line["data"]["t"] == 62.5
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[review]\nplay_pause = "f5 f6"\n', "play_pause must be key names"),
+        ("[review]\nrewind = 99\n", "rewind must be seconds"),
+        ('review = "f4"\n', "[review] must be a table"),
+    ],
+)
+def test_bad_review_settings_are_one_line(tmp_path: Path, monkeypatch, capsys, toml, message):
+    (tmp_path / "config.toml").write_text(toml, encoding="utf-8")
+    monkeypatch.setenv("GUIDE_TUI_CONFIG_DIR", str(tmp_path))
+    folder = marked_copy(tmp_path)
+    assert main(["review", str(folder)]) != 0
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_configured_play_key(tmp_path: Path, monkeypatch) -> None:
+    from guide_tui.commands.review import review_settings
+
+    (tmp_path / "config.toml").write_text('[review]\nplay_pause = "f4"\nrewind = 2\n')
+    monkeypatch.setenv("GUIDE_TUI_CONFIG_DIR", str(tmp_path))
+    assert review_settings() == ("f4", 2.0)
