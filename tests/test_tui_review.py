@@ -254,6 +254,24 @@ async def test_edits_become_corrections_and_reach_the_exports(tmp_path: Path) ->
     for fmt in ("md", "txt"):
         text = _export_md(folder, fmt)
         assert "Why now, of all times?" in text and "Researcher" in text, fmt
+    assert "Why now, of all times?" in _qdpx_text(folder)
+
+
+def _qdpx_text(folder: Path) -> str:
+    """Every text file inside the session's qdpx (project XML and the transcript source)."""
+    import zipfile
+
+    from guide_tui.export import export_session
+
+    out = folder / "exports"
+    out.mkdir(exist_ok=True)
+    (written,) = export_session(read_session(folder), ["qdpx"], out)
+    with zipfile.ZipFile(written) as archive:
+        return "\n".join(
+            archive.read(name).decode("utf-8", "replace")
+            for name in archive.namelist()
+            if name.endswith((".txt", ".qde"))
+        )
 
 
 @run_async
@@ -277,6 +295,13 @@ async def test_topic_boundary_moves_to_the_playback_position(tmp_path: Path) -> 
     md = _export_md(folder)
     head = md.index(visit.title)
     assert md.index("Why now?") > head > md.index("nurses better")
+    from guide_tui.export import export_session
+    from guide_tui.export.refi_reader import read_qdpx
+
+    (written,) = export_session(read_session(folder), ["qdpx"], folder / "exports")
+    project = read_qdpx(written)
+    (coded,) = project.coded_text(project.code_by_name(visit.title).guid)
+    assert coded.startswith("[00:00:20] Interviewer: Why now?")  # the topic's code moved too
 
 
 def test_read_only_review_writes_nothing(tmp_path: Path) -> None:
