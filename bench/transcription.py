@@ -370,16 +370,11 @@ def _speakers_bench(args: argparse.Namespace, store: Path, audio: Path, duration
         "transcribe_s"
     ]
     print(f"audio {duration:.1f} s, {args.threads} threads, {args.rounds} rounds (medians)")
+    rows = (("tiny.en int8 transcription", med["tiny"]), ("diarization (GE2E)", med["speakers"]))
     print("| step | seconds | load s | peak MiB |\n|---|---|---|---|")
-    print(
-        f"| tiny.en int8 transcription | {med['tiny']['transcribe_s']:.2f} | {med['tiny']['load_s']:.2f} | {med['tiny']['peak_mib']:.0f} |"
-    )
-    print(
-        f"| diarization (GE2E) | {med['speakers']['transcribe_s']:.2f} | {med['speakers']['load_s']:.2f} | {med['speakers']['peak_mib']:.0f} |"
-    )
-    print(
-        f"diarization = {share:.0%} of tiny.en transcription ({with_load:.0%} with scan + weights load)"
-    )
+    for name, m in rows:
+        print(f"| {name} | {m['transcribe_s']:.2f} | {m['load_s']:.2f} | {m['peak_mib']:.0f} |")
+    print(f"diarization = {share:.0%} of tiny.en transcription ({with_load:.0%} with load)")
     if args.json:
         args.json.write_text(
             json.dumps({"duration": duration, "medians": med, "share": share}, indent=2)
