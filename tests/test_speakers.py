@@ -124,6 +124,22 @@ def test_identical_channels_are_detected_and_real_two_mics_are_not(tmp_path: Pat
     assert corr is not None and corr < speakers.IDENTICAL_CORR
 
 
+def test_mic_check_warns_about_identical_channels() -> None:
+    from types import SimpleNamespace
+
+    from guide_tui.recorder.config import RecorderConfig
+    from guide_tui.recorder.mic_check import judge
+
+    rng = np.random.default_rng(2)
+    a = rng.normal(0, 0.05, 16000 * 3)
+    b = rng.normal(0, 0.05, 16000 * 3)
+    src = SimpleNamespace(name="t", samplerate=16000, channels=2)
+    same = judge(src, np.stack([a, a], axis=1), 0, 0, RecorderConfig())  # type: ignore[arg-type]
+    two = judge(src, np.stack([a + 0.1 * b, b + 0.1 * a], axis=1), 0, 0, RecorderConfig())  # type: ignore[arg-type]
+    assert same.identical_channels and "same signal" in same.advice
+    assert not two.identical_channels and "same signal" not in two.advice
+
+
 def test_mel_filterbank_matches_librosa_slaney_shape() -> None:
     basis = diarize._mel_basis()
     assert basis.shape == (40, 201)
