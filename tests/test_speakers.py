@@ -140,6 +140,19 @@ def test_mic_check_warns_about_identical_channels() -> None:
     assert not two.identical_channels and "same signal" not in two.advice
 
 
+def test_without_the_speaker_model_mono_stays_unlabelled_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(diarize, "available", lambda: False)
+    f = open_audio([_write(tmp_path / "m.wav", np.zeros(16000, np.float32))])[0]
+    scan(f)
+    seg = Segment(0.1, 0.5, "Yes.", (Word(0.1, 0.5, " Yes.", 0.9),))
+    at = speakers.attribute([seg], [f], {}, participant="P07")
+    assert at.segments == [seg] and at.speakers == {}
+    assert [w["kind"] for w in at.warnings] == ["no_diarization"]
+    assert "pip install" in at.warnings[0]["message"]
+
+
 def test_mel_filterbank_matches_librosa_slaney_shape() -> None:
     basis = diarize._mel_basis()
     assert basis.shape == (40, 201)
