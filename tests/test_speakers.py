@@ -153,6 +153,34 @@ def test_without_the_speaker_model_mono_stays_unlabelled_with_a_warning(
     assert "pip install" in at.warnings[0]["message"]
 
 
+def test_two_mics_undecided_word_goes_by_voice_not_by_neighbour(tmp_path: Path) -> None:
+    """Three words; the third is equally loud on both microphones (under the 3 dB margin). Its
+    neighbour is the participant, but its voice is the interviewer's: the voice wins."""
+    from guide_tui.transcribe.audio import AudioFile
+
+    ch = np.full((150, 2), -60.0, np.float32)  # 20 ms frames, 3 s
+    ch[0:50] = (-20.0, -30.0)  # 0-1 s: channel 1 (interviewer) 10 dB louder
+    ch[50:100] = (-30.0, -20.0)  # 1-2 s: channel 2 (participant)
+    ch[100:150] = (-20.0, -20.0)  # 2-3 s: undecided by energy
+    f = AudioFile(tmp_path / "a.wav", 0.0, 3 * 16000, 16000, 2, ch.mean(axis=1), ch)
+    d = diarize.Diarization(
+        0.0,
+        [(0, 100), (100, 200), (200, 300)],
+        [(0, 0, 100), (1, 100, 200), (2, 200, 300)],
+        np.array([[0.9, 0.1], [0.1, 0.9], [0.9, 0.1]], np.float32),
+        [2.0, 1.0],
+        [0.0, 1.0],
+        False,
+    )
+    roster = speakers._Roster("P07", [])
+    spans = [(0.1, 0.9), (1.1, 1.9), (2.1, 2.9)]
+    keys, conf = speakers._by_channel(f, spans, ["Interviewer", "P07"], d, roster)
+    assert [roster.label(k) for k in keys] == ["Interviewer", "P07", "Interviewer"]
+    assert conf[0] == conf[1] == 0.95 and 0 < conf[2] < 0.95
+    keys, _ = speakers._by_channel(f, spans, ["Interviewer", "P07"], None, roster)
+    assert [roster.label(k) for k in keys] == ["Interviewer", "P07", "P07"]  # no model: neighbour
+
+
 def test_mel_filterbank_matches_librosa_slaney_shape() -> None:
     basis = diarize._mel_basis()
     assert basis.shape == (40, 201)
