@@ -252,9 +252,7 @@ def _speaker_labels(value: object) -> tuple[str, ...]:
     """Speaker labels: a list (two-channel transcripts before 2026-12) or the map of speaker id
     to ``{"label", "role", ...}`` (docs/transcript-format.md, "Speakers")."""
     if isinstance(value, dict):
-        return tuple(
-            str(e.get("label") or sid) for sid, e in value.items() if isinstance(e, dict)
-        )
+        return tuple(str(e.get("label") or sid) for sid, e in value.items() if isinstance(e, dict))
     return tuple(str(s) for s in value or () if s) if isinstance(value, list) else ()
 
 
