@@ -181,6 +181,16 @@ def test_two_mics_undecided_word_goes_by_voice_not_by_neighbour(tmp_path: Path) 
     assert [roster.label(k) for k in keys] == ["Interviewer", "P07", "P07"]  # no model: neighbour
 
 
+def test_transcribe_command_prints_the_transcript_warnings(tmp_path: Path) -> None:
+    from guide_tui.commands.transcribe import _warnings
+
+    path = tmp_path / "transcript.json"
+    path.write_text(json.dumps({"warnings": [{"kind": "identical_channels", "message": "same"}]}))
+    assert _warnings(path) == ["same"]
+    path.write_text(json.dumps({"segments": []}))  # a transcript from before warnings existed
+    assert _warnings(path) == []
+
+
 def test_mel_filterbank_matches_librosa_slaney_shape() -> None:
     basis = diarize._mel_basis()
     assert basis.shape == (40, 201)

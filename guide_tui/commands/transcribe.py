@@ -166,6 +166,8 @@ def run_transcribe(args: argparse.Namespace) -> int:
                 view.start_session(i, folder)
                 out = transcriber.run(folder)
                 view.finish_session(out, transcriber.last_timings)
+                for warning in _warnings(out):  # identical channels, no speaker model
+                    print(f"guide-tui: warning: {warning}", file=sys.stderr)
                 if view.segments == 0:
                     audio = _mmss(float(transcriber.last_timings.get("audio_s") or 0))
                     empty.append(f"{folder.name} ({audio} of audio)")
@@ -187,6 +189,18 @@ def run_transcribe(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _warnings(transcript: Path) -> list[str]:
+    """The ``warnings`` messages of a just-written transcript (docs/transcript-format.md)."""
+    import json
+
+    try:
+        data = json.loads(transcript.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    items = data.get("warnings") if isinstance(data, dict) else None
+    return [str(w.get("message")) for w in items or () if isinstance(w, dict) and w.get("message")]
 
 
 class _ProgressView:
