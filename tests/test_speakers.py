@@ -21,7 +21,8 @@ from guide_tui.transcribe.audio import open_audio, scan
 from guide_tui.transcribe.types import Segment, Word
 
 needs_model = pytest.mark.skipif(
-    not diarize.available(), reason="speaker model not installed (pip install guide-tui[speakers])"
+    not diarize.available(),
+    reason="speaker model not installed (pip install --no-deps resemblyzer==0.1.4)",
 )
 
 SIMILAR = {"I": "en-us+m3", "P": "en-us+m4"}

@@ -116,7 +116,8 @@ def attribute(
                     "kind": "no_diarization",
                     "file": f.path.name,
                     "message": "speakers not identified: the optional speaker model is not "
-                    "installed (pip install 'guide-tui[speakers]', see docs/transcription.md)",
+                    "installed (pip install --no-deps resemblyzer==0.1.4, with CPU torch; "
+                    "see docs/transcription.md)",
                 }
             )
         if two_mics:
