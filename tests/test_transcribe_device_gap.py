@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import wave
 import zipfile
 from pathlib import Path
@@ -114,6 +115,19 @@ def test_every_word_is_at_its_true_session_time(gap: Gap) -> None:
     assert "no recording from 00:" in md and "the microphone was lost" in md
 
 
+def _ending_turn(gap: Gap, t: float) -> Turn | None:
+    """The true turn an export turn ending at ``t`` ends in (speaker turns end less than a
+    second before the next speaker starts, so not :func:`_true_turn`'s lead-in)."""
+    ended = [u for u in gap.turns if gap.true(u.start) < t <= gap.true(u.end) + 1.0]
+    return ended[0] if ended else _true_turn(gap, t - 0.5)
+
+
+def _unlabelled(text: str) -> str:
+    """Without the speaker label after an optional ``[hh:mm:ss]`` ("P07: "): mono sessions have
+    speakers since issue 12."""
+    return re.sub(r"^(\[[^\]]*\]\s*)?[^:\n\[]{1,40}:\s", r"\1", text)
+
+
 def _true_turn(gap: Gap, t: float) -> Turn | None:
     for turn in gap.turns:
         if gap.true(turn.start) - 1.0 <= t <= gap.true(turn.end):
@@ -133,7 +147,8 @@ def test_exports_use_session_time_and_the_qdpx_audio_keeps_the_gap(gap: Gap) -> 
     for cue in cues:
         turn = _true_turn(gap, cue.start.total_seconds())
         # a cue is one sentence of a turn (the transcript model cuts subtitles per sentence)
-        heard = normalize(cue.content).split()
+        # without the speaker prefix ("P07: "): mono sessions have speakers since issue 12
+        heard = normalize(_unlabelled(cue.content)).split()
         said = set(normalize(turn.text).split()) if turn is not None else set()
         assert sum(w in said for w in heard) >= 0.6 * len(heard), (cue, turn)
 
@@ -148,17 +163,23 @@ def test_exports_use_session_time_and_the_qdpx_audio_keeps_the_gap(gap: Gap) -> 
     assert len(joined) / rate == pytest.approx(gap.offset2 + gap.len2 - FIRST, abs=0.01)
     silent = joined[round((gap.len1 + 0.05) * rate) : round((gap.len1 + GAP - 0.05) * rate)]
     assert len(silent) and not silent.any()
-    # One export turn per speaker and topic (mono: one per topic), a sync point at each end.
+    # One export turn per speaker and topic, a sync point at each end.
     points = audio.sync_points
     assert len(points) >= 4 and len(points) % 2 == 0
     late = 0
     for start, end in zip(points[::2], points[1::2], strict=True):
         assert None not in (start.time_ms, start.position, end.time_ms, end.position)
-        text = normalize(audio.transcript_text[start.position : end.position]).split()
+        said = audio.transcript_text[start.position : end.position]
+        text = normalize(_unlabelled(said)).split()  # without "P07: "
         t0, t1 = FIRST + start.time_ms / 1000, FIRST + end.time_ms / 1000  # session time
-        first, last = _true_turn(gap, t0), _true_turn(gap, t1 - 0.5)
-        assert first is not None and normalize(first.text).split()[0] == text[0], (t0, text)
-        assert last is not None and normalize(last.text).split()[-1] == text[-1], (t1, text)
+        first, last = _true_turn(gap, t0), _ending_turn(gap, t1)
+        # the export turn's first and last words are said in the true turns at its sync points
+        # (two of four: tiny.en mishears some, "They took" as "I took"; and a speaker turn
+        # may end inside a sentence where diarization changed speaker)
+        assert first is not None, (t0, text)
+        assert sum(w in normalize(first.text).split() for w in text[:4]) >= 2, (t0, text)
+        assert last is not None, (t1, text)
+        assert sum(w in normalize(last.text).split() for w in text[-4:]) >= 2, (t1, text)
         a = round(start.time_ms / 1000 * rate)
         level = np.abs(joined[a : a + round(1.5 * rate)].astype(np.float64)).max()
         assert level > 1000, f"no speech in the qdpx audio at its sync point {t0:.1f} s"

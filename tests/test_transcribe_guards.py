@@ -40,7 +40,9 @@ def test_two_channels_give_each_segment_its_speaker(tmp_path) -> None:
     fx = make_interview(channels=2, bleed_db=-15.0)
     folder = make_session(tmp_path / "s", [fx.path], participant="P07")
     tr = _run(folder)
-    assert tr["speakers"] == ["Interviewer", "P07"]
+    assert [e["label"] for e in tr["speakers"].values()] == ["Interviewer", "P07"]
+    assert {e["decided_by"] for e in tr["speakers"].values()} == {"channel"}
+    assert tr["warnings"] == []  # two real microphones, not one copied twice
     names = {"I": "Interviewer", "P": "P07"}
     assert len(tr["segments"]) >= len(fx.turns)
     for s in tr["segments"]:
@@ -51,11 +53,19 @@ def test_two_channels_give_each_segment_its_speaker(tmp_path) -> None:
     assert "] Interviewer:**" in md and "] P07:**" in md
 
 
-def test_one_channel_has_no_speaker(tmp_path) -> None:
+def test_one_channel_gets_speakers_by_voice(tmp_path) -> None:
+    """Mono: speakers come from diarization (tests/test_speakers.py), or stay null with a
+    warning when the optional speaker model is missing."""
+    from guide_tui.transcribe import diarize
+
     fx = make_interview()
     folder = make_session(tmp_path / "s", [fx.path])
     tr = _run(folder, window_s=60)
-    assert tr["speakers"] == [] and all(s["speaker"] is None for s in tr["segments"])
+    if diarize.available():
+        assert {s["speaker"] for s in tr["segments"]} <= {"Interviewer", "P07"}
+    else:
+        assert tr["speakers"] == {} and all(s["speaker"] is None for s in tr["segments"])
+        assert [w["kind"] for w in tr["warnings"]] == ["no_diarization"]
     assert tr["pauses"] and all(p["end"] - p["start"] >= 1.0 for p in tr["pauses"])
 
 

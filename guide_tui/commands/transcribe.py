@@ -168,6 +168,8 @@ def run_transcribe(args: argparse.Namespace) -> int:
                 view.finish_session(out, transcriber.last_timings)
                 for line in _unplaced_corrections(folder):
                     print(f"{folder.name}: {line}", file=sys.stderr)
+                for warning in _warnings(out):  # identical channels, no speaker model
+                    print(f"guide-tui: warning: {warning}", file=sys.stderr)
                 if view.segments == 0:
                     audio = _mmss(float(transcriber.last_timings.get("audio_s") or 0))
                     empty.append(f"{folder.name} ({audio} of audio)")
@@ -207,6 +209,18 @@ def _unplaced_corrections(folder: Path) -> list[str]:
     except GuideTuiError as error:
         return [f"corrections not checked: {error}"]
     return [f"{line} (kept in the log, not applied)" for line in model.unplaced]
+
+
+def _warnings(transcript: Path) -> list[str]:
+    """The ``warnings`` messages of a just-written transcript (docs/transcript-format.md)."""
+    import json
+
+    try:
+        data = json.loads(transcript.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    items = data.get("warnings") if isinstance(data, dict) else None
+    return [str(w.get("message")) for w in items or () if isinstance(w, dict) and w.get("message")]
 
 
 class _ProgressView:

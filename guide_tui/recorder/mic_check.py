@@ -64,6 +64,7 @@ class MicCheckResult:
     dropped_frames: int
     verdict: str  # ok | silent | clipping | quiet | noisy
     advice: str
+    identical_channels: bool = False  # two channels, one signal: speakers cannot be told by channel
 
     @property
     def ok(self) -> bool:
@@ -263,13 +264,31 @@ def judge(
         )
     if dropped:
         advice += f" Note: {dropped / rate:.2f} s of audio was lost during the check."
+    identical = verdict != "silent" and _identical_channels(audio)
+    if identical:
+        advice += (
+            " The two channels carry the same signal (one microphone copied to both): speakers "
+            "will be told apart by voice, not by channel."
+        )
     return MicCheckResult(
         device=source.name, samplerate=rate, channels=source.channels,
         seconds=round(len(audio) / rate, 2), rms_db=round(rms_db, 1), peak_db=round(peak_db, 1),
         noise_floor_db=None if floor_db is None else round(floor_db, 1),
         speech_db=round(speech_db, 1),
         clipped_samples=clipped, dropped_frames=dropped, verdict=verdict, advice=advice,
+        identical_channels=identical,
     )  # fmt: skip
+
+
+def _identical_channels(audio: np.ndarray, min_corr: float = 0.95) -> bool:
+    """The first two channels correlate >= ``min_corr`` (the rule transcription uses too:
+    guide_tui.transcribe.speakers.IDENTICAL_CORR)."""
+    if audio.ndim != 2 or audio.shape[1] < 2 or len(audio) < 2:
+        return False
+    a = audio[:, 0].astype(np.float64) - audio[:, 0].mean()
+    b = audio[:, 1].astype(np.float64) - audio[:, 1].mean()
+    denom = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return denom > 0 and float((a * b).sum()) / denom >= min_corr
 
 
 def _window_levels(audio: np.ndarray, window: int) -> np.ndarray:

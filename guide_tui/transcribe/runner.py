@@ -29,6 +29,7 @@ from typing import Any
 from guide_tui.errors import TranscriptionError
 from guide_tui.transcribe import audio as audio_mod
 from guide_tui.transcribe import guards
+from guide_tui.transcribe import speakers as speakers_mod
 from guide_tui.transcribe.align import GuideText, Timeline, read_events
 from guide_tui.transcribe.models import ResolvedModel, default_model, pull_command, resolve
 from guide_tui.transcribe.transcript import SCHEMA, get_writer, write_atomic
@@ -393,16 +394,17 @@ class Transcriber:
         segments = guards.drop_silence(segments, files)
         segments = guards.guard_repetition(segments)
         segments = guards.flag_low_confidence(segments)
-        segments = guards.assign_speakers(segments, files, session.channel_labels)
+        who = speakers_mod.attribute(
+            segments,
+            files,
+            session.channel_labels,
+            participant=session.participant,
+            observers=[o for o in session.meta.get("observers") or () if isinstance(o, str)],
+            annotations=timeline.annotations,
+        )
+        segments = who.segments
         segments = guards.split_at_topics(segments, timeline.topic_at)
         segments = [replace(s, id=i) for i, s in enumerate(segments)]
-        two_channel = any(f.channels >= 2 for f in files)
-        speakers: list[str] = []
-        if two_channel:
-            for f in files:
-                for name in session.channel_labels.get(f.path.name, []):
-                    if name not in speakers:
-                        speakers.append(name)
         topics = [
             dict(t, end=t["end"] if t["end"] is not None else round(duration, 3))
             for t in timeline.topics
@@ -449,7 +451,8 @@ class Transcriber:
                 "window_s": options.window_s,
             },
             "audio": [f.to_json_dict() for f in files],
-            "speakers": speakers,
+            "speakers": who.speakers,
+            "warnings": who.warnings,
             "topics": topics,
             "segments": seg_dicts,
             "annotations": timeline.annotations,

@@ -48,6 +48,10 @@ class Segment:
     speaker: str | None = None
     topic: str | None = None
     flags: tuple[str, ...] = ()
+    speaker_id: str | None = (
+        None  # key of transcript.json "speakers" (guide_tui.transcribe.speakers)
+    )
+    speaker_confidence: float | None = None
 
     def shifted(self, offset: float) -> Segment:
         return replace(
@@ -58,6 +62,16 @@ class Segment:
         )
 
     def to_json_dict(self) -> dict[str, Any]:
+        out = self._json()
+        if self.speaker_id is not None:  # only where speakers were identified (schema-additive)
+            out["speaker_id"] = self.speaker_id
+            out["speaker_confidence"] = self.speaker_confidence
+            for w in out["words"]:
+                w["speaker"] = self.speaker
+                w["speaker_id"] = self.speaker_id
+        return out
+
+    def _json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "start": round(self.start, 3),
@@ -99,6 +113,8 @@ class Segment:
             speaker=obj.get("speaker"),
             topic=obj.get("topic"),
             flags=tuple(obj.get("flags") or ()),
+            speaker_id=obj.get("speaker_id"),
+            speaker_confidence=obj.get("speaker_confidence"),
         )
 
 

@@ -240,12 +240,20 @@ def parse_transcript(
             )
         ),
         topic_titles=titles,
-        speakers=tuple(str(s) for s in obj.get("speakers") or () if s),
+        speakers=_speaker_labels(obj.get("speakers")),
         language=_opt_str(obj.get("language")),
         duration=_num(duration) if duration is not None else None,
         engine=engine if isinstance(engine := obj.get("engine"), dict) else {},
         raw=obj,
     )
+
+
+def _speaker_labels(value: object) -> tuple[str, ...]:
+    """Speaker labels: a list (two-channel transcripts before 2026-12) or the map of speaker id
+    to ``{"label", "role", ...}`` (docs/transcript-format.md, "Speakers")."""
+    if isinstance(value, dict):
+        return tuple(str(e.get("label") or sid) for sid, e in value.items() if isinstance(e, dict))
+    return tuple(str(s) for s in value or () if s) if isinstance(value, list) else ()
 
 
 def load_transcript(path: Path, *, missing_ok: bool = False) -> Transcript | None:
