@@ -86,7 +86,7 @@ class SpeechFixture:
 
     @property
     def reference(self) -> str:
-        return " ".join(t.text for t in self.turns)
+        return " ".join(t.text for t in self.turns if t.speaker != "R")
 
 
 def have_tools() -> bool:
@@ -143,13 +143,20 @@ def make_interview(
     noise_db: float | None = -70.0,
     gain: float = 0.5,
     voices: dict[str, str] | None = None,
+    speeds: dict[str, int] | None = None,
 ) -> SpeechFixture:
     """An espeak two-voice interview (cached); see the module docstring. ``voices`` maps a
     turn's speaker code to an espeak-ng voice (default: ``I`` and ``P`` voices above; any other
-    code, e.g. ``O`` for an observer, needs an entry)."""
+    code, e.g. ``O`` for an observer, needs an entry); ``speeds`` to words per minute (165).
+
+    A turn whose speaker is ``"R"`` is the participant's voice *time-reversed* (what
+    ``sox ... reverse`` does): speech energy no model can transcribe; its ``Turn`` keeps the text
+    it was made from, but it is not part of :attr:`SpeechFixture.reference`.
+    """
     _require_tools()
     chosen = {"I": INTERVIEWER_VOICE, "P": PARTICIPANT_VOICE, **(voices or {})}
-    params = {
+    chosen.setdefault("R", chosen["P"])
+    params: dict = {
         "turns": turns,
         "sr": samplerate,
         "ch": channels,
@@ -162,6 +169,8 @@ def make_interview(
         "voices": [INTERVIEWER_VOICE, PARTICIPANT_VOICE] if voices is None else chosen,
         "v": 2,
     }
+    if speeds is not None:
+        params["speeds"] = speeds
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
     folder = cache_dir() / f"interview-{key}"
     wav, meta = folder / "audio.wav", folder / "turns.json"
@@ -171,7 +180,9 @@ def make_interview(
         pos = lead_s
         made: list[dict] = []
         for speaker, text, topic in turns:
-            x = say(text, chosen[speaker], samplerate)
+            x = say(text, chosen[speaker], samplerate, (speeds or {}).get(speaker, 165))
+            if speaker == "R":
+                x = np.ascontiguousarray(x[::-1])
             x = x * gain / max(1e-6, float(np.max(np.abs(x))))
             stereo = np.zeros((len(x), 2), np.float32)
             own, other = (0, 1) if speaker == "I" else (1, 0)

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -209,9 +210,15 @@ def test_segment_split_at_topic_change_between_words() -> None:
 def test_repetition_loops_are_collapsed_and_flagged() -> None:
     segs = [Segment(float(i), i + 1.0, "Thank you.") for i in range(5)]
     out = guards.guard_repetition(segs)
-    assert len(out) == 2 and "repetition" in out[-1].flags
+    # One copy, stretched over the span of all five, with the flag the renderer shows.
+    assert [(s.start, s.end, s.text, s.flags) for s in out] == [
+        (0.0, 5.0, "Thank you.", ("repetition_collapsed",))
+    ]
+    # Two copies are speech ("Yes." "Yes."), not a loop.
+    assert len(guards.guard_repetition(segs[:2])) == 2
     loop = Segment(0, 3, "I think I think I think I think so", compression_ratio=1.5)
-    assert "repetition" in guards.guard_repetition([loop])[0].flags
+    collapsed = guards.guard_repetition([loop])[0]
+    assert collapsed.text == "I think so" and collapsed.flags == ("repetition_collapsed",)
 
 
 def test_low_confidence_flag_and_pauses() -> None:
@@ -432,3 +439,82 @@ def test_progress_speed_is_audio_processed_over_wall_time_in_plain_lines() -> No
         "1:30 done by an earlier run, 3.0× real time)",
     ]
     assert view.segments == 4
+
+
+def _words(spec: str, start: float = 0.0, step: float = 0.5, p: float = 0.9) -> tuple[Word, ...]:
+    return tuple(
+        Word(start + i * step, start + i * step + step * 0.8, f" {t}", p)
+        for i, t in enumerate(spec.split())
+    )
+
+
+def test_loop_inside_a_segment_keeps_the_first_copy_and_its_times() -> None:
+    words = _words("so we went there and then we went there and then we went there and then home")
+    seg = Segment(0.0, 9.0, "", words=words)
+    out = guards.guard_repetition([seg])[0]
+    assert out.text == "so we went there and then home"
+    assert [w.start for w in out.words][:6] == [w.start for w in words][:6]
+    assert "repetition_collapsed" in out.flags and out.end == 9.0
+    # "no, no, no" is speech; five single words running is a loop.
+    assert guards.find_loop(["no", "no", "no"]) is None
+    assert guards.find_loop(["x"] + ["yes"] * 5) == (1, 1, 5)
+    assert guards.find_loop("a b c a b c a b c".split()) == (0, 3, 3)
+
+
+def test_high_compression_without_a_cuttable_loop_keeps_the_repetition_flag() -> None:
+    seg = Segment(0, 3, "la di da", compression_ratio=3.0)
+    assert guards.guard_repetition([seg])[0].flags == ("repetition",)
+
+
+def _scanned(levels_db: list[tuple[float, float]], duration: float) -> Any:
+    """An AudioFile whose energy scan is given: ``(seconds, dBFS)`` pieces laid end to end."""
+    import numpy as np
+
+    from guide_tui.transcribe.audio import FRAME_S, AudioFile
+
+    frames = np.concatenate([np.full(round(s / FRAME_S), db, np.float32) for s, db in levels_db])
+    f = AudioFile(Path("a.wav"), 0.0, round(duration * 16000), 16000, 1)
+    f.frame_db = frames
+    return f
+
+
+def test_untranscribed_finds_speech_without_words_and_nothing_else() -> None:
+    # 0-2 silence, 2-6 speech (words), 6-8 silence, 8-11 speech (no words), 11-14 silence.
+    f = _scanned([(2, -80), (4, -20), (2, -80), (3, -20), (3, -80)], 14.0)
+    seg = Segment(2.0, 6.0, "", words=_words("a b c d e f g h", start=2.0))
+    assert guards.untranscribed([seg], [f]) == [pytest.approx((8.0, 11.0))]
+    # Limited to a window that does not reach the stretch: nothing.
+    assert guards.untranscribed([seg], [f], within=[(0.0, 7.0)]) == []
+    # Under 1.5 s: not reported (word times are approximate).
+    short = _scanned([(2, -80), (4, -20), (2, -80), (1, -20), (5, -80)], 14.0)
+    assert guards.untranscribed([seg], [short]) == []
+    # A collapsed loop accounts for its whole span.
+    loop = Segment(8.0, 11.0, "x", words=_words("x", start=8.0), flags=("repetition_collapsed",))
+    assert guards.untranscribed([seg, loop], [f]) == []
+
+
+def test_pause_is_never_recorded_over_speech_energy() -> None:
+    f = _scanned([(2, -80), (4, -20), (2, -80), (3, -20), (3, -80)], 14.0)
+    first = Segment(2.0, 6.0, "", words=_words("a b c d e f g h", start=2.0))
+    last = Segment(11.5, 12.0, "z", words=_words("z", start=11.5))
+    assert guards.pauses([first, last]) == [pytest.approx((5.9, 11.5))]  # blind: one pause
+    assert guards.pauses([first, last], files=[f]) == []  # 8-11 s is speech, not a pause
+    quiet = _scanned([(2, -80), (4, -20), (10, -80)], 16.0)
+    assert guards.pauses([first, last], files=[quiet]) == [pytest.approx((5.9, 11.5))]
+
+
+def test_text_over_silence_is_dropped_and_words_on_speech_kept() -> None:
+    f = _scanned([(2, -80), (4, -20), (4, -80)], 10.0)
+    real = Segment(2.0, 6.0, "", words=_words("a b c d e f g h", start=2.0))
+    thanks = Segment(6.6, 8.0, "Thank you.", words=_words("Thank you.", start=6.6, step=0.7))
+    assert guards.drop_silence([real, thanks], [f]) == [real]
+    # Over the tail of speech (its first word overlaps the last 0.2 s): still no support.
+    tail = Segment(5.8, 7.5, "Thank you.", words=_words("Thank you.", start=5.8, step=0.8))
+    assert guards.drop_silence([real, tail], [f]) == [real]
+
+
+def test_uncertain_words_follow_one_rule() -> None:
+    words = (Word(0, 0.5, " a", 0.9), Word(0.5, 1.0, " b", 0.1), Word(1.0, 1.5, " c", 0.2))
+    seg = Segment(0, 1.5, "a b c", words=words)
+    assert guards.uncertain_words(seg) == [False, True, True]
+    assert guards.unclear_stretches(seg) == [(0.5, 1.5)]

@@ -9,8 +9,9 @@ so a resumed run gives the same result. Thresholds are Whisper's own where it ha
   whose span holds no frame above the recording's speech threshold is dropped: there was nothing to
   hear. A segment the engine itself doubts twice (no-speech probability > 0.6 and mean
   log-probability < -0.5) is flagged ``possible_hallucination``.
-- **Loops.** The third and later consecutive copies of the same text are dropped; a segment with a
-  high compression ratio or a word n-gram repeated four times running is flagged ``repetition``.
+- **Loops.** Three or more consecutive copies of the same text, and a phrase repeated inside a
+  segment, are collapsed to one copy flagged ``repetition_collapsed``; a segment with a high
+  compression ratio and no loop to cut is flagged ``repetition``.
 - **Low confidence.** ``low_confidence`` when the segment's mean log-probability is under -1.0 or
   its mean word probability under 0.5; single stretches of improbable words are marked in the
   Markdown as ``(unclear hh:mm:ss)``.
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 PAUSE_S = 1.0
 LOW_LOGPROB = -1.0
 LOW_WORD_PROB = 0.5
-UNCLEAR_WORD_PROB = 0.35
 SPEAKER_MARGIN_DB = 3.0
 _FRAME_S = 0.02
 
@@ -55,7 +55,15 @@ def _frames(f: AudioFile, start: float, end: float) -> slice:
 
 
 def drop_silence(segments: Sequence[Segment], files: Sequence[AudioFile]) -> list[Segment]:
-    """Drop segments over audio with no speech energy; flag the engine's own doubts."""
+    """Drop text the audio does not support; flag the engine's own doubts.
+
+    A segment goes when its span holds no frame above the speech threshold, or when its words lie
+    on (almost) no speech energy: less than ``_SUPPORT_S`` seconds of speech under all its words
+    together and under ``_SUPPORT_SHARE`` of their length. That is Whisper's "Thank you." after
+    the last word, timed over the silence that follows it. Real words, even mistimed ones, lie
+    on speech for most of their length (measured on the fixtures: over half). What is dropped over
+    speech energy is not lost silently: :func:`untranscribed` reports the stretch.
+    """
     from guide_tui.transcribe.audio import speech_threshold
 
     kept = []
@@ -65,6 +73,8 @@ def drop_silence(segments: Sequence[Segment], files: Sequence[AudioFile]) -> lis
             levels = f.frame_db[_frames(f, s.start, s.end)]
             if len(levels) and float(levels.max()) <= speech_threshold(f.frame_db):
                 continue
+            if s.words and _unsupported(s, files):
+                continue
         if s.no_speech_prob > 0.6 and s.avg_logprob < LOW_LOGPROB:
             continue  # Whisper's own rule for "this was silence"
         if s.no_speech_prob > 0.6 and s.avg_logprob < -0.5:
@@ -73,6 +83,17 @@ def drop_silence(segments: Sequence[Segment], files: Sequence[AudioFile]) -> lis
             s = _flag(s, "possible_hallucination")
         kept.append(s)
     return kept
+
+
+#: Below both, a segment's words are not on speech (see :func:`drop_silence`).
+_SUPPORT_S = 0.25
+_SUPPORT_SHARE = 0.25
+
+
+def _unsupported(s: Segment, files: Sequence[AudioFile]) -> bool:
+    length = sum(max(0.0, w.end - w.start) for w in s.words)
+    speech = sum(speech_seconds(files, w.start, w.end) for w in s.words)
+    return speech < _SUPPORT_S and speech < _SUPPORT_SHARE * max(length, 1e-6)
 
 
 def _norm(text: str) -> str:
@@ -88,20 +109,85 @@ def _has_loop(words: list[str], times: int = 4) -> bool:
     return False
 
 
+#: A phrase of n words said this many times running is a loop (n = 1: a single word; people do
+#: say "no, no, no", so one word needs more copies than a phrase).
+_LOOP_COPIES = {1: 5, 2: 4}
+_LOOP_COPIES_LONG = 3
+_LOOP_MAX_N = 12
+
+
+def find_loop(tokens: Sequence[str]) -> tuple[int, int, int] | None:
+    """``(start, n, copies)`` of the first phrase of ``n`` tokens repeated ``copies`` times
+    running (at least :data:`_LOOP_COPIES`), longest run first at each start; else None."""
+    for i in range(len(tokens)):
+        best: tuple[int, int, int] | None = None
+        for n in range(1, _LOOP_MAX_N + 1):
+            gram = list(tokens[i : i + n])
+            if len(gram) < n or not any(gram):
+                break
+            k = 1
+            while list(tokens[i + k * n : i + (k + 1) * n]) == gram:
+                k += 1
+            if k >= _LOOP_COPIES.get(n, _LOOP_COPIES_LONG) and (
+                best is None or k * n > best[1] * best[2]
+            ):
+                best = (i, n, k)
+        if best is not None:
+            return best
+    return None
+
+
+def _collapse_segment(s: Segment) -> Segment:
+    """Every loop inside ``s`` cut to its first copy; flagged ``repetition_collapsed``."""
+    if s.words:
+        words = list(s.words)
+        changed = False
+        while (loop := find_loop([_norm(w.word) for w in words])) is not None:
+            i, n, k = loop
+            del words[i + n : i + k * n]
+            changed = True
+        if not changed:
+            return s
+        return _flag(
+            replace(s, words=tuple(words), text="".join(w.word for w in words).strip()),
+            "repetition_collapsed",
+        )
+    tokens = s.text.split()
+    changed = False
+    while (loop := find_loop([_norm(t) for t in tokens])) is not None:
+        i, n, k = loop
+        del tokens[i + n : i + k * n]
+        changed = True
+    return _flag(replace(s, text=" ".join(tokens)), "repetition_collapsed") if changed else s
+
+
 def guard_repetition(segments: Sequence[Segment]) -> list[Segment]:
+    """Collapse loops to one copy, flagged ``repetition_collapsed`` (rendered visibly).
+
+    Three or more consecutive segments with the same text become the first one, stretched over
+    the span of all (the audio under them is accounted for, not "untranscribed"); a phrase
+    repeated inside a segment (:func:`find_loop`) is cut to its first copy. A segment Whisper
+    itself found repetitive (compression ratio over 2.4) but with no loop we can cut keeps the
+    ``repetition`` flag.
+    """
     out: list[Segment] = []
-    run = 0
-    for s in segments:
-        if out and _norm(s.text) and _norm(s.text) == _norm(out[-1].text):
-            run += 1
-            if run >= 2:
-                out[-1] = _flag(out[-1], "repetition")
-                continue
+    i = 0
+    segments = list(segments)
+    while i < len(segments):
+        s = segments[i]
+        j = i + 1
+        key = _norm(s.text)
+        while key and j < len(segments) and _norm(segments[j].text) == key:
+            j += 1
+        if j - i >= 3:
+            s = _flag(replace(s, end=max(x.end for x in segments[i:j])), "repetition_collapsed")
         else:
-            run = 0
-        if s.compression_ratio > 2.4 or _has_loop(_norm(s.text).split()):
+            j = i + 1
+        s = _collapse_segment(s)
+        if s.compression_ratio > 2.4 and "repetition_collapsed" not in s.flags:
             s = _flag(s, "repetition")
         out.append(s)
+        i = j
     return out
 
 
@@ -115,11 +201,26 @@ def flag_low_confidence(segments: Sequence[Segment]) -> list[Segment]:
     return out
 
 
+#: A word is marked uncertain under this probability (calibrated on the espeak fixtures with
+#: tiny.en, bench/transcription.py: see docs/benchmarks-transcription.md).
+UNCERTAIN_WORD_PROB = 0.35
+
+
+def uncertain_words(s: Segment) -> list[bool]:
+    """Per word of ``s``: should a reader check it against the audio?
+
+    The one rule behind ``"uncertain": true`` in transcript.json and every mark an export shows:
+    the word's probability is under :data:`UNCERTAIN_WORD_PROB`. Segment flags are not spread to
+    their words (a flagged segment is marked as a whole by its flag).
+    """
+    return [w.probability < UNCERTAIN_WORD_PROB for w in s.words]
+
+
 def unclear_stretches(s: Segment) -> list[tuple[float, float]]:
-    """Runs of improbable words in a segment (for ``(unclear hh:mm:ss)`` marks)."""
+    """Runs of uncertain words in a segment (for ``(unclear hh:mm:ss)`` marks)."""
     runs: list[tuple[float, float]] = []
-    for w in s.words:
-        if w.probability < UNCLEAR_WORD_PROB:
+    for w, doubt in zip(s.words, uncertain_words(s), strict=True):
+        if doubt:
             if runs and w.start - runs[-1][1] < 0.5:
                 runs[-1] = (runs[-1][0], w.end)
             else:
@@ -127,8 +228,18 @@ def unclear_stretches(s: Segment) -> list[tuple[float, float]]:
     return runs
 
 
-def pauses(segments: Sequence[Segment], min_s: float = PAUSE_S) -> list[tuple[float, float]]:
-    """Silent gaps of at least ``min_s`` between consecutive words (or segments without words)."""
+def pauses(
+    segments: Sequence[Segment],
+    min_s: float = PAUSE_S,
+    files: Sequence[AudioFile] | None = None,
+) -> list[tuple[float, float]]:
+    """Silent gaps of at least ``min_s`` between consecutive words (or segments without words).
+
+    With ``files`` (scanned), a gap holding speech energy is no pause: it is speech the engine did
+    not write (an ``untranscribed`` stretch), and ``(12.1 s)`` over it would tell the reader
+    nothing was said. The gap's first and last ``_EDGE_S`` are not looked at: word times are
+    approximate and the tail of the word before a pause often lies there.
+    """
     spans: list[tuple[float, float]] = []
     for s in segments:
         spans.extend((w.start, w.end) for w in s.words) if s.words else spans.append(
@@ -137,9 +248,110 @@ def pauses(segments: Sequence[Segment], min_s: float = PAUSE_S) -> list[tuple[fl
     spans.sort()
     gaps = []
     for (_, end), (start, _) in itertools.pairwise(spans):
-        if start - end >= min_s:
+        if start - end >= min_s and (
+            files is None or speech_seconds(files, end + _EDGE_S, start - _EDGE_S) < _CLICK_S
+        ):
             gaps.append((end, start))
     return gaps
+
+
+#: Margin at each end of a gap between words where speech energy is still the words' own.
+_EDGE_S = 0.3
+#: Less speech energy than this in a stretch is a click or a breath, not speech.
+_CLICK_S = 0.1
+#: An uncovered stretch shorter than this is not reported (word times are approximate).
+UNTRANSCRIBED_MIN_S = 1.5
+#: Uncovered speech runs closer than this are one stretch (the gaps between words).
+_JOIN_S = 0.6
+
+
+def speech_mask(f: AudioFile) -> Any:
+    """Per 20 ms frame: is there speech energy (the same threshold as the speech detector)?"""
+    from guide_tui.transcribe.audio import speech_threshold
+
+    assert f.frame_db is not None
+    return f.frame_db > speech_threshold(f.frame_db)
+
+
+def speech_seconds(files: Sequence[AudioFile], start: float, end: float) -> float:
+    """Seconds of speech energy between ``start`` and ``end`` (session clock)."""
+    if end <= start:
+        return 0.0
+    total = 0.0
+    for f in files:
+        if f.frame_db is None or end <= f.offset or start >= f.offset + f.duration:
+            continue
+        a = max(0, int((start - f.offset) / _FRAME_S))
+        b = max(a, int((end - f.offset) / _FRAME_S))
+        total += float(speech_mask(f)[a:b].sum()) * _FRAME_S
+    return total
+
+
+def covered_spans(segments: Sequence[Segment]) -> list[tuple[float, float]]:
+    """What the transcript accounts for: each word, a wordless segment whole, and the whole span
+    of a segment whose loop was collapsed (its later copies covered that audio)."""
+    spans: list[tuple[float, float]] = []
+    for s in segments:
+        if not s.words or "repetition_collapsed" in s.flags:
+            spans.append((s.start, s.end))
+        else:
+            spans.extend((w.start, w.end) for w in s.words)
+    return spans
+
+
+def untranscribed(
+    segments: Sequence[Segment],
+    files: Sequence[AudioFile],
+    *,
+    within: Sequence[tuple[float, float]] | None = None,
+    min_s: float = UNTRANSCRIBED_MIN_S,
+    margin_s: float = _EDGE_S,
+) -> list[tuple[float, float]]:
+    """Stretches of at least ``min_s`` with speech energy and no word over them (session clock).
+
+    A frame is covered when it lies within ``margin_s`` of a word (:func:`covered_spans`).
+    Uncovered speech runs less than ``_JOIN_S`` apart are one stretch; a stretch is reported
+    when it spans ``min_s`` and holds more than ``_CLICK_S`` of speech. ``within`` limits the
+    search to these spans (a window's chunks); default: all the audio.
+    """
+    import numpy as np
+
+    cover = covered_spans(segments)
+    out: list[tuple[float, float]] = []
+    for f in files:
+        if f.frame_db is None or not len(f.frame_db):
+            continue
+        active = speech_mask(f).copy()
+        n = len(active)
+        if within is not None:
+            allowed = np.zeros(n, bool)
+            for a, b in within:
+                i0, i1 = max(0, int((a - f.offset) / _FRAME_S)), int((b - f.offset) / _FRAME_S)
+                if i1 > i0:
+                    allowed[i0 : min(n, i1)] = True
+            active &= allowed
+        for a, b in cover:
+            i0 = max(0, int((a - margin_s - f.offset) / _FRAME_S))
+            i1 = int((b + margin_s - f.offset) / _FRAME_S) + 1
+            if i1 > 0 and i0 < n:
+                active[i0 : min(n, i1)] = False
+        if not active.any():
+            continue
+        idx = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(np.int8), [0]])))
+        runs: list[list[float]] = []
+        for a, b in zip(idx[::2], idx[1::2], strict=True):
+            start, end = int(a) * _FRAME_S, int(b) * _FRAME_S
+            if runs and start - runs[-1][1] < _JOIN_S:
+                runs[-1][1] = end
+                runs[-1][2] += end - start
+            else:
+                runs.append([start, end, end - start])
+        out.extend(
+            (f.offset + a, f.offset + b)
+            for a, b, speech in runs
+            if b - a >= min_s and speech > _CLICK_S
+        )
+    return sorted(out)
 
 
 def assign_speakers(

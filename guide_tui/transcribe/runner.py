@@ -158,6 +158,7 @@ class Transcriber:
         self.on_progress = on_progress or (lambda p: None)
         self.cancel = cancel or threading.Event()
         self._engines: dict[tuple[str, str, str], Any] = {}
+        self._rtfs: list[float] = []  # wall ÷ audio seconds of each window decoded in this run
         self.last_timings: dict[str, float] = {}
 
     # ------------------------------------------------------------------ model & engine
@@ -335,12 +336,18 @@ class Transcriber:
     ) -> list[Segment]:
         """``started``: ``perf_counter`` when this run began transcribing (for the speed)."""
 
-        def run_once(p: str | None) -> list[Segment]:
+        t_window = time.perf_counter()
+        limit_s = _WINDOW_BASE_S + _WINDOW_RTF_FACTOR * (w.end - w.start) * self._rtf
+
+        def run_once(
+            win: audio_mod.Window, audio: Any, p: str | None, *, condition: bool | None = None
+        ) -> list[Segment]:
             out: list[Segment] = []
-            for s in engine.transcribe(samples, language=language, prompt=p, seed=w.index):
+            kwargs = {} if condition is None else {"condition_on_previous_text": condition}
+            for s in engine.transcribe(audio, language=language, prompt=p, seed=w.index, **kwargs):
                 if self.cancel.is_set():
                     raise KeyboardInterrupt
-                out.append(_to_session(w, s))
+                out.append(_to_session(win, s))
                 self.on_progress(
                     Progress(
                         label,
@@ -351,15 +358,24 @@ class Transcriber:
                         elapsed_s=time.perf_counter() - started,
                     )
                 )
+                if time.perf_counter() - t_window > limit_s:
+                    # One bad window (a loop the temperature fallback keeps resampling) must not
+                    # take minutes: stop here; the rest is redecoded per stretch below or
+                    # reported as untranscribed, never silently lost.
+                    break
             return out
 
-        segments = run_once(prompt)
+        segments = run_once(w, samples, prompt)
         if prompt and _skipped_speech(w, segments):
             # A prompt can make Whisper skip whole turns (tiny.en dropped five with a filler
             # prompt): never trade speech for style. Keep whichever version covers more speech.
-            plain = run_once(None)
+            plain = run_once(w, samples, None)
             if _coverage(w, plain) > _coverage(w, segments):
                 segments = plain
+        segments = self._redecode_skipped(w, segments, run_once, t_window, limit_s)
+        elapsed = time.perf_counter() - t_window
+        if w.end > w.start:
+            self._rtfs.append(elapsed / (w.end - w.start))
         self.on_progress(
             Progress(
                 label,
@@ -371,6 +387,47 @@ class Transcriber:
                 window_done=True,
             )
         )
+        return segments
+
+    @property
+    def _rtf(self) -> float:
+        """The speed measured so far (median wall ÷ audio of earlier windows)."""
+        if not self._rtfs:
+            return _FIRST_RTF
+        ordered = sorted(self._rtfs)
+        return max(0.05, ordered[len(ordered) // 2])
+
+    def _redecode_skipped(
+        self,
+        w: audio_mod.Window,
+        segments: list[Segment],
+        run_once: Callable[..., list[Segment]],
+        t_window: float,
+        limit_s: float,
+    ) -> list[Segment]:
+        """Decode every stretch of the window with speech energy and no words again, on its own.
+
+        Whisper skips speech: after a long pause, under a prompt, or when its previous text leads
+        it astray (issue 11: 7 turns of a 60-minute interview gone, no warning). Each stretch of
+        at least 1.5 s (:func:`guards.untranscribed`) is decoded in a window that starts at the
+        stretch (0.3 s before it, so the first word is whole), with no prompt and no
+        previous-text conditioning, and the words found over it are added. What is still without
+        words is reported as ``untranscribed`` in transcript.json (:meth:`_assemble`).
+        """
+        chunks = [
+            (w.file.offset + a / audio_mod.SAMPLE_RATE, w.file.offset + b / audio_mod.SAMPLE_RATE)
+            for a, b in w.chunks
+        ]
+        for start, end in guards.untranscribed(segments, [w.file], within=chunks):
+            if time.perf_counter() - t_window > limit_s or self.cancel.is_set():
+                break
+            sub = _sub_window(w, start - _GAP_LEAD_S, end + _GAP_TAIL_S)
+            if sub is None:
+                continue
+            found = run_once(sub, sub.read16k(), None, condition=False)
+            add = _words_within(found, start - _GAP_LEAD_S, end + _GAP_TAIL_S, segments)
+            if add:
+                segments = sorted([*segments, *add], key=lambda s: (s.start, s.end))
         return segments
 
     def _assemble(
@@ -416,7 +473,18 @@ class Transcriber:
         for s in segments:
             d = s.to_json_dict()
             d["text_clean"] = guards.clean_text(s.text)
+            for word, doubt in zip(d["words"], guards.uncertain_words(s), strict=True):
+                word["uncertain"] = doubt
             seg_dicts.append(d)
+        unheard = [
+            {
+                "start": round(a, 3),
+                "end": round(b, 3),
+                "speech_s": round(guards.speech_seconds(files, a, b), 2),
+                "reason": "no_words",
+            }
+            for a, b in guards.untranscribed(segments, files)
+        ]
         return {
             "schema": SCHEMA,
             "app_version": __version__,
@@ -457,11 +525,12 @@ class Transcriber:
             "segments": seg_dicts,
             "annotations": timeline.annotations,
             "gaps": [{"start": round(a, 3), "end": round(b, 3)} for a, b in no_audio],
-            "pauses": [  # silence heard, not time without a recording
+            "pauses": [  # silence heard, not time without a recording, never over speech energy
                 {"start": round(a, 3), "end": round(b, 3)}
-                for a, b in guards.pauses(segments)
+                for a, b in guards.pauses(segments, files=files)
                 if not any(a < g1 and b > g0 for g0, g1 in no_audio)
             ],
+            "untranscribed": unheard,
         }
 
 
@@ -504,42 +573,75 @@ def _prompt(options: TranscribeOptions, vocabulary: tuple[str, ...]) -> str | No
     return base
 
 
-def _speech_runs(w: audio_mod.Window, min_s: float) -> list[tuple[float, float]]:
-    """Runs of speech frames (session time) inside the window's chunks, at least ``min_s`` long."""
-    f = w.file
-    assert f.frame_db is not None
-    thr = audio_mod.speech_threshold(f.frame_db)
-    runs: list[tuple[float, float]] = []
-    step = audio_mod.FRAME_S
-    for a, b in w.chunks:
-        i0, i1 = int(a / audio_mod.SAMPLE_RATE / step), int(b / audio_mod.SAMPLE_RATE / step)
-        start = None
-        for i in range(i0, min(i1, len(f.frame_db))):
-            if f.frame_db[i] > thr:
-                start = i if start is None else start
-            elif start is not None:
-                if (i - start) * step >= min_s:
-                    runs.append((f.offset + start * step, f.offset + i * step))
-                start = None
-        if start is not None and (i1 - start) * step >= min_s:
-            runs.append((f.offset + start * step, f.offset + i1 * step))
-    return runs
-
-
-def _covered(run: tuple[float, float], segments: list[Segment]) -> bool:
-    spans = [(x.start, x.end) for s in segments for x in s.words] or [
-        (s.start, s.end) for s in segments
-    ]
-    return any(a - 0.5 < run[1] and b + 0.5 > run[0] for a, b in spans)
+def _window_spans(w: audio_mod.Window) -> list[tuple[float, float]]:
+    rate = audio_mod.SAMPLE_RATE
+    return [(w.file.offset + a / rate, w.file.offset + b / rate) for a, b in w.chunks]
 
 
 def _skipped_speech(w: audio_mod.Window, segments: list[Segment]) -> bool:
-    return any(not _covered(r, segments) for r in _speech_runs(w, 1.5))
+    """Is any stretch of ≥ 1.5 s of speech energy in the window without words?"""
+    return bool(guards.untranscribed(segments, [w.file], within=_window_spans(w)))
 
 
 def _coverage(w: audio_mod.Window, segments: list[Segment]) -> float:
-    runs = _speech_runs(w, 0.3)
-    return sum(1 for r in runs if _covered(r, segments)) / len(runs) if runs else 1.0
+    """Share of the window's speech energy that lies near a word (1.0: all of it)."""
+    spans = _window_spans(w)
+    speech = sum(guards.speech_seconds([w.file], a, b) for a, b in spans)
+    if speech <= 0:
+        return 1.0
+    lost = sum(
+        guards.speech_seconds([w.file], a, b)
+        for a, b in guards.untranscribed(segments, [w.file], within=spans, min_s=0.0)
+    )
+    return 1.0 - lost / speech
+
+
+#: A gap is redecoded from this long before its speech (the first word whole) to this long after.
+_GAP_LEAD_S = 0.3
+_GAP_TAIL_S = 0.5
+#: Time limit of one window: this plus this many times the window's audio length at the speed
+#: measured so far in the run (first window: :data:`_FIRST_RTF`).
+_WINDOW_BASE_S = 30.0
+_WINDOW_RTF_FACTOR = 5.0
+_FIRST_RTF = 0.5
+
+
+def _sub_window(w: audio_mod.Window, start: float, end: float) -> audio_mod.Window | None:
+    """The part of ``w`` between ``start`` and ``end`` (session clock), as a window of its own."""
+    rate = audio_mod.SAMPLE_RATE
+    a = round((start - w.file.offset) * rate)
+    b = round((end - w.file.offset) * rate)
+    chunks = [(max(a, x), min(b, y)) for x, y in w.chunks if min(b, y) > max(a, x)]
+    return audio_mod.Window(w.index, w.file, chunks) if chunks else None
+
+
+def _words_within(
+    found: list[Segment], start: float, end: float, existing: list[Segment]
+) -> list[Segment]:
+    """The words of ``found`` between ``start`` and ``end`` that no existing word overlaps, as
+    segments (one per found segment), flagged ``redecoded``."""
+    taken = [(x.start, x.end) for s in existing for x in s.words]
+    out: list[Segment] = []
+    for s in found:
+        words = tuple(
+            x
+            for x in s.words
+            if start <= (x.start + x.end) / 2 <= end
+            and not any(a < x.end - 0.05 and b > x.start + 0.05 for a, b in taken)
+        )
+        if not words:
+            continue
+        out.append(
+            replace(
+                s,
+                start=words[0].start,
+                end=words[-1].end,
+                text="".join(x.word for x in words).strip(),
+                words=words,
+                flags=(*s.flags, "redecoded"),
+            )
+        )
+    return out
 
 
 def _fingerprint(

@@ -13,9 +13,11 @@ from typing import Any
 
 ENGINES = ("faster-whisper", "openai-whisper")
 
-#: Default temperature fallback (Whisper's own): greedy first, sampling only when a window's text
-#: is too repetitive or too improbable.
-DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+#: Default temperature fallback: greedy first, sampling only when a window's text is too
+#: repetitive or too improbable. Whisper's own goes on to 0.8 and 1.0, where a Danish loop took
+#: 7 minutes for 60 s of audio (issue 11) and the text sampled that hot is rarely usable: bounded
+#: at 0.6, with a time limit per window in the runner.
+DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ thresholds, prompt, word timestamps); voice-activity filtering is done before, b
 :mod:`guide_tui.transcribe.audio`, so both engines hear the same samples.
 
 ``seed`` makes temperature-fallback sampling reproducible per window: a resumed run must produce
-the same text as an uninterrupted one.
+the same text as an uninterrupted one. ``condition_on_previous_text`` overrides the option for one
+call (the runner redecodes a skipped stretch without it).
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ class Engine(Protocol):
         ...
 
     def transcribe(
-        self, audio: np.ndarray, *, language: str | None, prompt: str | None, seed: int
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None,
+        prompt: str | None,
+        seed: int,
+        condition_on_previous_text: bool | None = None,
     ) -> Iterator[Segment]: ...
 
 

@@ -60,7 +60,13 @@ class FasterWhisperEngine:
         return language, float(probability)
 
     def transcribe(
-        self, audio: np.ndarray, *, language: str | None, prompt: str | None, seed: int
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None,
+        prompt: str | None,
+        seed: int,
+        condition_on_previous_text: bool | None = None,
     ) -> Iterator[Segment]:
         import ctranslate2
 
@@ -73,7 +79,11 @@ class FasterWhisperEngine:
             best_of=5,
             temperature=list(o.temperature),
             initial_prompt=prompt,
-            condition_on_previous_text=o.condition_on_previous_text,
+            condition_on_previous_text=(
+                o.condition_on_previous_text
+                if condition_on_previous_text is None
+                else condition_on_previous_text
+            ),
             word_timestamps=o.word_timestamps,
             vad_filter=False,  # done upstream, identically for both engines
         )

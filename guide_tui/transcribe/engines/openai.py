@@ -68,7 +68,13 @@ class OpenAIWhisperEngine:
         return code, float(probs[code])
 
     def transcribe(
-        self, audio: np.ndarray, *, language: str | None, prompt: str | None, seed: int
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None,
+        prompt: str | None,
+        seed: int,
+        condition_on_previous_text: bool | None = None,
     ) -> Iterator[Segment]:
         import torch
         import whisper
@@ -84,7 +90,11 @@ class OpenAIWhisperEngine:
             beam_size=o.beam_size,
             best_of=5,
             initial_prompt=prompt,
-            condition_on_previous_text=o.condition_on_previous_text,
+            condition_on_previous_text=(
+                o.condition_on_previous_text
+                if condition_on_previous_text is None
+                else condition_on_previous_text
+            ),
             word_timestamps=o.word_timestamps,
             fp16=False,
         )
