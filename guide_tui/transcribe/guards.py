@@ -216,6 +216,81 @@ def uncertain_words(s: Segment) -> list[bool]:
     return [w.probability < UNCERTAIN_WORD_PROB for w in s.words]
 
 
+#: A run of words whose mean probability stays under this, starting and ending on an uncertain
+#: word, at least ``GIBBERISH_MIN_S`` long and with ``GIBBERISH_MIN_WORDS`` uncertain words, is
+#: the engine guessing over speech it cannot make out (measured: time-reversed speech gives
+#: "They must numb your surface of menses on the bruce", mean probability 0.38).
+GIBBERISH_MEAN_PROB = 0.45
+GIBBERISH_MIN_S = 1.5
+GIBBERISH_MIN_WORDS = 3
+
+
+def gibberish_runs(words: Sequence[Word]) -> list[tuple[int, int]]:
+    """``(first, last)`` word indexes of runs the engine guessed (see :data:`GIBBERISH_MEAN_PROB`).
+
+    From each uncertain word the run grows while the mean probability stays under the limit (it
+    stops at the first word that lifts it over: one clear word after a misheard one ends it),
+    then shrinks back to its last uncertain word.
+    """
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(words):
+        if words[i].probability >= UNCERTAIN_WORD_PROB:
+            i += 1
+            continue
+        total, j = 0.0, i
+        while j < len(words) and (total + words[j].probability) / (j - i + 1) < GIBBERISH_MEAN_PROB:
+            total += words[j].probability
+            j += 1
+        last = j - 1
+        while last > i and words[last].probability >= UNCERTAIN_WORD_PROB:
+            last -= 1
+        doubtful = sum(1 for w in words[i : last + 1] if w.probability < UNCERTAIN_WORD_PROB)
+        if words[last].end - words[i].start >= GIBBERISH_MIN_S and doubtful >= GIBBERISH_MIN_WORDS:
+            out.append((i, last))
+            i = last + 1
+        else:
+            i += 1
+    return out
+
+
+def drop_gibberish(segments: Sequence[Segment]) -> tuple[list[Segment], list[tuple[float, float]]]:
+    """Remove the words of :func:`gibberish_runs` (across segment borders); returns the segments
+    left and the spans removed. The speech under a removed run is reported as ``untranscribed``
+    (reason ``unintelligible``) instead: a guess presented as text is worse than a gap marked
+    "check the audio"."""
+    ordered = sorted(segments, key=lambda s: (s.start, s.end))
+    flat = [(k, w) for k, s in enumerate(ordered) for w in s.words]
+    runs = gibberish_runs([w for _, w in flat])
+    if not runs:
+        return list(ordered), []
+    gone = {idx for a, b in runs for idx in range(a, b + 1)}
+    spans = [(flat[a][1].start, flat[b][1].end) for a, b in runs]
+    keep: dict[int, list[Word]] = {}
+    for idx, (k, w) in enumerate(flat):
+        if idx not in gone:
+            keep.setdefault(k, []).append(w)
+    out = []
+    for k, s in enumerate(ordered):
+        if not s.words:
+            out.append(s)
+        elif k in keep:
+            words = keep[k]
+            if len(words) == len(s.words):
+                out.append(s)
+            else:
+                out.append(
+                    replace(
+                        s,
+                        start=words[0].start,
+                        end=words[-1].end,
+                        words=tuple(words),
+                        text="".join(w.word for w in words).strip(),
+                    )
+                )
+    return out, spans
+
+
 def unclear_stretches(s: Segment) -> list[tuple[float, float]]:
     """Runs of uncertain words in a segment (for ``(unclear hh:mm:ss)`` marks)."""
     runs: list[tuple[float, float]] = []
@@ -462,6 +537,104 @@ def split_at_topics(
         keys = [topic_at((w.start + w.end) / 2) for w in s.words]
         keys[0] = topic_at(s.start) if keys.count(keys[0]) == len(keys) else keys[0]
         out.extend(_split_runs(s, keys, "topic"))
+    return out
+
+
+#: A stretch of 1-3 words is respelt as a vocabulary term when its letters match the term's this
+#: closely (difflib ratio); only for terms of ``_SPELL_MIN_LETTERS`` letters or more, so short
+#: terms ("GP", "LBP") never replace ordinary words.
+_SPELL_RATIO = 0.85
+_SPELL_MIN_LETTERS = 6
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def _spelt_here(words: Sequence[Word], i: int, spelt: set[str]) -> int:
+    """How many words from ``i`` on are a vocabulary term spelt right (0: none)."""
+    for n in range(min(6, len(words) - i), 0, -1):
+        if " ".join(_letters(w.word) for w in words[i : i + n]) in spelt:
+            return n
+    return 0
+
+
+def _spelling_match(got: str, letters: str) -> float:
+    """How closely the letters said match a term's (0 when they must not be respelt).
+
+    The same letters split differently ("flow chart") match fully; an inflected form
+    ("referrals", "practitioners") is not a misspelling; a near match must begin and end like the
+    term, so a neighbouring word ("a practice nurse", "triage at") is never swallowed.
+    """
+    import difflib
+
+    if got == letters:
+        return 1.0
+    if got.startswith(letters) or abs(len(got) - len(letters)) > 3:
+        return 0.0
+    if got[:2] != letters[:2] or got[-2:] != letters[-2:]:
+        return 0.0
+    return difflib.SequenceMatcher(None, got, letters).ratio()
+
+
+def spell_vocabulary(segments: Sequence[Segment], vocabulary: Sequence[str]) -> list[Segment]:
+    """The guide's vocabulary used after decoding, to spell domain words the way the guide does.
+
+    Why not the prompt: a glossary prompt made tiny.en skip turns, drop every filler and decode
+    several times slower (docs/benchmarks-transcription.md). Here a run of one to three words whose
+    letters nearly match a term ("spondyl arthrosis", "physio therapist") becomes the term, with
+    the punctuation of the run's last word and the times of the run; exact matches and short terms
+    are left alone. The words' probabilities are kept (a respelt word is no more certain).
+    """
+    terms = [(t, _letters(t)) for t in vocabulary if len(_letters(t)) >= _SPELL_MIN_LETTERS]
+    if not terms:
+        return list(segments)
+    # Each term as it is spelt, words lower-cased (a run already spelt so is left alone).
+    spelt = {" ".join(_letters(w) for w in t.split()) for t in vocabulary}
+    out = []
+    for s in segments:
+        words = list(s.words)
+        changed = False
+        i = 0
+        while i < len(words):
+            k = _spelt_here(words, i, spelt)
+            if k:
+                i += k  # a term said and spelt right: none of its words is respelt
+                continue
+            best: tuple[float, int, str] | None = None
+            for n in (1, 2, 3):
+                if i + n > len(words):
+                    break
+                said = " ".join(_letters(w.word) for w in words[i : i + n])
+                got = said.replace(" ", "")
+                if not got or said in spelt:
+                    continue
+                for term, letters in terms:
+                    ratio = _spelling_match(got, letters)
+                    if ratio >= _SPELL_RATIO and (best is None or ratio > best[0]):
+                        best = (ratio, n, term)
+            if best is None:
+                i += 1
+                continue
+            _, n, term = best
+            run = words[i : i + n]
+            tail = re.search(r"[^\w]*$", run[-1].word.rstrip())
+            punct = tail.group(0) if tail else ""
+            if run[0].word.strip()[:1].isupper():
+                term = term[:1].upper() + term[1:]
+            words[i : i + n] = [
+                Word(
+                    run[0].start,
+                    run[-1].end,
+                    " " + term + punct,
+                    min(w.probability for w in run),
+                )
+            ]
+            changed = True
+            i += 1
+        if changed:
+            s = replace(s, words=tuple(words), text="".join(w.word for w in words).strip())
+        out.append(s)
     return out
 
 

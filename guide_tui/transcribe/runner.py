@@ -450,6 +450,8 @@ class Transcriber:
         segments = sorted(segments, key=lambda s: (s.start, s.end))
         segments = guards.drop_silence(segments, files)
         segments = guards.guard_repetition(segments)
+        segments, guessed = guards.drop_gibberish(segments)
+        segments = guards.spell_vocabulary(segments, vocabulary)
         segments = guards.flag_low_confidence(segments)
         who = speakers_mod.attribute(
             segments,
@@ -481,7 +483,9 @@ class Transcriber:
                 "start": round(a, 3),
                 "end": round(b, 3),
                 "speech_s": round(guards.speech_seconds(files, a, b), 2),
-                "reason": "no_words",
+                "reason": (
+                    "unintelligible" if any(x < b and y > a for x, y in guessed) else "no_words"
+                ),
             }
             for a, b in guards.untranscribed(segments, files)
         ]
@@ -512,6 +516,7 @@ class Transcriber:
                 "min_silence_s": options.min_silence_s,
                 "initial_prompt": _prompt(options, vocabulary),
                 "filler_prompt": options.filler_prompt,
+                "vocabulary_prompt": options.vocabulary_prompt,
                 "vocabulary": list(vocabulary),
                 "word_timestamps": options.word_timestamps,
                 "temperature": list(options.temperature),
@@ -567,7 +572,8 @@ def _vocabulary_prompt(vocabulary: tuple[str, ...]) -> str | None:
 
 
 def _prompt(options: TranscribeOptions, vocabulary: tuple[str, ...]) -> str | None:
-    base = options.initial_prompt or _vocabulary_prompt(vocabulary)
+    glossary = _vocabulary_prompt(vocabulary) if options.vocabulary_prompt else None
+    base = options.initial_prompt or glossary
     if options.filler_prompt:
         return f"{FILLER_PROMPT} {base}" if base else FILLER_PROMPT
     return base
@@ -603,7 +609,7 @@ _GAP_TAIL_S = 0.5
 #: measured so far in the run (first window: :data:`_FIRST_RTF`).
 _WINDOW_BASE_S = 30.0
 _WINDOW_RTF_FACTOR = 5.0
-_FIRST_RTF = 0.5
+_FIRST_RTF = 1.0
 
 
 def _sub_window(w: audio_mod.Window, start: float, end: float) -> audio_mod.Window | None:

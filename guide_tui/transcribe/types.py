@@ -144,7 +144,13 @@ class TranscribeOptions:
     beam_size: int = 5
     temperature: tuple[float, ...] = DEFAULT_TEMPERATURES
     vocabulary: tuple[str, ...] = ()
-    """Domain words from the guide; given to the engine as the initial prompt of each window."""
+    """Domain words from the guide (overrides the guide's). Used to correct spellings after
+    decoding (:func:`guide_tui.transcribe.guards.spell_vocabulary`); given to the engine as a
+    prompt only with ``vocabulary_prompt``."""
+    vocabulary_prompt: bool = False
+    """Give the vocabulary to the engine as a glossary prompt of each window. Off by default: on
+    tiny.en the 108-token glossary of the GP guide made decoding 3-13x slower, removed every
+    filler and once skipped 7 turns (docs/benchmarks-transcription.md)."""
     initial_prompt: str | None = None
     """An explicit prompt (overrides the one made from the vocabulary)."""
     filler_prompt: bool = False
