@@ -518,3 +518,61 @@ def test_uncertain_words_follow_one_rule() -> None:
     seg = Segment(0, 1.5, "a b c", words=words)
     assert guards.uncertain_words(seg) == [False, True, True]
     assert guards.unclear_stretches(seg) == [(0.5, 1.5)]
+
+
+def _parse_words(spec: str) -> tuple[Word, ...]:
+    """``word:probability@start-end`` items, as tiny.en gave them."""
+    out = []
+    for item in spec.split():
+        word, rest = item.rsplit(":", 1)
+        p, span = rest.split("@")
+        a, b = span.split("-")
+        out.append(Word(float(a), float(b), " " + word, float(p)))
+    return tuple(out)
+
+
+#: tiny.en over a time-reversed participant turn (13.5-19.3 s) between two real turns.
+_REVERSED_TURN = (
+    "cases.:1.00@11.72-12.36 A:0.35@14.20-14.22 must:0.14@14.22-14.62 -numbier:0.44@14.62-15.16 "
+    "surface:0.34@15.16-15.54 of:0.82@15.54-15.86 men's:0.34@15.86-16.24 armor:0.52@16.24-16.50 "
+    "with:0.28@16.50-16.76 a:0.30@16.76-16.98 map:0.24@16.98-17.16 for:0.10@17.16-17.38 "
+    "its:0.18@17.38-17.62 opponent's:0.23@17.62-18.36 urine:0.11@18.36-18.36 "
+    "task:0.17@18.36-18.72 or:0.50@18.72-18.98 caustion.:0.53@18.98-19.38 Let:0.97@20.28-20.52"
+)
+#: tiny.en on clear speech with a few misheard words (must stay).
+_CLEAR_TURN = (
+    "how:0.77@22.30-22.40 we're:0.62@22.40-22.60 nursing:0.27@22.60-22.88 "
+    "prepared:0.97@22.88-23.44 of:0.02@24.6-24.8 discussed:0.14@24.8-25.2 "
+    "difficult:0.95@25.2-25.7 cases.:1.00@25.7-26.3 with:0.35@50.3-50.6 real:0.88@50.6-50.8 "
+    "patients:0.17@50.8-51.4 because:0.56@51.4-52.1 the:0.55@52.1-52.3 course:0.90@52.3-52.5"
+)
+
+
+def test_an_engine_guess_over_unintelligible_speech_is_removed_whole() -> None:
+    words = _parse_words(_REVERSED_TURN)
+    assert guards.gibberish_runs(words) == [(1, len(words) - 2)]
+    seg = Segment(11.7, 20.6, "", words=words)
+    out, spans = guards.drop_gibberish([seg])
+    assert [w.word.strip() for s in out for w in s.words] == ["cases.", "Let"]
+    assert spans == [(14.20, 19.38)]
+    assert guards.gibberish_runs(_parse_words(_CLEAR_TURN)) == []
+
+
+def test_vocabulary_respells_near_misses_only() -> None:
+    vocab = ["spondylarthrosis", "physiotherapist", "referral", "flowchart", "GP"]
+    vocab += ["clinical staff members", "clinic staff", "self-management"]
+
+    def spelt(text: str) -> str:
+        words = tuple(Word(i, i + 0.5, " " + w, 0.9) for i, w in enumerate(text.split()))
+        return guards.spell_vocabulary([Segment(0, 9, text, words=words)], vocab)[0].text
+
+    assert spelt("I have spondyl arthrosis.") == "I have spondylarthrosis."
+    assert spelt("the physio therapist said") == "the physiotherapist said"
+    assert spelt("I made a referal, then") == "I made a referral, then"
+    assert spelt("we tried a flow chart") == "we tried a flowchart"
+    assert spelt("Self management") == "Self-management"
+    # Left alone: inflections, neighbours, terms already right, short terms.
+    assert spelt("the referrals came") == "the referrals came"
+    assert spelt("a practice nurse did triage at") == "a practice nurse did triage at"
+    assert spelt("the clinical staff members") == "the clinical staff members"
+    assert spelt("go up") == "go up"

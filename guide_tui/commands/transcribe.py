@@ -167,6 +167,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
     view = _ProgressView(len(todo))
     transcriber = Transcriber(options, on_progress=view.update)
     empty: list[str] = []
+    mute: list[str] = []  # speech energy, but not a word the engine could write
     try:
         with view:
             for i, folder in enumerate(todo, 1):
@@ -177,9 +178,23 @@ def run_transcribe(args: argparse.Namespace) -> int:
                     print(f"{folder.name}: {line}", file=sys.stderr)
                 for warning in _warnings(out):  # identical channels, no speaker model
                     print(f"guide-tui: warning: {warning}", file=sys.stderr)
+                gaps = transcriber.last_untranscribed
+                unheard = sum(float(g.get("speech_s") or 0) for g in gaps)
                 if view.segments == 0:
                     audio = _mmss(float(transcriber.last_timings.get("audio_s") or 0))
-                    empty.append(f"{folder.name} ({audio} of audio)")
+                    if gaps:
+                        mute.append(f"{folder.name} ({unheard:.0f} s of speech in {audio})")
+                    else:
+                        empty.append(f"{folder.name} ({audio} of audio)")
+                elif gaps:
+                    # Speech the engine could not write is marked in the transcript; say so
+                    # here too, so nobody takes the transcript for complete.
+                    print(
+                        f"guide-tui: {folder.name}: {len(gaps)} stretch(es) of speech "
+                        f"({unheard:.0f} s) could not be transcribed; they are marked "
+                        "untranscribed in the transcript — check them against the audio",
+                        file=sys.stderr,
+                    )
     except KeyboardInterrupt:
         transcriber.cancel.set()
         print(
@@ -188,14 +203,22 @@ def run_transcribe(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    if empty:
-        # An empty transcript of a real interview means the audio is silent or broken: say so
-        # and fail, rather than let an empty file pass for a transcript.
+    if mute:
         print(
-            f"guide-tui: no speech found in {', '.join(empty)}: the transcript is empty. "
-            "Listen to the recording; `guide-tui mic-check` tests a microphone.",
+            f"guide-tui: speech found but nothing could be transcribed in {', '.join(mute)}: "
+            "the transcript only marks it as untranscribed. Is the guide's language right "
+            "(--language, --model)? Listen to the recording.",
             file=sys.stderr,
         )
+    if mute or empty:
+        # An empty transcript of a real interview means the audio is silent or broken: say so
+        # and fail, rather than let an empty file pass for a transcript.
+        if empty:
+            print(
+                f"guide-tui: no speech found in {', '.join(empty)}: the transcript is empty. "
+                "Listen to the recording; `guide-tui mic-check` tests a microphone.",
+                file=sys.stderr,
+            )
         return 1
     return 0
 

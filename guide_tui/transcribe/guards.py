@@ -221,8 +221,14 @@ def uncertain_words(s: Segment) -> list[bool]:
 #: the engine guessing over speech it cannot make out (measured: time-reversed speech gives
 #: "They must numb your surface of menses on the bruce", mean probability 0.38).
 GIBBERISH_MEAN_PROB = 0.45
+#: What counts as an uncertain word for that rule (fixed here: the per-word mark's threshold,
+#: :data:`UNCERTAIN_WORD_PROB`, is calibrated separately).
+GIBBERISH_WORD_PROB = 0.35
 GIBBERISH_MIN_S = 1.5
 GIBBERISH_MIN_WORDS = 3
+#: Words next to such a run (less than this far from it) under this probability belong to it.
+GIBBERISH_EDGE_PROB = 0.6
+GIBBERISH_EDGE_GAP_S = 1.0
 
 
 def gibberish_runs(words: Sequence[Word]) -> list[tuple[int, int]]:
@@ -233,9 +239,10 @@ def gibberish_runs(words: Sequence[Word]) -> list[tuple[int, int]]:
     then shrinks back to its last uncertain word.
     """
     out: list[tuple[int, int]] = []
+    low = GIBBERISH_WORD_PROB
     i = 0
     while i < len(words):
-        if words[i].probability >= UNCERTAIN_WORD_PROB:
+        if words[i].probability >= low:
             i += 1
             continue
         total, j = 0.0, i
@@ -243,14 +250,30 @@ def gibberish_runs(words: Sequence[Word]) -> list[tuple[int, int]]:
             total += words[j].probability
             j += 1
         last = j - 1
-        while last > i and words[last].probability >= UNCERTAIN_WORD_PROB:
+        while last > i and words[last].probability >= low:
             last -= 1
-        doubtful = sum(1 for w in words[i : last + 1] if w.probability < UNCERTAIN_WORD_PROB)
-        if words[last].end - words[i].start >= GIBBERISH_MIN_S and doubtful >= GIBBERISH_MIN_WORDS:
-            out.append((i, last))
-            i = last + 1
-        else:
+        doubtful = sum(1 for w in words[i : last + 1] if w.probability < low)
+        if words[last].end - words[i].start < GIBBERISH_MIN_S or doubtful < GIBBERISH_MIN_WORDS:
             i += 1
+            continue
+        # The guess spills over: doubtful words right next to it belong to it ("A" before,
+        # "or caustion." after the reversed turn, probabilities 0.35-0.53).
+        first = i
+        floor = out[-1][1] + 1 if out else 0
+        while (
+            first > floor
+            and words[first - 1].probability < GIBBERISH_EDGE_PROB
+            and words[first].start - words[first - 1].end < GIBBERISH_EDGE_GAP_S
+        ):
+            first -= 1
+        while (
+            last + 1 < len(words)
+            and words[last + 1].probability < GIBBERISH_EDGE_PROB
+            and words[last + 1].start - words[last].end < GIBBERISH_EDGE_GAP_S
+        ):
+            last += 1
+        out.append((first, last))
+        i = last + 1
     return out
 
 
@@ -340,12 +363,25 @@ UNTRANSCRIBED_MIN_S = 1.5
 _JOIN_S = 0.6
 
 
+_MASKS: dict[int, tuple[Any, Any]] = {}
+
+
 def speech_mask(f: AudioFile) -> Any:
-    """Per 20 ms frame: is there speech energy (the same threshold as the speech detector)?"""
+    """Per 20 ms frame: is there speech energy (the same threshold as the speech detector)?
+
+    Cached per scan (the threshold is a percentile over the whole file; the guards ask for
+    every word)."""
     from guide_tui.transcribe.audio import speech_threshold
 
     assert f.frame_db is not None
-    return f.frame_db > speech_threshold(f.frame_db)
+    cached = _MASKS.get(id(f.frame_db))
+    if cached is not None and cached[0] is f.frame_db:
+        return cached[1]
+    mask = f.frame_db > speech_threshold(f.frame_db)
+    if len(_MASKS) > 64:
+        _MASKS.clear()
+    _MASKS[id(f.frame_db)] = (f.frame_db, mask)
+    return mask
 
 
 def speech_seconds(files: Sequence[AudioFile], start: float, end: float) -> float:

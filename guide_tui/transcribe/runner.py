@@ -160,6 +160,8 @@ class Transcriber:
         self._engines: dict[tuple[str, str, str], Any] = {}
         self._rtfs: list[float] = []  # wall ÷ audio seconds of each window decoded in this run
         self.last_timings: dict[str, float] = {}
+        #: The last session's ``untranscribed`` stretches (speech energy, no words).
+        self.last_untranscribed: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ model & engine
     def _model_for(self, language: str | None) -> ResolvedModel:
@@ -303,6 +305,7 @@ class Transcriber:
             "resumed_audio_s": round(resumed_s, 3),
         }
         self.last_timings = transcript["timings"]
+        self.last_untranscribed = transcript["untranscribed"]
         out = folder / TRANSCRIPT
         write_atomic(out, get_writer("json").render(transcript))
         from guide_tui.export.writers import transcript_markdown

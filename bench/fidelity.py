@@ -1,0 +1,355 @@
+"""Benchmark: what the transcript keeps of what was said (issue 11), on espeak-ng interviews.
+
+    python bench/fidelity.py [--fixtures A B C R] [--long] [--prompt] [--json F]
+
+Fixtures (tests/fixtures_speech.py): a GP interview on low back pain in 12 turns, full of the GP
+guide's vocabulary and with spoken fillers, in three voice/rate pairs (A, B, C); R, the short
+delegation interview with a participant turn played backwards (time-reversed speech: energy no
+model can transcribe) inserted mid-interview; ``--long`` adds the GP interview four times over.
+Each is transcribed by ``guide-tui``'s pipeline (tiny.en, faster-whisper float32, 2 threads, the
+guide's vocabulary in the session) and by the engine called directly on the whole file.
+``--prompt`` adds the pipeline with ``vocabulary_prompt`` (the vocabulary as a glossary prompt, the
+default before issue 11).
+
+Reported per fixture and configuration: per-turn recall (share of a turn's reference words found
+among the words timed within it; min, mean, turns under 0.5), WER, fillers kept of those spoken,
+transcription seconds, untranscribed stretches (and words invented over the reversed turn), and
+the uncertainty marks: marked words, the share of them that are wrong (precision), the share of
+wrong words marked (recall) and marks per 100 words, with a sweep of the probability threshold for
+calibration. A word is wrong when it is not matched to the reference by the alignment
+(difflib over words normalised by openai-whisper's English normaliser).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+GP_TURNS: tuple[tuple[str, str, str], ...] = (
+    ("I", "Thank you for talking with me today. Could you start by describing your practice?", "a"),
+    (
+        "P",
+        "Um, it is a partnership practice with three general practitioners, two practice nurses "
+        "and a health care assistant.",
+        "a",
+    ),
+    ("I", "How do you usually handle patients with low back pain?", "a"),
+    (
+        "P",
+        "Well, uh, first I look for red flags. If there are none, I give them advice on "
+        "self-management and exercise instruction.",
+        "a",
+    ),
+    ("I", "Do you delegate any of that work to the clinic staff?", "b"),
+    (
+        "P",
+        "Yes, the practice nurse does the diabetes controls, and, um, she also follows up the "
+        "back pain patients by phone.",
+        "b",
+    ),
+    ("I", "And when do you refer to a physiotherapist or a chiropractor?", "b"),
+    (
+        "P",
+        "Hmm, when the pain lasts more than six weeks, or when the patient asks for it. The "
+        "referral goes to secondary care only with red flags.",
+        "b",
+    ),
+    ("I", "Do you follow the clinical guidelines for this?", "c"),
+    (
+        "P",
+        "Mostly, yes. We made a flowchart for triage at the front desk, so, uh, the secretaries "
+        "know what to ask.",
+        "c",
+    ),
+    ("I", "What would help you delegate more tasks?", "c"),
+    (
+        "P",
+        "Honestly, more time for training, and a medical student now and then would help a lot.",
+        "c",
+    ),
+)
+VARIANTS = {
+    "A": (("en-us", "en-gb+f3"), (165, 165)),
+    "B": (("en-gb-scotland", "en-us+f2"), (185, 150)),
+    "C": (("en-029", "en-gb-x-rp+f4"), (145, 200)),
+    "D": (("en-us-nyc", "en-gb-x-gbclan"), (175, 175)),
+    "E": (("en-gb-x-rp", "en-us+f3"), (155, 180)),
+}
+REVERSED = (
+    "R",
+    "They took a course at the regional hospital, and I supervised them for the first three "
+    "months of the year.",
+    "delegation",
+)
+
+
+def fixtures(names: list[str], long: bool) -> dict:
+    from fixtures_speech import INTERVIEW_TURNS, make_interview
+
+    out = {}
+    for name in names:
+        if name == "R":
+            out[name] = make_interview((*INTERVIEW_TURNS[:4], REVERSED, *INTERVIEW_TURNS[4:]))
+        else:
+            voices, speeds = VARIANTS[name]
+            out[name] = make_interview(GP_TURNS, voices=voices, speeds=speeds)
+    if long:
+        voices, speeds = VARIANTS["B"]
+        out["long"] = make_interview(GP_TURNS * 4, voices=voices, speeds=speeds)
+    return out
+
+
+def guide_with_vocabulary() -> str:
+    import yaml
+    from fixtures_speech import DEMO_GUIDE
+
+    vocab = yaml.safe_load((ROOT / "guides" / "gp-delegation-lbp.yaml").read_text())["vocabulary"]
+    return DEMO_GUIDE + "vocabulary:\n" + "".join(f"  - {json.dumps(v)}\n" for v in vocab)
+
+
+def _norm_word(word: str) -> str:
+    from fixtures_speech import normalize
+
+    return normalize(word).replace(" ", "")
+
+
+def per_turn_recall(turns, words: list[dict]) -> list[float]:
+    from fixtures_speech import normalize
+
+    out = []
+    for t in turns:
+        if t.speaker == "R":
+            continue
+        ref = normalize(t.text).split()
+        inside = [
+            w["word"] for w in words if t.start - 0.4 < (w["start"] + w["end"]) / 2 < t.end + 0.4
+        ]
+        hyp = Counter(normalize(" ".join(inside)).split())
+        hit = 0
+        for r in ref:
+            if hyp[r] > 0:
+                hyp[r] -= 1
+                hit += 1
+        out.append(hit / max(1, len(ref)))
+    return out
+
+
+def wrong_words(reference: str, words: list[dict]) -> list[bool | None]:
+    """Per transcript word: not matched to the reference (None: a filler or punctuation only)."""
+    ref = [x for x in (_norm_word(w) for w in reference.split()) if x]
+    hyp = [_norm_word(w["word"]) for w in words]
+    idx = [i for i, h in enumerate(hyp) if h]
+    matcher = difflib.SequenceMatcher(None, ref, [hyp[i] for i in idx], autojunk=False)
+    ok = set()
+    for block in matcher.get_matching_blocks():
+        ok.update(idx[block.b + k] for k in range(block.size))
+    return [None if not hyp[i] else i not in ok for i in range(len(hyp))]
+
+
+def marks(words: list[dict], wrong: list[bool | None], rule) -> dict:
+    pairs = [(rule(w), x) for w, x in zip(words, wrong, strict=True) if x is not None]
+    marked = [x for m, x in pairs if m]
+    n_wrong = sum(1 for _, x in pairs if x)
+    return {
+        "words": len(pairs),
+        "marked": len(marked),
+        "precision": sum(marked) / len(marked) if marked else None,
+        "wrong_marked": sum(marked) / n_wrong if n_wrong else None,
+        "per_100": 100 * len(marked) / max(1, len(pairs)),
+        "wrong": n_wrong,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fixtures", nargs="+", default=["A", "B", "C", "D", "E", "R"])
+    ap.add_argument("--long", action="store_true")
+    ap.add_argument("--prompt", action="store_true")
+    ap.add_argument("--direct", action="store_true", help="also the engine called directly")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+
+    from fixtures_speech import make_session, models_cache, word_errors
+
+    from guide_tui.transcribe.runner import Transcriber
+    from guide_tui.transcribe.transcript import has_fillers
+    from guide_tui.transcribe.types import TranscribeOptions
+
+    os.environ["GUIDE_TUI_MODELS"] = str(models_cache())
+    work = Path(tempfile.mkdtemp(prefix="guide-tui-fidelity-"))
+    configs = [("pipeline", {})]
+    if args.prompt:
+        configs.append(("pipeline + vocabulary prompt", {"vocabulary_prompt": True}))
+    rows = []
+    guide = guide_with_vocabulary()
+    for name, fx in fixtures(args.fixtures, args.long).items():
+        reference = fx.reference
+        for label, extra in configs:
+            folder = make_session(work / f"{name}-{len(rows)}", [fx.path], guide_yaml=guide)
+            tr = Transcriber(TranscribeOptions(model="tiny.en", threads=2, **extra))
+            t0, c0 = time.perf_counter(), time.process_time()
+            tr.run(folder)
+            seconds = time.perf_counter() - t0
+            cpu = time.process_time() - c0
+            data = json.loads((folder / "transcript.json").read_text())
+            words = [w for s in data["segments"] for w in s["words"]]
+            text = " ".join(s["text"] for s in data["segments"])
+            rows.append(_row(name, label, fx, reference, words, text, seconds, data))
+            rows[-1]["cpu_s"] = round(cpu, 1)
+            shown = {k: v for k, v in rows[-1].items() if k not in ("sweep", "words")}
+            print(json.dumps(shown), flush=True)
+        if args.direct:
+            rows.append(_direct(name, fx, reference))
+            print(json.dumps(rows[-1]), flush=True)
+    print(_markdown(rows))
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "load": os.getloadavg()}, indent=1))
+    shutil.rmtree(work, ignore_errors=True)
+    del word_errors, has_fillers
+
+
+def _row(name, label, fx, reference, words, text, seconds, data) -> dict:
+    from fixtures_speech import word_errors
+
+    from guide_tui.transcribe.transcript import has_fillers
+
+    recall = per_turn_recall(fx.turns, words)
+    errors, n = word_errors(reference, text)
+    wrong = wrong_words(reference, words)
+    rev = [t for t in fx.turns if t.speaker == "R"]
+    invented = sum(
+        1 for w in words for t in rev if t.start - 0.2 < (w["start"] + w["end"]) / 2 < t.end + 0.2
+    )
+    rev_marked = all(
+        any(u["start"] < t.end and u["end"] > t.start for u in data.get("untranscribed", []))
+        for t in rev
+    )
+    sweep = {
+        str(p): marks(words, wrong, lambda w, p=p: w["probability"] < p)
+        for p in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+    }
+    return {
+        "fixture": name,
+        "config": label,
+        "audio_s": round(fx.duration, 1),
+        "seconds": round(seconds, 1),
+        "min_recall": round(min(recall), 3),
+        "mean_recall": round(sum(recall) / len(recall), 3),
+        "turns_lost": sum(1 for r in recall if r < 0.5),
+        "wer": round(errors / n, 4),
+        "fillers": f"{has_fillers(text)}/{has_fillers(reference)}",
+        "untranscribed": len(data.get("untranscribed", [])),
+        "reversed_marked": rev_marked if rev else None,
+        "invented_over_reversed": invented if rev else None,
+        "pauses": len(data.get("pauses", [])),
+        "marks": marks(words, wrong, lambda w: bool(w.get("uncertain"))),
+        "sweep": sweep,
+        "words": [
+            {**w, "wrong": x, "segment": s["id"], "flags": s["flags"], "lp": s["avg_logprob"]}
+            for s in data["segments"]
+            for w, x in zip(s["words"], wrong[_offset(data, s) :], strict=False)
+        ],
+    }
+
+
+def _offset(data: dict, seg: dict) -> int:
+    """Index of ``seg``'s first word among all the transcript's words."""
+    n = 0
+    for s in data["segments"]:
+        if s is seg:
+            return n
+        n += len(s["words"])
+    return n
+
+
+def _direct(name, fx, reference) -> dict:
+    import soundfile as sf
+    from faster_whisper import WhisperModel
+    from fixtures_speech import word_errors
+
+    from guide_tui.transcribe.audio import resample
+    from guide_tui.transcribe.models import resolve
+    from guide_tui.transcribe.transcript import has_fillers
+
+    x, sr = sf.read(str(fx.path), dtype="float32", always_2d=True)
+    audio = resample(x.mean(axis=1), sr)
+    path = resolve("tiny.en", "faster-whisper").path
+    m = WhisperModel(str(path), device="cpu", compute_type="float32", cpu_threads=2)
+    t0, c0 = time.perf_counter(), time.process_time()
+    segs, _ = m.transcribe(audio, language="en", beam_size=5, word_timestamps=True)
+    segs = list(segs)
+    seconds = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    words = [
+        {"word": w.word, "start": w.start, "end": w.end, "probability": w.probability}
+        for s in segs
+        for w in s.words or ()
+    ]
+    text = " ".join(s.text.strip() for s in segs)
+    recall = per_turn_recall(fx.turns, words)
+    errors, n = word_errors(reference, text)
+    return {
+        "fixture": name,
+        "config": "engine directly",
+        "audio_s": round(fx.duration, 1),
+        "seconds": round(seconds, 1),
+        "cpu_s": round(cpu, 1),
+        "min_recall": round(min(recall), 3),
+        "mean_recall": round(sum(recall) / len(recall), 3),
+        "turns_lost": sum(1 for r in recall if r < 0.5),
+        "wer": round(errors / n, 4),
+        "fillers": f"{has_fillers(text)}/{has_fillers(reference)}",
+    }
+
+
+def _markdown(rows: list[dict]) -> str:
+    out = [
+        "| fixture | configuration | audio s | wall s | CPU s | min turn recall | mean "
+        "| turns < 0.5 "
+        "| WER | fillers | untranscribed | marks / 100 words | mark precision |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        m = r.get("marks") or {}
+        prec = m.get("precision")
+        out.append(
+            f"| {r['fixture']} | {r['config']} | {r['audio_s']} | {r['seconds']} | "
+            f"{r.get('cpu_s', '–')} | "
+            f"{r['min_recall']:.2f} | {r['mean_recall']:.3f} | {r['turns_lost']} | "
+            f"{r['wer']:.3f} | "
+            f"{r['fillers']} | {r.get('untranscribed', '–')} | "
+            f"{m.get('per_100', 0):.1f} | {'–' if prec is None else f'{prec:.2f}'} |"
+        )
+    sweeps = [r for r in rows if "sweep" in r and r["config"] == "pipeline"]
+    if sweeps:
+        out += [
+            "",
+            "| threshold | words | marked | per 100 words | precision | wrong words marked |",
+        ]
+        out.append("|---|---|---|---|---|---|")
+        for p in sweeps[0]["sweep"]:
+            words = sum(r["sweep"][p]["words"] for r in sweeps)
+            marked = sum(r["sweep"][p]["marked"] for r in sweeps)
+            right = sum((r["sweep"][p]["precision"] or 0) * r["sweep"][p]["marked"] for r in sweeps)
+            wrong = sum(r["sweep"][p]["wrong"] for r in sweeps)
+            out.append(
+                f"| p < {p} | {words} | {marked} | {100 * marked / max(1, words):.1f} | "
+                f"{right / marked if marked else 0:.2f} | {right / max(1, wrong):.2f} |"
+            )
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
