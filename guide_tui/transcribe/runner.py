@@ -318,7 +318,7 @@ class Transcriber:
                 total,
                 total,
                 stage="done",
-                segments=len(segments),
+                segments=len(transcript["segments"]),  # after the guards: what was written
                 resumed_s=resumed_s,
                 elapsed_s=transcribe_s,
             )
