@@ -514,9 +514,15 @@ def test_text_over_silence_is_dropped_and_words_on_speech_kept() -> None:
 
 
 def test_uncertain_words_follow_one_rule() -> None:
-    words = (Word(0, 0.5, " a", 0.9), Word(0.5, 1.0, " b", 0.1), Word(1.0, 1.5, " c", 0.2))
-    seg = Segment(0, 1.5, "a b c", words=words)
-    assert guards.uncertain_words(seg) == [False, True, True]
+    words = (
+        Word(0, 0.5, " nurse", 0.9),
+        Word(0.5, 1.0, " hours,", 0.19),
+        Word(1.0, 1.5, " methodology", 0.07),
+        Word(1.5, 1.7, " the", 0.05),  # short words are often right at a low probability
+        Word(1.7, 2.0, " back", 0.3),
+    )
+    seg = Segment(0, 2.0, "", words=words)
+    assert guards.uncertain_words(seg) == [False, True, True, False, False]
     assert guards.unclear_stretches(seg) == [(0.5, 1.5)]
 
 

@@ -201,19 +201,29 @@ def flag_low_confidence(segments: Sequence[Segment]) -> list[Segment]:
     return out
 
 
-#: A word is marked uncertain under this probability (calibrated on the espeak fixtures with
-#: tiny.en, bench/transcription.py: see docs/benchmarks-transcription.md).
-UNCERTAIN_WORD_PROB = 0.35
+#: A word is marked uncertain under this probability when it has at least this many letters.
+#: Calibrated on six espeak-ng interviews with tiny.en (bench/fidelity.py, 976 words, 98 wrong):
+#: probability alone never reached 60 % precision at any threshold (0.53 at best, 0.42 at the old
+#: 0.35 with 5.4 marks per 100 words); short words ("a", "the", "and") are often right at a low
+#: probability. This rule: 18 marks, 61 % of them on wrong words, 1.8 marks per 100 words (2.6 on
+#: the worst fixture). docs/benchmarks-transcription.md has the sweep.
+UNCERTAIN_WORD_PROB = 0.25
+UNCERTAIN_MIN_LETTERS = 4
 
 
 def uncertain_words(s: Segment) -> list[bool]:
     """Per word of ``s``: should a reader check it against the audio?
 
-    The one rule behind ``"uncertain": true`` in transcript.json and every mark an export shows:
-    the word's probability is under :data:`UNCERTAIN_WORD_PROB`. Segment flags are not spread to
-    their words (a flagged segment is marked as a whole by its flag).
+    The one rule behind ``"uncertain"`` in transcript.json and every mark an export shows: the
+    word's probability is under :data:`UNCERTAIN_WORD_PROB` and it has at least
+    :data:`UNCERTAIN_MIN_LETTERS` letters. Segment flags are not spread to their words (a flagged
+    segment is marked as a whole by its flag).
     """
-    return [w.probability < UNCERTAIN_WORD_PROB for w in s.words]
+    return [
+        w.probability < UNCERTAIN_WORD_PROB
+        and len(re.sub(r"[^\w]", "", w.word)) >= UNCERTAIN_MIN_LETTERS
+        for w in s.words
+    ]
 
 
 #: A run of words whose mean probability stays under this, starting and ending on an uncertain
