@@ -23,6 +23,10 @@ work to the end, memory as peak RSS of each process.
 
 Also the verbatim filler-prompt trap (tools README §2): the same decoding with a filler-rich
 ``initial_prompt``, reporting words lost against the reference and fillers kept.
+
+``--fidelity [ARGS...]`` runs ``bench/fidelity.py`` instead: per-turn recall, fillers, untranscribed
+stretches and the precision of the uncertainty marks on five voice/rate variants and a fixture
+with time-reversed speech (docs/benchmarks-transcription.md, "Fidelity").
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 FILLER_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking."
 SPOKEN_FILLERS = (
@@ -195,6 +200,12 @@ def main() -> None:
     ap.add_argument("--store", type=Path, help="model store to use/keep (default: a temp dir)")
     ap.add_argument("--speakers", action="store_true", help="only the speaker step vs tiny.en")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    if "--fidelity" in sys.argv[1:]:
+        import fidelity  # bench/fidelity.py, next to this file
+
+        sys.argv = [str(Path(fidelity.__file__)), *[a for a in sys.argv[1:] if a != "--fidelity"]]
+        fidelity.main()
+        return
     args = ap.parse_args()
     if args.child:
         print(json.dumps(_child(json.loads(args.child))))
