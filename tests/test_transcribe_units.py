@@ -212,13 +212,14 @@ def test_repetition_loops_are_collapsed_and_flagged() -> None:
     out = guards.guard_repetition(segs)
     # One copy, stretched over the span of all five, with the flag the renderer shows.
     assert [(s.start, s.end, s.text, s.flags) for s in out] == [
-        (0.0, 5.0, "Thank you.", ("repetition_collapsed",))
+        (0.0, 5.0, "Thank you.", ("repetition", "repetition_collapsed"))
     ]
     # Two copies are speech ("Yes." "Yes."), not a loop.
     assert len(guards.guard_repetition(segs[:2])) == 2
     loop = Segment(0, 3, "I think I think I think I think so", compression_ratio=1.5)
     collapsed = guards.guard_repetition([loop])[0]
-    assert collapsed.text == "I think so" and collapsed.flags == ("repetition_collapsed",)
+    assert collapsed.text == "I think so"
+    assert collapsed.flags == ("repetition", "repetition_collapsed")
 
 
 def test_low_confidence_flag_and_pauses() -> None:
@@ -550,7 +551,11 @@ _CLEAR_TURN = (
     "how:0.77@22.30-22.40 we're:0.62@22.40-22.60 nursing:0.27@22.60-22.88 "
     "prepared:0.97@22.88-23.44 of:0.02@24.6-24.8 discussed:0.14@24.8-25.2 "
     "difficult:0.95@25.2-25.7 cases.:1.00@25.7-26.3 with:0.35@50.3-50.6 real:0.88@50.6-50.8 "
-    "patients:0.17@50.8-51.4 because:0.56@51.4-52.1 the:0.55@52.1-52.3 course:0.90@52.3-52.5"
+    "patients:0.17@50.8-51.4 because:0.56@51.4-52.1 the:0.55@52.1-52.3 course:0.90@52.3-52.5 "
+    # 200 wpm, misheard but real ("the referral goes to secondary care only with red flags"):
+    "or:0.00@58.00-58.12 if:0.15@58.12-58.26 all:0.22@58.26-58.40 goes:0.08@58.40-58.64 "
+    "to:0.74@58.64-58.88 secondary:0.49@58.88-59.20 care:0.66@59.20-59.46 only:0.92@59.46-59.66 "
+    "with:0.34@59.66-59.88 red:0.83@59.88-60.10 flags?:0.79@60.10-60.74"
 )
 
 

@@ -148,9 +148,8 @@ def _collapse_segment(s: Segment) -> Segment:
             changed = True
         if not changed:
             return s
-        return _flag(
-            replace(s, words=tuple(words), text="".join(w.word for w in words).strip()),
-            "repetition_collapsed",
+        return _collapsed(
+            replace(s, words=tuple(words), text="".join(w.word for w in words).strip())
         )
     tokens = s.text.split()
     changed = False
@@ -158,7 +157,7 @@ def _collapse_segment(s: Segment) -> Segment:
         i, n, k = loop
         del tokens[i + n : i + k * n]
         changed = True
-    return _flag(replace(s, text=" ".join(tokens)), "repetition_collapsed") if changed else s
+    return _collapsed(replace(s, text=" ".join(tokens))) if changed else s
 
 
 def guard_repetition(segments: Sequence[Segment]) -> list[Segment]:
@@ -180,11 +179,11 @@ def guard_repetition(segments: Sequence[Segment]) -> list[Segment]:
         while key and j < len(segments) and _norm(segments[j].text) == key:
             j += 1
         if j - i >= 3:
-            s = _flag(replace(s, end=max(x.end for x in segments[i:j])), "repetition_collapsed")
+            s = _collapsed(replace(s, end=max(x.end for x in segments[i:j])))
         else:
             j = i + 1
         s = _collapse_segment(s)
-        if s.compression_ratio > 2.4 and "repetition_collapsed" not in s.flags:
+        if s.compression_ratio > 2.4:
             s = _flag(s, "repetition")
         out.append(s)
         i = j
@@ -234,7 +233,7 @@ GIBBERISH_MEAN_PROB = 0.45
 #: What counts as an uncertain word for that rule (fixed here: the per-word mark's threshold,
 #: :data:`UNCERTAIN_WORD_PROB`, is calibrated separately).
 GIBBERISH_WORD_PROB = 0.35
-GIBBERISH_MIN_S = 1.5
+GIBBERISH_MIN_S = 2.5  # 1.5 s removed a misheard but real "or if all goes to secondary care"
 GIBBERISH_MIN_WORDS = 3
 #: Words next to such a run (less than this far from it) under this probability belong to it.
 GIBBERISH_EDGE_PROB = 0.6
@@ -682,6 +681,12 @@ def spell_vocabulary(segments: Sequence[Segment], vocabulary: Sequence[str]) -> 
             s = replace(s, words=tuple(words), text="".join(w.word for w in words).strip())
         out.append(s)
     return out
+
+
+def _collapsed(s: Segment) -> Segment:
+    """Flag a loop cut to one copy: ``repetition`` (the engine looped, which every renderer
+    shows) and ``repetition_collapsed`` (copies were removed)."""
+    return _flag(_flag(s, "repetition"), "repetition_collapsed")
 
 
 def _flag(s: Segment, flag: str) -> Segment:

@@ -486,11 +486,11 @@ class Transcriber:
                 "start": round(a, 3),
                 "end": round(b, 3),
                 "speech_s": round(guards.speech_seconds(files, a, b), 2),
-                "reason": (
-                    "unintelligible" if any(x < b and y > a for x, y in guessed) else "no_words"
-                ),
+                "reason": "unintelligible"
+                if any(x < b and y > a for x, y in guessed)
+                else "no_words",
             }
-            for a, b in guards.untranscribed(segments, files)
+            for a, b in _merge_spans(guards.untranscribed(segments, files) + guessed)
         ]
         return {
             "schema": SCHEMA,
@@ -580,6 +580,18 @@ def _prompt(options: TranscribeOptions, vocabulary: tuple[str, ...]) -> str | No
     if options.filler_prompt:
         return f"{FILLER_PROMPT} {base}" if base else FILLER_PROMPT
     return base
+
+
+def _merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping spans joined, in time order (a removed guess is always reported, even where
+    the energy rule alone would find less than 1.5 s without words)."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _window_spans(w: audio_mod.Window) -> list[tuple[float, float]]:
