@@ -95,6 +95,12 @@ REVERSED = (
 )
 
 
+def _voices(name: str) -> dict:
+    """``make_interview`` keywords for a variant: speaker code → voice and → words per minute."""
+    (voice_i, voice_p), (speed_i, speed_p) = VARIANTS[name]
+    return {"voices": {"I": voice_i, "P": voice_p}, "speeds": {"I": speed_i, "P": speed_p}}
+
+
 def fixtures(names: list[str], long: bool) -> dict:
     from fixtures_speech import INTERVIEW_TURNS, make_interview
 
@@ -103,11 +109,9 @@ def fixtures(names: list[str], long: bool) -> dict:
         if name == "R":
             out[name] = make_interview((*INTERVIEW_TURNS[:4], REVERSED, *INTERVIEW_TURNS[4:]))
         else:
-            voices, speeds = VARIANTS[name]
-            out[name] = make_interview(GP_TURNS, voices=voices, speeds=speeds)
+            out[name] = make_interview(GP_TURNS, **_voices(name))
     if long:
-        voices, speeds = VARIANTS["B"]
-        out["long"] = make_interview(GP_TURNS * 4, voices=voices, speeds=speeds)
+        out["long"] = make_interview(GP_TURNS * 4, **_voices("B"))
     return out
 
 

@@ -89,7 +89,10 @@ def test_reversed_speech_mid_interview_is_marked_untranscribed_with_no_words(tmp
 
 @pytest.mark.parametrize(
     ("voices", "speeds"),
-    [(("en-gb-scotland", "en-us+f2"), (185, 150)), (("en-029", "en-gb-x-rp+f4"), (145, 200))],
+    [
+        ({"I": "en-gb-scotland", "P": "en-us+f2"}, {"I": 185, "P": 150}),
+        ({"I": "en-029", "P": "en-gb-x-rp+f4"}, {"I": 145, "P": 200}),
+    ],
     ids=["scottish-fast", "caribbean-slow"],
 )
 def test_every_turn_of_a_two_voice_interview_is_found(tmp_path, voices, speeds) -> None:
