@@ -593,7 +593,7 @@ _SPELL_MIN_LETTERS = 6
 
 
 def _letters(text: str) -> str:
-    return re.sub(r"[^a-z]", "", text.lower())
+    return re.sub(r"[\W\d_]", "", text.lower())  # letters of any alphabet (Danish æøå)
 
 
 def _spelt_here(words: Sequence[Word], i: int, spelt: set[str]) -> int:
