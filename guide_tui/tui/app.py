@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import datetime as _dt
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -584,17 +584,7 @@ class GuideApp(App[Path | None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every key of the current screen is also a command, plus "Go to topic: …"."""
-        seen: set[str] = set()
-        for binding in _screen_bindings(screen):
-            if binding.action in seen or binding.action == "command_palette":
-                continue
-            seen.add(binding.action)
-            key = binding.key_display or binding.key.split(",")[0]
-            yield SystemCommand(
-                binding.description or binding.action,
-                (binding.tooltip or binding.description) + f"  [{key}]",
-                _action_callback(screen, binding.action),
-            )
+        yield from key_commands(screen)
         goto = getattr(screen, "goto_topic", None)
         if goto is not None:
             for number, topic in enumerate(self.state.visible_topics(), 1):
@@ -611,6 +601,21 @@ class GuideApp(App[Path | None]):
         )
         yield SystemCommand("Help", "List every key", self.action_help)
         yield SystemCommand("Quit", "Leave; the session can be resumed", self.action_quit_session)
+
+
+def key_commands(screen: Screen[Any]) -> Iterator[SystemCommand]:
+    """One palette command for each key of ``screen`` (the interview's and the review's apps)."""
+    seen: set[str] = set()
+    for binding in _screen_bindings(screen):
+        if binding.action in seen or binding.action == "command_palette":
+            continue
+        seen.add(binding.action)
+        key = binding.key_display or binding.key.split(",")[0]
+        yield SystemCommand(
+            binding.description or binding.action,
+            (binding.tooltip or binding.description) + f"  [{key}]",
+            _action_callback(screen, binding.action),
+        )
 
 
 def _screen_bindings(screen: Screen[Any]) -> list[Binding]:

@@ -890,19 +890,9 @@ class ReviewApp(App[None]):
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
 
     def get_system_commands(self, screen: Screen[Any]) -> Any:
-        from guide_tui.tui.app import _action_callback, _screen_bindings
+        from guide_tui.tui.app import key_commands
 
-        seen: set[str] = set()
-        for binding in _screen_bindings(screen):
-            if binding.action in seen:
-                continue
-            seen.add(binding.action)
-            key = binding.key_display or binding.key.split(",")[0]
-            yield SystemCommand(
-                binding.description or binding.action,
-                (binding.tooltip or binding.description) + f"  [{key}]",
-                _action_callback(screen, binding.action),
-            )
+        yield from key_commands(screen)
         yield SystemCommand(
             "Light/dark theme",
             "Switch between the light and the dark theme",
