@@ -14,6 +14,7 @@ pedal that sends a key goes here), ``rewind`` (seconds replayed when resuming, d
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 ORDER = 45
@@ -76,7 +77,14 @@ def review(args: argparse.Namespace) -> int:
         read_only=args.read_only,
     )
     require_terminal()
-    app.run()
+    from guide_tui.terminal import divert_c_stderr
+
+    # Playback libraries write to descriptor 2 ("ALSA lib pcm.c: underrun occurred"), which is
+    # also the screen Textual draws on: as in `run`, they go to the session's messages.log.
+    with divert_c_stderr(Path(args.session) / "messages.log") as log:
+        app.run()
+    if log is not None and log.exists():
+        print(f"Messages from the audio system were kept in {log}", file=sys.stderr)
     if app.return_code not in (None, 0):
         raise GuideTuiError("the review screen ended with an error")
     return 0
