@@ -83,14 +83,9 @@ def _refuse_link(path: Path) -> SessionFileError:
 
 
 def _refuse_kind(path: Path, mode: int) -> SessionFileError:
-    kind = (
-        "a folder"
-        if stat.S_ISDIR(mode)
-        else "a FIFO"
-        if stat.S_ISFIFO(mode)
-        else "a device or socket"
-    )
-    return SessionFileError(f"{path} refused: it is {kind}, not a regular file.")
+    from guide_tui.userfiles import kind_of  # one wording for what a non-file is
+
+    return SessionFileError(f"{path} refused: it is {kind_of(mode)}, not a regular file.")
 
 
 def session_file(folder: str | os.PathLike[str], name: object, *, source: str = "") -> Path:
