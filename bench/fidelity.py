@@ -30,7 +30,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,24 +129,9 @@ def _norm_word(word: str) -> str:
 
 
 def per_turn_recall(turns, words: list[dict]) -> list[float]:
-    from fixtures_speech import normalize
+    from fixtures_speech import turn_recall
 
-    out = []
-    for t in turns:
-        if t.speaker == "R":
-            continue
-        ref = normalize(t.text).split()
-        inside = [
-            w["word"] for w in words if t.start - 0.4 < (w["start"] + w["end"]) / 2 < t.end + 0.4
-        ]
-        hyp = Counter(normalize(" ".join(inside)).split())
-        hit = 0
-        for r in ref:
-            if hyp[r] > 0:
-                hyp[r] -= 1
-                hit += 1
-        out.append(hit / max(1, len(ref)))
-    return out
+    return [turn_recall(t, words) for t in turns if t.speaker != "R"]
 
 
 def wrong_words(reference: str, words: list[dict]) -> list[bool | None]:

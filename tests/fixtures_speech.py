@@ -339,6 +339,24 @@ def wer(reference: str, hypothesis: str) -> float:
     return errors / max(1, n)
 
 
+def turn_recall(turn: Turn, words: list[dict]) -> float:
+    """The share of a turn's words that the transcript has within the turn's time (±0.4 s, by
+    word midpoint, each transcript word counted once): the per-turn recall of issue 11."""
+    from collections import Counter
+
+    ref = normalize(turn.text).split()
+    inside = [
+        w["word"] for w in words if turn.start - 0.4 < (w["start"] + w["end"]) / 2 < turn.end + 0.4
+    ]
+    hyp = Counter(normalize(" ".join(inside)).split())
+    hit = 0
+    for r in ref:
+        if hyp[r] > 0:
+            hyp[r] -= 1
+            hit += 1
+    return hit / max(1, len(ref))
+
+
 def models_cache() -> Path:
     """A persistent model store for tests (``GUIDE_TUI_MODELS``): the converted tiny.en ``.pt`` is
     built once per machine, not once per test run."""

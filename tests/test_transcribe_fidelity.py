@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from fixtures_speech import (
     make_session,
     models_cache,
     normalize,
+    turn_recall,
 )
 
 pytestmark = pytest.mark.slow
@@ -55,20 +55,6 @@ def _words(tr: dict) -> list[dict]:
     return [w for s in tr["segments"] for w in s["words"]]
 
 
-def _recall(turn, words: list[dict]) -> float:
-    ref = normalize(turn.text).split()
-    inside = [
-        w["word"] for w in words if turn.start - 0.4 < (w["start"] + w["end"]) / 2 < turn.end + 0.4
-    ]
-    hyp = Counter(normalize(" ".join(inside)).split())
-    hit = 0
-    for r in ref:
-        if hyp[r] > 0:
-            hyp[r] -= 1
-            hit += 1
-    return hit / len(ref)
-
-
 def test_reversed_speech_mid_interview_is_marked_untranscribed_with_no_words(tmp_path) -> None:
     fx = make_interview((*INTERVIEW_TURNS[2:4], REVERSED, *INTERVIEW_TURNS[4:5]))
     rev = next(t for t in fx.turns if t.speaker == "R")
@@ -84,7 +70,7 @@ def test_reversed_speech_mid_interview_is_marked_untranscribed_with_no_words(tmp
     # The real turns around it are still there.
     for turn in fx.turns:
         if turn.speaker != "R":
-            assert _recall(turn, _words(tr)) >= 0.5, turn.text
+            assert turn_recall(turn, _words(tr)) >= 0.5, turn.text
 
 
 @pytest.mark.parametrize(
@@ -98,7 +84,7 @@ def test_reversed_speech_mid_interview_is_marked_untranscribed_with_no_words(tmp
 def test_every_turn_of_a_two_voice_interview_is_found(tmp_path, voices, speeds) -> None:
     fx = make_interview(INTERVIEW_TURNS, voices=voices, speeds=speeds)
     tr = _run(make_session(tmp_path / "s", [fx.path]))
-    recall = [round(_recall(t, _words(tr)), 2) for t in fx.turns]
+    recall = [round(turn_recall(t, _words(tr)), 2) for t in fx.turns]
     assert min(recall) >= 0.5, recall
     assert tr["untranscribed"] == []
     # Every word mark is the one rule's (a key on every word).
