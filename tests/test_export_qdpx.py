@@ -190,7 +190,22 @@ def test_round_trip_recovers_sources_codes_codings_cases(recorded: Path, tmp_pat
         "Type of practice": "Collaborative",
         "Years in practice": "12",
     }
-    assert sorted(case.sources) == sorted(project.sources)
+    # ... linked to the participant's own turns, not to the sources (speakers are known)
+    assert case.sources == []
+    own = project.case_text(case)
+    assert len(own) == len([t for t in turns if t.speaker == "P01"]) == 6
+    assert all(re.match(r"\[\d\d:\d\d:\d\d\] P01: ", part) for part in own), own
+    assert not any("Interviewer" in part for part in own)
+    # speakers are codes, each on exactly that speaker's turns
+    speakers = project.code_by_name("Speakers")
+    assert not speakers.codable
+    for label in ("Interviewer", "P01"):
+        code = project.code_by_name(f"Speaker: {label}")
+        assert code.parent == speakers.guid
+        coded = project.coded_text(code.guid)
+        assert len(coded) == len([t for t in turns if t.speaker == label])
+        assert all(f"] {label}: " in part and "\n" not in part for part in coded)
+    assert project.coded_text(project.code_by_name("Speaker: P01").guid) == own
     types = {name: kind for name, kind in project.variables.values()}
     assert types["Years in practice"] == "Integer" and types["Gender"] == "Text"
 
@@ -219,6 +234,7 @@ def test_study_project_has_every_session(study_sessions, tmp_path: Path) -> None
         "Economic considerations",
         "Patients with low back pain",
         "Markers",
+        "Speakers",
     ]
     assert project.code_by_name("Which tasks are your clinic staff engaged in today?")
     # only P01 is transcribed: one text source; P02/P03 have cases and memos

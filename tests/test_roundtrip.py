@@ -94,11 +94,13 @@ def test_txt_round_trip_keeps_times_topics_codes_and_notes(
     assert [(c.type, c.question, c.start) for c in after.codes] == [
         (c.type, c.question, c.start) for c in before.codes
     ]
-    # the next qdpx: same codes, codings and memos, over the corrected text
+    # the next qdpx: same codes (and one for the new speaker), codings and memos, over the
+    # corrected text
     qdpx = read_qdpx(_export(session, "qdpx"))
     assert sorted(c.name for c in qdpx.codes.values()) == sorted(
-        c.name for c in qdpx_before.codes.values()
+        [c.name for c in qdpx_before.codes.values()] + ["Speaker: P02"]
     )
+    assert qdpx.coded_text(qdpx.code_by_name("Speaker: P02").guid) == ["[00:01:25] P02: Yes."]
     text = next(s for s in qdpx.sources.values() if s.kind == "TextSource")
     assert "Dr. Jensen told us" in text.text and "P02: Yes." in text.text
     assert "Hansen told me" not in text.text

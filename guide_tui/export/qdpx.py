@@ -13,12 +13,19 @@ What goes in, and why:
   the recording and a ``Transcript`` with ``SyncPoint`` s at every turn, so the tool can play the
   audio from the text. The codings are *not* repeated on the audio transcript: doubled codings
   would double every code count.
+- **Speakers** are codes too, under a non-codable "Speakers" parent: ``Speaker: Interviewer``,
+  ``Speaker: P07`` (the labels as corrected in review), each applied to exactly that speaker's
+  turns, so "what did the interviewer ask" and "what did the participant say" are code queries.
 - **Cases** are participants (a repeat interview joins its participant's case) with the group
-  and baseline answers as **variables**; **notes** become memos referenced from the selection
-  they were taken at, and the note's text is also the selection's ``Description`` (QualCoder
-  shows only that: it imported every note as an empty memo); the session's facts are the text
-  source's ``Description`` as well as a memo (QualCoder drops memos no selection refers to); the
-  **interviewer** is the project's user.
+  and baseline answers as **variables**. Where the transcript knows who spoke, a case is linked
+  to its participant's own turns (``SelectionRef`` to those turns' selections), not to the whole
+  source, so a case query does not return the interviewer's questions; the audio is then reached
+  through the transcript's sync points and is not linked to the case. Without speakers (or when
+  none of them is the participant) the case is linked to the session's sources as a whole.
+- **Notes** become memos referenced from the selection they were taken at, and the note's text
+  is also the selection's ``Description`` (QualCoder shows only that: it imported every note as
+  an empty memo); the session's facts are the text source's ``Description`` as well as a memo
+  (QualCoder drops memos no selection refers to); the **interviewer** is the project's user.
 - **Colours**: every code has one, derived from its id (topic, question, marker kind), so an
   import shows the same colours every time and in every tool (QualCoder picks random colours for
   codes without one); a topic's questions are lighter shades of the topic's colour.
@@ -74,6 +81,7 @@ from guide_tui.transcript.source import RecordingGap, Untranscribed
 NS = "urn:QDA-XML:project:1.0"
 GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://guide-tui.invalid/refi-qda")
 MARKER_COLOUR = "#FFD700"
+SPEAKERS_COLOUR = "#708090"
 MAX_CODE_NAME = 120
 
 
@@ -138,6 +146,12 @@ def marker_colour(kind: str) -> str:
     return "#{:02X}{:02X}{:02X}".format(*(round(c * 255) for c in (red, green, blue)))
 
 
+def speaker_colour(label: str) -> str:
+    """Blues to purples for speakers, stable per label (the "Speakers" parent is slate)."""
+    red, green, blue = colorsys.hls_to_rgb(0.55 + 0.25 * _hash_fraction("speaker", label), 0.5, 0.5)
+    return "#{:02X}{:02X}{:02X}".format(*(round(c * 255) for c in (red, green, blue)))
+
+
 def wall_at(data: SessionData, t: float) -> str | None:
     """The wall-clock time (``xsd:dateTime``, UTC) of the moment ``t`` on the session clock.
 
@@ -173,6 +187,18 @@ class TextLayout:
     turns: list[Turn]
     spans: list[tuple[int, int]]  # per turn: (start, end) character offsets, end exclusive
     model: TranscriptModel
+    participant: str = ""  # the session's participant (pseudonym)
+
+    @property
+    def participant_speakers(self) -> set[str]:
+        """The labels of the participant's turns: the speaker whose role is ``participant``,
+        else (a transcript without roles: two channels before 2026-12) the label that is the
+        participant's pseudonym."""
+        spoken = {t.speaker for t in self.turns if t.speaker}
+        by_role = self.model.speakers_with_role("participant") & spoken
+        if by_role or "participant" in self.model.roles.values():
+            return by_role
+        return {self.participant} & spoken
 
 
 def layout_transcript(data: SessionData) -> TextLayout:
@@ -205,7 +231,7 @@ def layout_transcript(data: SessionData) -> TextLayout:
             turns.append(block)
         elif isinstance(block, (Untranscribed, RecordingPause, RecordingGap)):
             add(f"[{timecodes.hms(mark_time(block))}] {mark_text(block)}")
-    return TextLayout("".join(parts) + "\n", turns, spans, model)
+    return TextLayout("".join(parts) + "\n", turns, spans, model, data.participant)
 
 
 def _turn_at(turns: list[Turn], t: float) -> int | None:
@@ -561,6 +587,35 @@ def build_project(
                     "color": marker_colour(kind),
                 },
             )
+    layouts = [layout_transcript(d) if d.transcript is not None else None for d in sessions]
+    speaker_code: dict[str, str] = {}
+    labels = dict.fromkeys(t.speaker for lay in layouts if lay for t in lay.turns if t.speaker)
+    if labels:
+        parent = _el(
+            codes,
+            "Code",
+            {
+                "guid": guid("code", "speakers"),
+                "name": "Speakers",
+                "isCodable": False,
+                "color": SPEAKERS_COLOUR,
+            },
+        )
+        _el(parent, "Description", text="Who spoke: each speaker's turns in the transcripts.")
+        for label in labels:
+            assert label is not None
+            speaker_code[label] = guid("code", "speaker", label)
+            child = _el(
+                parent,
+                "Code",
+                {
+                    "guid": speaker_code[label],
+                    "name": _code_name(f"Speaker: {label}"),
+                    "isCodable": True,
+                    "color": speaker_colour(label),
+                },
+            )
+            _el(child, "Description", text=f"The turns of {label}.")
     if len(codes):
         _el(root, "CodeBook").append(codes)
 
@@ -581,19 +636,23 @@ def build_project(
     notes_el = ET.Element(f"{{{NS}}}Notes")
     members: list[Member] = []
     sources_of: dict[str, list[str]] = {}
-    for data in sessions:
-        sources_of.setdefault(data.participant, []).extend(
-            _add_session(
-                data,
-                sources_el,
-                notes_el,
-                members,
-                user_of(data),
-                topic_code,
-                question_code,
-                marker_code,
-                include_audio,
-            )
+    case_sources: dict[str, list[str]] = {}
+    case_selections: dict[str, list[str]] = {}
+    for data, layout in zip(sessions, layouts, strict=True):
+        added = _add_session(
+            data,
+            layout,
+            sources_el,
+            notes_el,
+            members,
+            user_of(data),
+            _Codes(topic_code, question_code, marker_code, speaker_code),
+            include_audio,
+        )
+        sources_of.setdefault(data.participant, []).extend(added.sources)
+        case_selections.setdefault(data.participant, []).extend(added.own_turns)
+        case_sources.setdefault(data.participant, []).extend(
+            added.sources if not added.own_turns else added.sources_without_speech
         )
 
     # Cases ------------------------------------------------------------------------------------
@@ -610,8 +669,10 @@ def build_project(
             value = answers.get(key)
             if value is not None and value != "":
                 _variable_value(case, guid("variable", key), kind, value)
-        for source_guid in sources_of.get(participant, []):
+        for source_guid in case_sources.get(participant, []):
             _el(case, "SourceRef", {"targetGUID": source_guid})
+        for selection_guid in case_selections.get(participant, []):
+            _el(case, "SelectionRef", {"targetGUID": selection_guid})
 
     if len(sources_el):
         root.append(sources_el)
@@ -668,22 +729,45 @@ def _add_group_sets(
             _el(group_set, "MemberSource", {"targetGUID": source_guid})
 
 
+@dataclass(frozen=True)
+class _Codes:
+    """The code GUIDs a session's selections refer to."""
+
+    topic: dict[str, str]
+    question: dict[tuple[str, str], str]
+    marker: dict[str, str]
+    speaker: dict[str, str]
+
+
+@dataclass
+class _Added:
+    """What one session put into the project, for its participant's case."""
+
+    sources: list[str] = field(default_factory=list)
+    #: The selections of the participant's own turns (empty: speakers unknown).
+    own_turns: list[str] = field(default_factory=list)
+    #: Sources that hold no speech of anyone (field notes), linked to the case whole.
+    sources_without_speech: list[str] = field(default_factory=list)
+
+
 def _add_session(
     data: SessionData,
+    layout: TextLayout | None,
     sources_el: ET.Element,
     notes_el: ET.Element,
     members: list[Member],
     user: str,
-    topic_code: dict[str, str],
-    question_code: dict[tuple[str, str], str],
-    marker_code: dict[str, str],
+    codes: _Codes,
     include_audio: bool,
-) -> list[str]:
-    """Add one session's sources and memos; returns the GUIDs of its sources."""
+) -> _Added:
+    """Add one session's sources and memos; returns the GUIDs of its sources and of the
+    selections of its participant's turns."""
     key = data.name
     created = _utc(data.meta.get("started"))
     stamp = {"creatingUser": user, "creationDateTime": created}
-    source_guids: list[str] = []
+    added = _Added()
+    source_guids = added.sources
+    topic_code, marker_code = codes.topic, codes.marker
 
     # a memo with the session's facts, and one per note
     facts_guid = guid(key, "memo", "facts")
@@ -696,7 +780,6 @@ def _add_session(
     lines.append(f"Session folder: {data.name}")
     _el(facts, "PlainTextContent", text="\n".join(lines))
 
-    layout = layout_transcript(data) if data.transcript is not None else None
     if layout is not None:
         text_guid = guid(key, "source", "text")
         source_guids.append(text_guid)
@@ -716,9 +799,11 @@ def _add_session(
             "Description",
             text=f"Verbatim transcript of session {data.name}.\n" + "\n".join(lines),
         )
-        for n, (start, end, code_guids, note_guids, label, description) in enumerate(
-            _selections(data, layout, topic_code, question_code, marker_code, notes_el, stamp)
+        for n, (start, end, code_guids, note_guids, label, description, own) in enumerate(
+            _selections(data, layout, codes, notes_el, stamp)
         ):
+            if own:
+                added.own_turns.append(guid(key, "selection", n))
             selection = _el(
                 source,
                 "PlainTextSelection",
@@ -740,11 +825,11 @@ def _add_session(
         _el(source, "NoteRef", {"targetGUID": facts_guid})
 
     if layout is None and is_notes_only(data):
-        source_guids.append(
-            _add_field_notes(
-                data, sources_el, notes_el, members, stamp, facts_guid, topic_code, marker_code
-            )
+        notes_guid = _add_field_notes(
+            data, sources_el, notes_el, members, stamp, facts_guid, topic_code, marker_code
         )
+        source_guids.append(notes_guid)
+        added.sources_without_speech.append(notes_guid)
 
     audio = list(data.audio_files) if include_audio else []
     groups = _placed_groups(data, audio)
@@ -805,7 +890,7 @@ def _add_session(
                     },
                 )
         _el(source, "NoteRef", {"targetGUID": facts_guid})
-    return source_guids
+    return added
 
 
 def _add_field_notes(
@@ -886,15 +971,14 @@ def _add_field_notes(
 def _selections(
     data: SessionData,
     layout: TextLayout,
-    topic_code: dict[str, str],
-    question_code: dict[tuple[str, str], str],
-    marker_code: dict[str, str],
+    codes: _Codes,
     notes_el: ET.Element,
     stamp: dict[str, Any],
-) -> Iterator[tuple[int, int, list[str], list[str], str, str | None]]:
-    """(start, end, code GUIDs, note GUIDs, name, description) for every pre-coded or
-    annotated stretch; a note's text is its selection's description."""
+) -> Iterator[tuple[int, int, list[str], list[str], str, str | None, bool]]:
+    """(start, end, code GUIDs, note GUIDs, name, description, the participant's own turn) for
+    every pre-coded or annotated stretch; a note's text is its selection's description."""
     assert data.transcript is not None
+    topic_code, question_code, marker_code = codes.topic, codes.question, codes.marker
     turns, spans = layout.turns, layout.spans
     # topic stretches: the turns of one visit
     run_start = 0
@@ -909,6 +993,7 @@ def _selections(
                     [],
                     data.topic_title(topic),
                     None,
+                    False,
                 )
             run_start = index
     # question stretches: the question and its answer, as the transcript model placed them
@@ -926,6 +1011,7 @@ def _selections(
             [],
             f"Question {code.question}",
             None,
+            False,
         )
     # markers and notes: the turn they were taken in
     for number, ann in enumerate(data.transcript.annotations):
@@ -938,7 +1024,8 @@ def _selections(
         if ann.type == "marker":
             kind = ann.kind or "marker"
             if kind in marker_code:
-                yield start, end, [marker_code[kind]], [], f"Marker {marker_label(kind)}", None
+                name = f"Marker {marker_label(kind)}"
+                yield start, end, [marker_code[kind]], [], name, None, False
             continue
         note_guid = guid(data.name, "memo", "note", number)
         note = _el(
@@ -952,7 +1039,21 @@ def _selections(
             },
         )
         _el(note, "PlainTextContent", text=ann.text or "")
-        yield start, end, [], [note_guid], f"Note at {timecodes.hms(ann.t)}", ann.text or None
+        yield (
+            start,
+            end,
+            [],
+            [note_guid],
+            f"Note at {timecodes.hms(ann.t)}",
+            ann.text or None,
+            False,
+        )
+    # speakers: each turn coded with its speaker (appended last: the GUIDs above stay stable)
+    own = layout.participant_speakers
+    for turn, (start, end) in zip(turns, spans, strict=True):
+        if turn.speaker in codes.speaker:
+            name = f"{turn.speaker} at {timecodes.hms(turn.start)}"
+            yield start, end, [codes.speaker[turn.speaker]], [], name, None, turn.speaker in own
 
 
 # ---------------------------------------------------------------------------------------------

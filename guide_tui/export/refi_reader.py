@@ -83,7 +83,8 @@ class Case:
     guid: str
     name: str | None
     variables: dict[str, str] = field(default_factory=dict)  # variable name -> value text
-    sources: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # SourceRef: whole sources
+    selections: list[str] = field(default_factory=list)  # SelectionRef: parts of sources
 
 
 @dataclass
@@ -102,6 +103,28 @@ class RefiProject:
             if code.name == name:
                 return code
         raise KeyError(name)
+
+    def selection(self, selection_guid: str) -> tuple[Source, Selection]:
+        """A selection by GUID, with the source it lies in (``KeyError`` if there is none)."""
+        for source in self.sources.values():
+            for selection in source.selections:
+                if selection.guid == selection_guid:
+                    return source, selection
+        raise KeyError(selection_guid)
+
+    def case_text(self, case: Case) -> list[str]:
+        """What a case query returns from text: each linked whole text source and each linked
+        text selection, in the order the case lists them."""
+        out = [
+            self.sources[g].text or ""
+            for g in case.sources
+            if g in self.sources and self.sources[g].text is not None
+        ]
+        for selection_guid in case.selections:
+            source, selection = self.selection(selection_guid)
+            if source.text is not None and selection.start is not None:
+                out.append(source.text[selection.start : selection.end])
+        return out
 
     def coded_text(self, code_guid: str) -> list[str]:
         """Every text stretch coded with ``code_guid``, in source order."""
@@ -194,6 +217,9 @@ def read_qdpx(path: str | Path, *, with_media: bool = False) -> RefiProject:
                     if found is not None:
                         case.variables[name] = found.text or ""
             case.sources = [r.get("targetGUID") or "" for r in _children(case_el, "SourceRef")]
+            case.selections = [
+                r.get("targetGUID") or "" for r in _children(case_el, "SelectionRef")
+            ]
             cases.append(case)
         sources: dict[str, Source] = {}
         for sources_el in _children(root, "Sources"):

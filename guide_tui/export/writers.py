@@ -469,6 +469,15 @@ class SrtWriter(TextWriter):
         return "\n".join(cues)
 
 
+def turn_cues(turn: Turn) -> list[Turn]:
+    """A turn cut into sentences for subtitles; the first keeps the turn's speaker confidence,
+    so an unsure speaker is marked once, where the turn begins."""
+    return [
+        Turn(words, turn.visit, turn.topic, turn.speaker, None if i else turn.speaker_confidence)
+        for i, words in enumerate(sentence_chunks(turn))
+    ]
+
+
 def subtitle_cues(data: SessionData) -> list[tuple[float, float, str | None, str]]:
     """(start, end, speaker, text) per sentence of each turn, marks included; an untranscribed
     stretch is a cue of its own."""
@@ -476,8 +485,7 @@ def subtitle_cues(data: SessionData) -> list[tuple[float, float, str | None, str
     out: list[tuple[float, float, str | None, str]] = []
     for block in model.blocks():
         if isinstance(block, Turn):
-            for words in sentence_chunks(block):
-                part = Turn(words, block.visit, block.topic, block.speaker)
+            for part in turn_cues(block):
                 out.append(
                     (
                         part.start,
@@ -512,13 +520,7 @@ class VttWriter(TextWriter):
                 blocks.append(f"NOTE Topic: {title}")
                 continue
             if isinstance(block, Turn):
-                parts = [
-                    (p.start, p.end, model_turn_text(model, p))
-                    for p in (
-                        Turn(words, block.visit, block.topic, block.speaker)
-                        for words in sentence_chunks(block)
-                    )
-                ]
+                parts = [(p.start, p.end, model_turn_text(model, p)) for p in turn_cues(block)]
             elif isinstance(block, Untranscribed):  # a gap has no audio to subtitle
                 parts = [(block.start, block.end, mark_text(block))]
             else:

@@ -47,6 +47,9 @@ UNCERTAIN_P = 0.35
 CODE_TYPES = ("question_asked", "probe_used", "summary_given")
 CLOSING_PROMPT = "closing_prompt"
 INTERVIEWER = "Interviewer"
+#: Below this speaker confidence a turn's speaker is worth checking (the engine's
+#: ``speaker_uncertain`` flag uses the same line: docs/transcript-format.md, "Speakers").
+LOW_SPEAKER_CONFIDENCE = 0.6
 #: How far (seconds) a correction's words may have moved after a re-transcription and still be
 #: found by their text.
 ANCHOR_TOLERANCE_S = 2.0
@@ -62,6 +65,8 @@ class Word:
     uncertain: bool = False
     flags: tuple[str, ...] = ()  # the segment's: repetition, possible_hallucination, ...
     segment: int = 0
+    #: The researcher said who spoke it (a speaker correction): no longer a guess.
+    speaker_confirmed: bool = False
 
     @property
     def id(self) -> str:
@@ -136,6 +141,15 @@ class Turn:
         return " ".join(w.text for w in self.words)
 
     @property
+    def speaker_unsure(self) -> bool:
+        """The voice matched its speaker only weakly (and nobody has confirmed it since)."""
+        return (
+            self.speaker is not None
+            and self.speaker_confidence is not None
+            and self.speaker_confidence < LOW_SPEAKER_CONFIDENCE
+        )
+
+    @property
     def flags(self) -> frozenset[str]:
         out = {f for w in self.words for f in w.flags}
         if any(w.uncertain for w in self.words):
@@ -201,10 +215,24 @@ class TranscriptModel:
     unplaced: tuple[str, ...] = ()
     #: How many corrections are in effect (0: the engine's transcript as it is).
     corrections: int = 0
+    #: Each speaker label's role (``interviewer``, ``participant``, ``observer``, ``unknown``),
+    #: renames applied; a label the transcript gives no role is absent.
+    roles: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def reviewed_seconds(self) -> float:
         return sum(s.duration for s in self.reviewed)
+
+    def is_reviewed(self, turn: Turn) -> bool:
+        """Whether the researcher marked the whole of ``turn`` reviewed."""
+        return any(s.start - 1e-3 <= turn.start and turn.end <= s.end + 1e-3 for s in self.reviewed)
+
+    @property
+    def reviewed_turns(self) -> int:
+        return sum(1 for t in self.turns if self.is_reviewed(t))
+
+    def speakers_with_role(self, role: str) -> set[str]:
+        return {label for label, r in self.roles.items() if r == role}
 
     def visit_at(self, t: float) -> TopicVisit | None:
         starts = [v.start for v in self.visits]
@@ -287,6 +315,9 @@ def build_model(
     )
     turns = group_turns(words, visits, breaks, transcript, joins=applied.joins)
     speakers = tuple(dict.fromkeys(applied.renames.get(s, s) for s in transcript.speakers))
+    roles = {applied.renames.get(k, k): v for k, v in transcript.speaker_roles.items()}
+    if INTERVIEWER in {w.speaker for w in words}:
+        roles.setdefault(INTERVIEWER, "interviewer")
     return TranscriptModel(
         turns=tuple(turns),
         visits=tuple(visits),
@@ -302,6 +333,7 @@ def build_model(
         reviewed=tuple(corr.reviewed_spans(applied.live)),
         unplaced=tuple(applied.unplaced),
         corrections=len(applied.live),
+        roles=roles,
     )
 
 
@@ -427,7 +459,9 @@ def _apply(
                 _replace_words(ws, i, n, str(d["text"]))
             else:
                 speaker = str(d["speaker"]) or None
-                ws[i : i + n] = [replace(w, speaker=speaker) for w in ws[i : i + n]]
+                ws[i : i + n] = [
+                    replace(w, speaker=speaker, speaker_confirmed=True) for w in ws[i : i + n]
+                ]
         elif c.type in (corr.SPLIT_TURN, corr.MERGE_TURNS):
             i = _locate(ws, float(d["at"]), float(d["at"]), str(d["word"]))
             if i is None:
@@ -447,7 +481,7 @@ def _apply(
                     theirs, mine = ws[i].speaker, ws[i - 1].speaker
                     j = i
                     while j < len(ws) and ws[j].speaker == theirs:
-                        ws[j] = replace(ws[j], speaker=mine)
+                        ws[j] = replace(ws[j], speaker=mine, speaker_confirmed=True)
                         j += 1
         elif c.type == corr.RENAME_SPEAKER:
             old_name, new_name = str(d["speaker"]), str(d["name"]).strip()
@@ -848,7 +882,9 @@ def group_turns(
     def close() -> None:
         if current:
             visit = visits[current_visit]
-            confidences = [confidence.get(w.segment) for w in current]
+            confidences = [
+                1.0 if w.speaker_confirmed else confidence.get(w.segment) for w in current
+            ]
             known = [c for c in confidences if c is not None]
             turns.append(
                 Turn(

@@ -7,8 +7,9 @@ silences inside a turn are ``(.)`` (under 3 s) or ``(3 s)``; a recording pause i
 ``(recording paused 1 min 20 s)``, a lost microphone ``(no recording from 03:10 to 03:35: the
 microphone was lost)``. Words the audio may not support are wrapped as
 ``(possibly not spoken: Thank you.)``; a repetition loop that was collapsed to one copy is
-followed by ``(repetition collapsed, check the audio)``. Marks are in round brackets so that
-QDA tools' autocoding can find them; speech never is.
+followed by ``(repetition collapsed, check the audio)``; a turn whose speaker the voice model
+was not sure of begins with ``(speaker unsure)`` (after its label). Marks are in round brackets
+so that QDA tools' autocoding can find them; speech never is.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from guide_tui.transcript.spans import Span
 HALLUCINATION = "possible_hallucination"
 REPETITION = "repetition"
 REPETITION_MARK = "(repetition collapsed, check the audio)"
+SPEAKER_UNSURE_MARK = "(speaker unsure)"
 
 
 def clock(t: float) -> str:
@@ -65,11 +67,15 @@ def _pause_between(pauses: Sequence[Span], before: Word, after: Word) -> Span | 
     return None
 
 
-def turn_text(turn: Turn, pauses: Sequence[Span] = (), *, marks: bool = True) -> str:
-    """A turn's words with the marks of this module (``marks=False``: plain words)."""
+def turn_text(
+    turn: Turn, pauses: Sequence[Span] = (), *, marks: bool = True, speaker_mark: bool = True
+) -> str:
+    """A turn's words with the marks of this module (``marks=False``: plain words;
+    ``speaker_mark=False``: without :data:`SPEAKER_UNSURE_MARK`, for a view that shows the
+    doubt beside the label)."""
     if not marks:
         return turn.text
-    parts: list[str] = []
+    parts: list[str] = [SPEAKER_UNSURE_MARK] if speaker_mark and turn.speaker_unsure else []
     guess: list[str] = []
     unsupported: list[str] = []
 
@@ -118,8 +124,10 @@ def turn_text(turn: Turn, pauses: Sequence[Span] = (), *, marks: bool = True) ->
     return " ".join(parts)
 
 
-def model_turn_text(model: TranscriptModel, turn: Turn, *, marks: bool = True) -> str:
-    return turn_text(turn, model.pauses, marks=marks)
+def model_turn_text(
+    model: TranscriptModel, turn: Turn, *, marks: bool = True, speaker_mark: bool = True
+) -> str:
+    return turn_text(turn, model.pauses, marks=marks, speaker_mark=speaker_mark)
 
 
 def sentence_chunks(turn: Turn) -> list[tuple[Word, ...]]:

@@ -33,9 +33,6 @@ from guide_tui.transcript.render import (
 )
 from guide_tui.transcript.source import Annotation, RecordingGap, Transcript, Untranscribed
 
-#: Below this the speaker of a turn is worth checking.
-LOW_SPEAKER_CONFIDENCE = 0.6
-
 LOOK_REASONS = {
     "uncertain": "unsure words",
     HALLUCINATION: "possibly not spoken",
@@ -80,17 +77,14 @@ def review_rows(model: TranscriptModel) -> list[Row]:
             rows.append(Row("heading", v.start, v.end, title))
         elif isinstance(block, Turn):
             look = [k for k in ("uncertain", HALLUCINATION, REPETITION) if k in block.flags]
-            if (
-                block.speaker_confidence is not None
-                and block.speaker_confidence < LOW_SPEAKER_CONFIDENCE
-            ):
+            if block.speaker_unsure:
                 look.append("speaker")
             rows.append(
                 Row(
                     "turn",
                     block.start,
                     block.end,
-                    model_turn_text(model, block),
+                    model_turn_text(model, block, speaker_mark=False),
                     speaker=block.speaker,
                     look=tuple(look),
                     id=block.id,

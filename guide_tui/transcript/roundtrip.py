@@ -43,6 +43,7 @@ LABEL = re.compile(r"^([^\s:][^:\n]{0,40}?):\s+(.*)$", re.S)
 _MARKS = (
     (re.compile(r"\(possibly not spoken: ([^()]*)\)"), r"\1"),
     (re.compile(r"\(repetition collapsed, check the audio\)"), " "),
+    (re.compile(r"\(speaker unsure\)"), " "),
     (re.compile(r"\((?:\.|\d+ s)\)"), " "),
     (re.compile(r"\(([^()]*?)\?\)"), r"\1"),
 )

@@ -88,6 +88,9 @@ class Transcript:
     duration: float | None = None
     engine: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    #: Each speaker label's role (``interviewer``, ``participant``, ``observer``, ``unknown``)
+    #: where the transcript says it (the ``speakers`` map; old lists give none).
+    speaker_roles: dict[str, str] = field(default_factory=dict)
 
     def replace_text(
         self,
@@ -108,6 +111,7 @@ class Transcript:
             self.duration,
             dict(self.engine),
             raw,
+            dict(self.speaker_roles),
         )
 
 
@@ -241,6 +245,7 @@ def parse_transcript(
         ),
         topic_titles=titles,
         speakers=_speaker_labels(obj.get("speakers")),
+        speaker_roles=_speaker_roles(obj.get("speakers")),
         language=_opt_str(obj.get("language")),
         duration=_num(duration) if duration is not None else None,
         engine=engine if isinstance(engine := obj.get("engine"), dict) else {},
@@ -254,6 +259,17 @@ def _speaker_labels(value: object) -> tuple[str, ...]:
     if isinstance(value, dict):
         return tuple(str(e.get("label") or sid) for sid, e in value.items() if isinstance(e, dict))
     return tuple(str(s) for s in value or () if s) if isinstance(value, list) else ()
+
+
+def _speaker_roles(value: object) -> dict[str, str]:
+    """Label -> role from the ``speakers`` map (empty for the old list, which has no roles)."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        str(e.get("label") or sid): str(e["role"])
+        for sid, e in value.items()
+        if isinstance(e, dict) and isinstance(e.get("role"), str)
+    }
 
 
 def load_transcript(path: Path, *, missing_ok: bool = False) -> Transcript | None:
