@@ -130,11 +130,25 @@ def map_text(value: T, convert: Callable[[str], str]) -> T:
         return dict(pairs)  # type: ignore[return-value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {}
-        for f in dataclasses.fields(value):
-            if f.init:
-                old = getattr(value, f.name)
-                new = map_text(old, convert)
-                if new is not old:
-                    changes[f.name] = new
+        for name in _init_fields(type(value)):
+            old = getattr(value, name)
+            if old is None or type(old) in _LEAVES:
+                continue  # most fields of a word: times and probabilities
+            new = map_text(old, convert)
+            if new is not old:
+                changes[name] = new
         return dataclasses.replace(value, **changes) if changes else value
     return value
+
+
+#: Values without text in them, skipped without a call (a 2 h transcript has ~25,000 words).
+_LEAVES = (int, float, bool)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _init_fields(cls: type) -> tuple[str, ...]:
+    """The fields ``dataclasses.replace`` takes, looked up once per class."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    return names

@@ -39,7 +39,7 @@ from guide_tui.cli import main
 from guide_tui.errors import GuideError
 from guide_tui.guide.loader import parse_guide
 from guide_tui.guide.model import Guide
-from guide_tui.safetext import control_characters, printable, terminal_text
+from guide_tui.safetext import control_characters, describe, printable, terminal_text
 from guide_tui.tui.format import escape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -561,9 +561,25 @@ def poison_session(folder: Path, guide_text: str, text: str) -> None:
     for topic in transcript["topics"]:
         topic["title"] = f"{topic['title']} {text}"
     (folder / "transcript.json").write_text(json.dumps(transcript), encoding="utf-8")
+    # the review renamed the poisoned speaker to another poisoned name
+    rename = {
+        "v": 1,
+        "seq": 1,
+        "wall": "2026-11-02T11:00:00+00:00",
+        "type": "rename_speaker",
+        "data": {"speaker": f"Interviewer {text}", "name": f"I {text}"},
+    }
+    (folder / "corrections.jsonl").write_text(json.dumps(rename) + "\n", encoding="utf-8")
 
 
-def check_exports(files: list[Path]) -> None:
+def raw_controls(text: str) -> list[str]:
+    """Control characters a reader's editor or terminal would act on (tab and line ends aside)."""
+    return [describe(c) for _, c in control_characters(text.replace("\r\n", "\n"))]
+
+
+def check_exports(files: list[Path], text: str | None = None) -> None:
+    """Every export is valid; with ``text`` (what was poisoned into the session), no readable
+    export holds a raw control character, and its visible parts are there."""
     import docx
 
     from guide_tui.export.qdpx import validate_qde
@@ -572,17 +588,25 @@ def check_exports(files: list[Path]) -> None:
         if path.suffix == ".docx":
             document = docx.Document(str(path))
             assert document.paragraphs
+            readable = "\n".join(p.text for p in document.paragraphs)
         elif path.suffix == ".qdpx":
             with zipfile.ZipFile(path) as archive:
                 qde = archive.read("project.qde")
+                readable = qde.decode("utf-8")
                 for name in archive.namelist():
                     if name.endswith(".txt"):
-                        archive.read(name).decode("utf-8")
+                        readable += archive.read(name).decode("utf-8")
             assert validate_qde(qde) == [], path
         else:
-            text = path.read_text(encoding="utf-8-sig")
+            readable = path.read_text(encoding="utf-8-sig")
             if path.suffix == ".json":
-                json.loads(text)
+                json.loads(readable)
+                continue  # the archive: JSON escapes control characters itself
+        assert not raw_controls(readable), (path.name, raw_controls(readable))
+        if text is not None and path.suffix != ".qdpx":
+            visible = " ".join(printable(text).split())
+            if visible and path.suffix in (".txt", ".docx"):  # md and vtt escape markup
+                assert seen(visible, " ".join(readable.split())), (path.name, visible)
 
 
 @settings(
@@ -604,7 +628,7 @@ def test_every_export_stays_valid_and_sessions_and_study_go_on(
     poison_session(folder, guide_text, text)
 
     data = read_session(folder)
-    check_exports(export_session(data, FORMATS, tmp_path_factory.mktemp("out")))
+    check_exports(export_session(data, FORMATS, tmp_path_factory.mktemp("out")), text)
     study_out = tmp_path_factory.mktemp("study")
     code, out, err = run_cli(["export", "--study", str(recordings), "-o", str(study_out)])
     assert code == 0, err

@@ -69,6 +69,7 @@ from guide_tui.export.writers import (
     mark_text,
     mark_time,
     marker_label,
+    readable,
     session_facts,
     transcript_model,
 )
@@ -494,6 +495,7 @@ def build_project(
     """The ``project.qde`` document and the files that go with it."""
     if not sessions:
         raise ExportError("nothing to export: no sessions")
+    sessions = [readable(d) for d in sessions]  # control characters made visible, as in txt
     sessions = sorted(sessions, key=lambda d: (str(d.meta.get("started") or ""), d.name))
     ET.register_namespace("", NS)
     first = sessions[0]

@@ -11,6 +11,7 @@ QDPX then carry its field notes (baseline, coverage, notes and markers; ``field_
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from guide_tui.export.field_notes import FieldEntry, FieldNotes, field_notes, is
 from guide_tui.export.files import atomic_path, write_text_atomic
 from guide_tui.export.session_data import SessionData
 from guide_tui.export.transcript import Annotation, Transcript
-from guide_tui.safetext import map_text, xml_text
+from guide_tui.safetext import map_text, printable, xml_text
 from guide_tui.transcript.corrections import live, reviewed_seconds
 from guide_tui.transcript.model import (
     Block,
@@ -82,6 +83,30 @@ class TextWriter(Writer):
 
 # ---------------------------------------------------------------------------------------------
 # helpers shared by the reading formats
+
+
+def readable(data: SessionData) -> SessionData:
+    """The session with every text safe to write into a file a person opens: control characters
+    (C0 but tab and newline, DEL, C1: a crafted session folder may hold them, and an editor or a
+    ``cat`` in a terminal would act on them) made visible by :func:`~guide_tui.safetext.printable`,
+    one character for one, so offsets into the text stay right. Bidirectional controls are kept:
+    right-to-left text may need them (docs/guide-format.md). Every reading format starts here;
+    JSON does not (it escapes control characters and is the unchanged archive).
+
+    The transcript's raw dict is not walked (half the cost on a 2 h interview), only its
+    ``topics``: the reading formats take everything else from the parsed transcript."""
+    transcript = data.transcript
+    if transcript is None:
+        return map_text(data, printable)
+    raw = transcript.raw
+    topics = raw.get("topics")
+    mapped_topics = map_text(topics, printable)
+    parsed = map_text(dataclasses.replace(transcript, raw={}), printable)
+    parsed = dataclasses.replace(
+        parsed, raw=raw if mapped_topics is topics else {**raw, "topics": mapped_topics}
+    )
+    rest = map_text(dataclasses.replace(data, transcript=None), printable)
+    return dataclasses.replace(rest, transcript=parsed)
 
 
 def require_transcript(data: SessionData) -> Transcript:
@@ -245,6 +270,7 @@ class MarkdownWriter(TextWriter):
     writes_field_notes = True
 
     def render(self, data: SessionData) -> str:
+        data = readable(data)
         if data.transcript is None and is_notes_only(data):
             return self._render_field_notes(data, field_notes(data))
         model = transcript_model(data)
@@ -356,6 +382,7 @@ class MaxqdaTextWriter(TextWriter):
     writes_field_notes = True
 
     def render(self, data: SessionData) -> str:
+        data = readable(data)
         if data.transcript is None and is_notes_only(data):
             return self._render_field_notes(data, field_notes(data))
         model = transcript_model(data)
@@ -425,6 +452,7 @@ class NvivoWriter(TextWriter):
     columns = ("Timespan", "Speaker", "Content", "Topic")
 
     def render(self, data: SessionData) -> str:
+        data = readable(data)
         model = transcript_model(data)
         rows = ["\t".join(self.columns)]
         for block in model.blocks():
@@ -460,6 +488,7 @@ class SrtWriter(TextWriter):
     description = "SubRip subtitles, one cue per segment, speaker in the text"
 
     def render(self, data: SessionData) -> str:
+        data = readable(data)
         cues = []
         for index, (start, end, speaker, text) in enumerate(subtitle_cues(data), start=1):
             cues.append(
@@ -511,6 +540,7 @@ class VttWriter(TextWriter):
     description = "WebVTT subtitles, speakers as voice spans, topics as NOTE blocks"
 
     def render(self, data: SessionData) -> str:
+        data = readable(data)
         model = transcript_model(data)
         blocks = ["WEBVTT"]
         number = 0
@@ -707,7 +737,7 @@ class DocxWriter(Writer):
     def write(self, data: SessionData, path: Path) -> Path:
         # A .docx is XML, and lxml refuses control characters with a ValueError that would end
         # the export: every text of the session goes through xml_text first, once.
-        data = map_text(data, xml_text)
+        data = map_text(readable(data), xml_text)
         notes = field_notes(data) if data.transcript is None and is_notes_only(data) else None
         transcript = require_transcript(data) if notes is None else None
         import docx  # deferred: python-docx and lxml cost ~0.2 s and only this writer needs them
@@ -841,7 +871,6 @@ def get_writer(name: str) -> Writer:
 def transcript_markdown(folder: Path) -> str:
     """``transcript.md`` as ``guide-tui transcribe`` writes it: the Markdown export of the session
     (one writer, one set of rules), in the readable wording when the user asked for ``--clean``."""
-    import dataclasses
 
     from guide_tui.export.session_data import read_session
     from guide_tui.export.transcript import parse_transcript
