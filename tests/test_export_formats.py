@@ -136,6 +136,21 @@ def test_maxqda_text_paragraphs_carry_speaker_and_timestamp(complete) -> None:
     assert seconds == sorted(seconds), "MAXQDA needs ascending timestamps"
 
 
+def test_maxqda_text_says_whose_transcript_and_how_much_was_reviewed(session_copy: Path) -> None:
+    import re
+
+    from guide_tui.transcript.corrections import CorrectionLog
+
+    first = get_writer("txt").render(read_session(session_copy)).split("\n\n")[0]
+    assert first == "[Transcript: P01, 2026-11-02 09:00 UTC; not reviewed]"
+    CorrectionLog.open(session_copy).append("reviewed", start=0.0, end=30.0)
+    text = get_writer("txt").render(read_session(session_copy))
+    head, rest = text.split("\n\n", 1)
+    assert head == "[Transcript: P01, 2026-11-02 09:00 UTC; reviewed 00:00:30 of 00:01:58]"
+    assert "#" not in head, "no timestamp: MAXQDA links only the turns' stamps"
+    assert re.match(r"\[Topic: .*\] #00:00:00-0#", rest), "the stamps begin after it"
+
+
 def test_docx_reads_back_with_python_docx(complete, tmp_path: Path) -> None:
     import docx
 

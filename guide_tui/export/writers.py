@@ -373,6 +373,12 @@ class MaxqdaTextWriter(TextWriter):
     That is the f4/f5 transcript convention MAXQDA imports with timestamps linked to the audio
     and speakers recognised for autocoding. Topic changes and notes are bracketed paragraphs so
     they can be found (and autocoded) by searching for ``[Topic:``.
+
+    The first paragraph says whose transcript it is and how much of it was reviewed
+    (``[Transcript: P01, 2026-11-02 09:00 UTC; reviewed 00:12:30 of 00:48:10]``): bracketed and
+    without a ``#timestamp#``, like the topic and note paragraphs, so MAXQDA's and f4's timestamp
+    reading (ascending stamps at paragraph ends) and ``import-corrections`` pass over it; the full
+    facts table is the Markdown's and DOCX's, a transcript file's head is kept to one line.
     """
 
     name = "txt"
@@ -386,7 +392,7 @@ class MaxqdaTextWriter(TextWriter):
         if data.transcript is None and is_notes_only(data):
             return self._render_field_notes(data, field_notes(data))
         model = transcript_model(data)
-        paragraphs: list[str] = []
+        paragraphs: list[str] = [self._head(data)]
         for block in model.blocks():
             if isinstance(block, Heading):
                 paragraphs.append(
@@ -407,6 +413,14 @@ class MaxqdaTextWriter(TextWriter):
                 label, text = annotation_label(block)
                 paragraphs.append(f"[{label} {timecodes.hms(block.t)}: {one_line(text)}]")
         return "\n\n".join(paragraphs) + "\n"
+
+    @staticmethod
+    def _head(data: SessionData) -> str:
+        who = ", ".join(x for x in (data.participant, started_label(data)) if x)
+        reviewed = reviewed_label(data)
+        if reviewed[0].isdigit():
+            reviewed = f"reviewed {reviewed}"
+        return f"[Transcript: {one_line(who)}; {reviewed}]"
 
     @staticmethod
     def _render_field_notes(data: SessionData, notes: FieldNotes) -> str:
