@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from guide_tui.cli import main
+from guide_tui.export import read_session
 from guide_tui.study import load_study, render_markdown, render_text
 from guide_tui.study.tables import render_csv
 
@@ -41,10 +42,34 @@ def test_sessions_table(study) -> None:
     table = rows(study, "sessions")
     assert [r[0] for r in table] == ["P01", "P02", "P03"]
     assert [r[6] for r in table] == ["yes", "no", "no"]  # transcribed
-    assert [r[7] for r in table] == ["complete", "complete", "interrupted (1 torn line)"]
+    assert [r[7] for r in table] == ["0/15 turns", "–", "–"]  # reviewed
+    assert [r[8] for r in table] == ["complete", "complete", "interrupted (1 torn line)"]
     # P01 asked the one question of "Economic considerations": covered without a mark
-    assert [r[8] for r in table] == ["3/3", "3/4", "1/4"]
+    assert [r[9] for r in table] == ["3/3", "3/4", "1/4"]
     assert [r[3] for r in table] == ["1", "2", "2"]
+
+
+def test_reviewed_column_counts_turns_marked_reviewed(tmp_path: Path, capsys) -> None:
+    """From the corrections log through the transcript model: a turn counts when the whole of
+    it was marked reviewed (the review screen marks turn by turn)."""
+    from guide_tui.export.writers import transcript_model
+    from guide_tui.transcript.corrections import CorrectionLog
+
+    root = Path(shutil.copytree(FIXTURES, tmp_path / "recordings"))
+    folder = root / "2026-11-02_0900_P01"
+    turns = transcript_model(read_session(folder)).turns
+    log = CorrectionLog.open(folder)
+    for turn in turns[:3]:
+        log.append("reviewed", start=turn.start, end=turn.end)
+    log.append("reviewed", start=turns[5].start, end=turns[5].end - 1.0)  # half a turn: no
+    table = rows(load_study(root), "sessions")
+    assert table[0][7] == f"3/{len(turns)} turns"
+    assert main(["study", str(root), "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[lines.index("# sessions") + 1].split(",")
+    first = next(csv.reader([lines[lines.index("# sessions") + 2]]))
+    row = dict(zip(header, first, strict=True))
+    assert (row["Turns reviewed"], row["Turns"]) == ("3", str(len(turns)))
 
 
 def test_coverage_matrix(study) -> None:

@@ -209,6 +209,21 @@ def _column_labels(sessions: list[SessionData]) -> list[str]:
     return labels
 
 
+def reviewed_turns(data: SessionData) -> tuple[int, int] | None:
+    """(turns marked reviewed, turns) of the corrected transcript, from the transcript model
+    (``None`` without a transcript). Without a ``reviewed`` correction no turn is, and the model
+    is still built for the count (0.16 s for an hour of speech, 12,000 words, at load 10)."""
+    if data.transcript is None:
+        return None
+    from guide_tui.export.writers import transcript_model
+
+    try:
+        model = transcript_model(data)
+    except ExportError:
+        return None
+    return model.reviewed_turns, len(model.turns)
+
+
 def _status(data: SessionData) -> str:
     if data.ended:
         return "complete"
@@ -228,6 +243,7 @@ def sessions_table(
         applicable = [t for t in coverage.values() if isinstance(t, dict)]
         covered = sum(1 for t in applicable if t.get("status") == "covered")
         audio = "yes" if data.recorded else ("notes only" if data.meta.get("notes_only") else "no")
+        reviewed = reviewed_turns(data)
         rows.append(
             (
                 label,
@@ -237,6 +253,7 @@ def sessions_table(
                 minutes_label(data.duration_s()),
                 audio,
                 "yes" if data.transcript is not None else "no",
+                f"{reviewed[0]}/{reviewed[1]} turns" if reviewed is not None else "–",
                 _status(data) + (f" ({data.torn_lines} torn line)" if data.torn_lines else ""),
                 f"{covered}/{len(applicable)}" if applicable else "?",
             )
@@ -246,7 +263,10 @@ def sessions_table(
             (
                 *rows[-1][:4],
                 f"{duration / 60:.1f}" if duration is not None else "",
-                *rows[-1][5:8],
+                *rows[-1][5:7],
+                str(reviewed[0]) if reviewed is not None else "",
+                str(reviewed[1]) if reviewed is not None else "",
+                rows[-1][8],
                 str(covered) if applicable else "",
                 str(len(applicable)) if applicable else "",
             )
@@ -255,6 +275,8 @@ def sessions_table(
         "Duration: the interview, from its start to its end on the recording clock (consent, "
         "baseline and microphone check before it are not counted).",
         "Interrupted: the session has no end event (closed terminal, crash); it can be resumed.",
+        "Reviewed: the transcript's turns the researcher marked reviewed (guide-tui review), "
+        "of all its turns.",
     ]
     if not_started:
         notes.append(
@@ -270,6 +292,7 @@ def sessions_table(
         "Duration",
         "Recorded",
         "Transcribed",
+        "Reviewed",
         "Status",
         "Topics covered",
     )
@@ -282,7 +305,10 @@ def sessions_table(
         csv_columns=(
             *columns[:4],
             "Duration (min)",
-            *columns[5:8],
+            *columns[5:7],
+            "Turns reviewed",
+            "Turns",
+            "Status",
             "Topics covered",
             "Topics in guide",
         ),
