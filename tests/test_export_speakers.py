@@ -245,6 +245,9 @@ def test_a_diarized_mono_session_speaks_in_turns_in_every_export(tmp_path: Path)
     expected = [t.speaker for t in model.turns]
     assert set(expected) == {"Interviewer", "P07"}
     exports = export_all(folder, tmp_path / "out")
+    exports_md = exports["md"]
+    exports["md"] = (folder / "transcript.md").read_text(encoding="utf-8")  # as transcribe wrote it
+    assert speaker_turns(exports)["md"] == speaker_turns({**exports, "md": exports_md})["md"]
     turns = speaker_turns(exports)
     for fmt, found in turns.items():
         assert [label for label, _ in found] == expected, fmt
