@@ -276,6 +276,7 @@ _META_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "pauses": _LIST,
     "dropped_frames": ((int,), "a whole number"),
     "coverage": _OBJECT,
+    "voice_check": _OBJECT,  # guide_tui.voiceprint: the mic check's voice sample, channel map
 }
 
 

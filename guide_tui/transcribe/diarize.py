@@ -198,6 +198,12 @@ class Diarization:
     speech_s: list[float]  # per cluster
     first_t: list[float]  # per cluster: session time of its first window
     extra: bool  # one cluster more than expected survived (an unexpected voice)
+    # For comparing a known voice (a sample, a profile) with the clusters: the session's mean
+    # window embedding (what centring removes), each cluster's centroid in that centred space,
+    # and each cluster's mean raw (uncentred) embedding.
+    centre: np.ndarray | None = None
+    centroids: np.ndarray | None = None
+    raw_centroids: np.ndarray | None = None
 
     @property
     def clusters(self) -> int:
@@ -447,7 +453,64 @@ def diarize_file(
         k = int(label[wi])
         speech[k] += (b - a) / 100
         first[k] = min(first[k], f.offset + a / 100)
-    return Diarization(f.offset, runs, windows, sims.astype(np.float32), speech, first, extra)
+    return Diarization(
+        f.offset, runs, windows, sims.astype(np.float32), speech, first, extra,
+        centre=raw.mean(axis=0), centroids=centroids,
+        raw_centroids=_normed(np.stack([
+            raw[label == k].mean(axis=0) if (label == k).any() else centroids[k]
+            for k in range(len(centroids))
+        ])),
+    )  # fmt: skip
+
+
+def embed_voice(x: np.ndarray, *, samplerate: int = SR) -> tuple[np.ndarray, float] | None:
+    """One voice's raw embedding (256 floats, unit length) and its seconds of speech, from a
+    short recording of it alone (a sample at the microphone check, an enrolment): its speech
+    frames embedded in the same windows, at the same level, as :func:`diarize_file` embeds a
+    session; None without speech."""
+    import numpy as np
+
+    from guide_tui.transcribe.audio import resample
+
+    x = np.asarray(x, np.float32)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    if samplerate != SR:
+        x = resample(x, samplerate)
+    usable = (len(x) // HOP) * HOP
+    if usable < HOP * 20:
+        return None
+    mel = mel_frames(x)
+    power = np.zeros(len(mel), np.float64)
+    power[: usable // HOP] = (x[:usable].astype(np.float64) ** 2).reshape(-1, HOP).mean(axis=1)
+    db = 10 * np.log10(power + 1e-12)
+    loud = db > max(float(db.max()) - 30.0, -60.0)
+    runs: list[list[int]] = []
+    for i in np.flatnonzero(loud).tolist():  # 10 ms frames; runs split at 0.2 s of silence
+        if runs and i - runs[-1][1] <= 20:
+            runs[-1][1] = i + 1
+        else:
+            runs.append([i, i + 1])
+    spans = [(a, b) for a, b in runs if b - a >= 10]
+    if not spans:
+        return None
+    _, emb = _embed(mel, spans, power)
+    speech_s = sum(b - a for a, b in spans) / 100
+    return np.asarray(_normed(emb.mean(axis=0)), np.float32), speech_s
+
+
+def voice_similarity(d: Diarization, voice: np.ndarray) -> tuple[list[float], list[float]]:
+    """How close a known voice (:func:`embed_voice`) is to each cluster of ``d``: cosine in the
+    session's centred space (the space the clusters were found in: tells the session's voices
+    apart) and raw cosine (says whether the voice is in the session at all)."""
+    import numpy as np
+
+    if d.centre is None or d.centroids is None or d.raw_centroids is None or not d.clusters:
+        return [], []
+    v = np.asarray(voice, np.float32)
+    centred = d.centroids @ _normed(v - d.centre)
+    raw = d.raw_centroids @ _normed(v)
+    return [float(s) for s in centred], [float(s) for s in raw]
 
 
 def word_labels(

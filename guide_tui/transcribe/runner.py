@@ -26,8 +26,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from guide_tui.errors import TranscriptionError
+from guide_tui.errors import GuideTuiError, TranscriptionError
 from guide_tui.transcribe import audio as audio_mod
+from guide_tui.transcribe import diarize as diarize_mod
 from guide_tui.transcribe import guards
 from guide_tui.transcribe import speakers as speakers_mod
 from guide_tui.transcribe.align import GuideText, Timeline, read_events
@@ -53,6 +54,7 @@ class SessionInput:
     language: str | None  # from the guide; None = auto
     vocabulary: tuple[str, ...]
     channel_labels: dict[str, list[str]] = field(default_factory=dict)
+    interviewer_channel: int | None = None  # 0 or 1, found at the microphone check
 
     @classmethod
     def read(cls, folder: Path) -> SessionInput:
@@ -87,14 +89,18 @@ class SessionInput:
             group = group.get("id")
         language, vocabulary = _guide_language(folder, meta)
         interviewer = "Interviewer"
+        check = meta.get("voice_check")
+        channel = check.get("interviewer_channel") if isinstance(check, dict) else None
+        mine = channel if channel in (0, 1) and not isinstance(channel, bool) else None
         labels: dict[str, list[str]] = {}
         for entry in meta.get("audio") or []:
             if isinstance(entry, dict) and isinstance(entry.get("file"), str):
                 speakers = entry.get("speakers")
                 if isinstance(speakers, list) and all(isinstance(s, str) for s in speakers):
                     labels[Path(entry["file"]).name] = list(speakers)
+        default = [interviewer, str(participant or "Participant")]
         for p in paths:
-            labels.setdefault(p.name, [interviewer, str(participant or "Participant")])
+            labels.setdefault(p.name, default[::-1] if mine == 1 else default)
         return cls(
             folder,
             meta,
@@ -104,7 +110,41 @@ class SessionInput:
             language,
             vocabulary,
             labels,
+            mine,
         )
+
+    def interviewer_voice(self) -> tuple[speakers_mod.KnownVoice | None, list[dict[str, Any]]]:
+        """The interviewer's voice known before transcription (the session's sample, else the
+        voice profile when the session was run with one), and warnings about either."""
+        from guide_tui import voiceprint
+
+        check = self.meta.get("voice_check")
+        if not isinstance(check, dict):
+            return None, []
+        warnings: list[dict[str, Any]] = []
+        sample = check.get("sample")
+        if isinstance(sample, str) and sample:
+            path = _audio_path(self.folder, sample, "session.json: voice sample")
+            if path.is_file():
+                got = speakers_mod.voice_of_file(path)
+                if got is not None:
+                    return speakers_mod.KnownVoice(got[0], "voice_sample"), warnings
+                problem = "holds too little speech to tell the voice; not used"
+            else:
+                problem = "is missing"
+            warnings.append(
+                {"kind": "voice_sample", "message": f"{sample}: the interviewer's voice sample "
+                 f"{problem}; the interviewer was named without it"}
+            )  # fmt: skip
+        if check.get("profile") is True:
+            try:
+                embedding = voiceprint.load_profile()
+            except GuideTuiError as error:
+                warnings.append({"kind": "voice_profile", "message": str(error)})
+                return None, warnings
+            if embedding is not None:
+                return speakers_mod.KnownVoice(embedding, "voice_profile"), warnings
+        return None, warnings
 
 
 def _audio_path(folder: Path, name: str, source: str) -> Path:
@@ -456,6 +496,9 @@ class Transcriber:
         segments, guessed = guards.drop_gibberish(segments)
         segments = guards.spell_vocabulary(segments, vocabulary)
         segments = guards.flag_low_confidence(segments)
+        voice, voice_warnings = (
+            session.interviewer_voice() if diarize_mod.available() else (None, [])
+        )
         who = speakers_mod.attribute(
             segments,
             files,
@@ -463,7 +506,10 @@ class Transcriber:
             participant=session.participant,
             observers=[o for o in session.meta.get("observers") or () if isinstance(o, str)],
             annotations=timeline.annotations,
+            interviewer_voice=voice,
+            interviewer_channel=session.interviewer_channel,
         )
+        who.warnings.extend(voice_warnings)
         segments = who.segments
         segments = guards.split_at_topics(segments, timeline.topic_at)
         segments = [replace(s, id=i) for i, s in enumerate(segments)]

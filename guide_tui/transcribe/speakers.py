@@ -9,8 +9,10 @@ One entry point, :func:`attribute`, called once by the runner after the guards. 
   copied to L/R; Pearson correlation >= 0.95 between the channels): diarization (``diarize``)
   decides every word, and a warning says the channels were identical.
 
-Speakers get stable ids (``S1``, ``S2``, ...) by role, and names from the session: the voice that
-talks at the moment of most question/probe/summary ticks is the interviewer; the participant
+Speakers get stable ids (``S1``, ``S2``, ...) by role, and names from the session: the voice of
+the interviewer's own sample (taken at the microphone check, or their voice profile) when it
+clearly matches one voice; otherwise the voice that talks at the moment of most
+question/probe/summary ticks is the interviewer. The participant
 gets the pseudonym; further voices are the ``--observer`` people, or ``Unknown speaker`` when the
 session expected nobody else. A segment is split wherever the speaker changes between two words;
 each carries ``speaker_confidence`` and, under :data:`UNCERTAIN`, the flag ``speaker_uncertain``.
@@ -23,16 +25,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from guide_tui.errors import TranscriptionError
 from guide_tui.transcribe import guards
 from guide_tui.transcribe.types import Segment
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from guide_tui.transcribe.audio import AudioFile
     from guide_tui.transcribe.diarize import Diarization
 
 IDENTICAL_CORR = 0.95
 UNCERTAIN = 0.6
 TICKS = ("question_asked", "probe_used", "summary_given")
+# A known voice names the cluster it matches when that cluster is clearly the closest (centred
+# cosine at least this much above the next) and the voice is plausibly in the session at all (raw
+# cosine): measured on espeak-ng voices (docs/transcription.md, "Naming"): the right voice
+# 0.31-1.5 apart, raw 0.94-0.97; a voice not in the session raw 0.70-0.79 (unless it sounds
+# alike: a close espeak variant reached 0.91).
+VOICE_MARGIN = 0.2
+VOICE_MIN_RAW = 0.85
+
+
+@dataclass(frozen=True)
+class KnownVoice:
+    """The interviewer's voice, known before transcription: 256 floats (GE2E, unit length)."""
+
+    embedding: tuple[float, ...]
+    source: str  # "voice_sample" (the session's mic check) | "voice_profile" (enrolled)
 
 
 @dataclass
@@ -40,6 +60,27 @@ class Attribution:
     segments: list[Segment]
     speakers: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def voice_of_file(path: Path, max_s: float = 60.0) -> tuple[tuple[float, ...], float] | None:
+    """(embedding, seconds of speech) of a recording of one voice (``voice-interviewer.wav``, an
+    enrolment), first ``max_s`` seconds; None when it holds too little speech to be trusted
+    (:data:`guide_tui.voiceprint.MIN_SPEECH_S`). Needs the speaker model."""
+    import soundfile as sf
+
+    from guide_tui.transcribe import diarize
+    from guide_tui.voiceprint import MIN_SPEECH_S
+
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            rate = handle.samplerate
+            x = handle.read(int(max_s * rate), dtype="float32", always_2d=True)
+    except (RuntimeError, OSError) as error:
+        raise TranscriptionError(f"cannot read the voice sample {path}: {error}") from None
+    got = diarize.embed_voice(x.mean(axis=1), samplerate=rate)
+    if got is None or got[1] < MIN_SPEECH_S:
+        return None
+    return tuple(float(v) for v in got[0]), got[1]
 
 
 def channel_correlation(f: AudioFile, blocks: int = 24, block_s: float = 1.0) -> float | None:
@@ -73,8 +114,15 @@ def attribute(
     participant: str | None,
     observers: Sequence[str] = (),
     annotations: Sequence[dict[str, Any]] = (),
+    interviewer_voice: KnownVoice | None = None,
+    interviewer_channel: int | None = None,
 ) -> Attribution:
-    """Speaker, speaker id and confidence for every word; segments split at speaker changes."""
+    """Speaker, speaker id and confidence for every word; segments split at speaker changes.
+
+    ``interviewer_voice`` names the interviewer by voice on one microphone;
+    ``interviewer_channel`` (0 or 1, from the microphone check) says which of two microphones is
+    the interviewer's (without it: the first, a guess).
+    """
     from guide_tui.transcribe import diarize
 
     ticks = sorted(float(a["t"]) for a in annotations if a.get("type") in TICKS and "t" in a)
@@ -121,9 +169,9 @@ def attribute(
                 }
             )
         if two_mics:
-            keys, conf = _by_channel(f, flat, names, d, roster)
+            keys, conf = _by_channel(f, flat, names, d, roster, interviewer_channel)
         elif d is not None and d.clusters:
-            keys, conf = _by_voice(d, flat, ticks, roster)
+            keys, conf = _by_voice(d, flat, ticks, roster, interviewer_voice)
         else:
             keys, conf = [None] * len(flat), [0.0] * len(flat)
         pos = 0
@@ -192,13 +240,17 @@ class _Roster:
 
 
 def _by_voice(
-    d: Diarization, spans: list[tuple[float, float]], ticks: list[float], roster: _Roster
+    d: Diarization,
+    spans: list[tuple[float, float]],
+    ticks: list[float],
+    roster: _Roster,
+    voice: KnownVoice | None = None,
 ) -> tuple[list[str | None], list[float]]:
     from guide_tui.transcribe import diarize
 
     labels = diarize.word_labels(d, spans)
     clusters = [k for k, _ in labels]
-    names = _name_clusters(d, spans, clusters, ticks, roster)
+    names = _name_clusters(d, spans, clusters, ticks, roster, voice)
     keys = [names.get(k) if k is not None else None for k in clusters]
     return keys, [c for _, c in labels]
 
@@ -209,8 +261,10 @@ def _name_clusters(
     clusters: list[int | None],
     ticks: list[float],
     roster: _Roster,
+    voice: KnownVoice | None = None,
 ) -> dict[int, str]:
-    """Cluster -> speaker id. Interviewer: the voice of the last word begun before each tick."""
+    """Cluster -> speaker id. Interviewer: the cluster the known voice clearly matches, else the
+    voice of the last word begun before most ticks, else the first voice."""
     votes: Counter[int] = Counter()
     lo, hi = d.file_offset, d.file_offset + 1e9
     for t in ticks:
@@ -223,7 +277,13 @@ def _name_clusters(
                 votes[k] += 1
     order = sorted(range(d.clusters), key=lambda k: d.first_t[k])
     names: dict[int, str] = {}
-    if votes:
+    matched = _match_voice(d, voice) if voice is not None else None
+    if matched is not None:
+        k, detail = matched
+        if votes:
+            detail["ticks"], detail["votes"] = sum(votes.values()), votes[k]
+        names[k] = roster.interviewer(voice.source if voice else "voice", **detail)
+    elif votes:
         k, n = votes.most_common(1)[0]
         names[k] = roster.interviewer("ticks", ticks=sum(votes.values()), votes=n)
     elif order:
@@ -238,25 +298,50 @@ def _name_clusters(
     return names
 
 
+def _match_voice(d: Diarization, voice: KnownVoice) -> tuple[int, dict[str, Any]] | None:
+    """The cluster a known voice clearly matches (see :data:`VOICE_MARGIN`), or None."""
+    from guide_tui.transcribe import diarize
+
+    centred, raw = diarize.voice_similarity(d, voice.embedding)  # type: ignore[arg-type]
+    if not centred:
+        return None
+    order = sorted(range(len(centred)), key=lambda k: -centred[k])
+    best = order[0]
+    margin = centred[best] - centred[order[1]] if len(order) > 1 else 1.0
+    if margin < VOICE_MARGIN or raw[best] < VOICE_MIN_RAW:
+        return None
+    return best, {"similarity": round(raw[best], 3), "margin": round(margin, 3)}
+
+
 def _by_channel(
     f: AudioFile,
     spans: list[tuple[float, float]],
     names: list[str],
     d: Diarization | None,
     roster: _Roster,
+    interviewer_channel: int | None = None,
 ) -> tuple[list[str | None], list[float]]:
-    """Two microphones: the louder channel by >= 3 dB decides; undecided words go by voice."""
+    """Two microphones: the louder channel by >= 3 dB decides; undecided words go by voice.
+    ``names``: the label of each channel; ``interviewer_channel``: which one is the
+    interviewer's, as the microphone check found it (None: the first, by convention)."""
     import numpy as np
 
     from guide_tui.transcribe import diarize
 
     assert f.channel_db is not None
-    ids = [
-        roster.interviewer("channel", channel=1),
-        *(roster.participant_id("channel") for _ in names[1:2]),
-    ]
-    for sid, name in zip(ids, names, strict=False):
+    mine = interviewer_channel if interviewer_channel in (0, 1) else 0
+    ids: list[str] = []
+    for ch, name in enumerate(names[:2]):
+        if ch == mine:
+            sid = (
+                roster.interviewer("channel", channel=ch + 1)
+                if interviewer_channel is None
+                else roster.interviewer("mic_check", channel=ch + 1)
+            )
+        else:
+            sid = roster.participant_id("channel" if interviewer_channel is None else "mic_check")
         roster.entries[sid]["label"] = name
+        ids.append(sid)
     who: list[int | None] = []
     for start, end in spans:
         levels = f.channel_db[guards._frames(f, start, end)]
