@@ -29,10 +29,14 @@ needs_model = pytest.mark.skipif(
 #: The participant speaks first (a greeting at the door) and nobody ticks: naming by the first
 #: voice gets it backwards; the interviewer's own sample must not.
 PARTICIPANT_FIRST = (
-    ("P", "Hello, come in. Sorry, the waiting room is full today, let us sit in my office.", "delegation"),
+    ("P", "Do come in and take a seat while I find my notes for the study", "delegation"),
     *fs.INTERVIEW_TURNS,
 )  # fmt: skip
 SAMPLE_TEXT = "Testing the microphone: my name is Alex, and I will ask the questions today."
+ENROL_TEXT = (
+    "Good morning. I am reading this text aloud so that the program learns my voice. It will "
+    "know me again in every interview I record, and nothing of this audio is kept."
+)
 
 
 def _sample(path: Path, voice: str = fs.INTERVIEWER_VOICE, text: str = SAMPLE_TEXT) -> Path:
@@ -42,7 +46,7 @@ def _sample(path: Path, voice: str = fs.INTERVIEWER_VOICE, text: str = SAMPLE_TE
 
 
 def _session(tmp_path: Path, fx: fs.SpeechFixture, voice_check: dict | None) -> Path:
-    folder = fs.make_session(tmp_path / "s", [fx.path], [])
+    folder = fs.make_session(tmp_path / "s", [fx.path], [(0.0, "interview_started", {})])
     if voice_check is not None:
         meta = json.loads((folder / "session.json").read_text())
         meta["voice_check"] = voice_check
@@ -101,7 +105,7 @@ def test_the_voice_sample_names_the_interviewer_where_the_first_voice_rule_fails
 def test_a_voice_profile_is_stored_used_and_never_exported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    enrol = _sample(tmp_path / "enrol.wav", text="Good morning. " + SAMPLE_TEXT)
+    enrol = _sample(tmp_path / "enrol.wav", text=ENROL_TEXT)
     assert main(["voice", "enroll", "--audio-file", str(enrol)]) == 0
     path = voiceprint.profile_path()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -120,9 +124,11 @@ def test_a_voice_profile_is_stored_used_and_never_exported(
     assert _words_right(tr, fx) >= 0.95
 
     out = tmp_path / "exports"
-    for extra in ([], ["--anonymise"]):
-        code = main(["export", str(folder), "--format", "all", "--out", str(out), *extra])
-        assert code == 0
+    assert main(["export", str(folder), "--out", str(out / "plain")]) == 0
+    names = tmp_path / "names.txt"
+    names.write_text("Alex\n")
+    assert main(["anonymise", str(folder), "--names", str(names), "-o", str(out / "anon")]) == 0
+    assert main(["export", "--study", str(folder.parent), "--out", str(out / "study")]) == 0
     _assert_profile_absent(out, body["embedding"])
 
     assert main(["voice", "forget"]) == 0
@@ -267,7 +273,8 @@ def test_session_input_reads_the_channel_map(tmp_path: Path) -> None:
     meta["voice_check"] = {"interviewer_channel": 1}
     (folder / "session.json").write_text(json.dumps(meta))
     s = SessionInput.read(folder)
-    assert s.interviewer_channel == 1 and s.channel_labels["audio-001.wav"] == ["P07", "Interviewer"]
+    assert s.interviewer_channel == 1
+    assert s.channel_labels["audio-001.wav"] == ["P07", "Interviewer"]
     meta["voice_check"] = {"interviewer_channel": True}  # hand-edited nonsense: ignored
     (folder / "session.json").write_text(json.dumps(meta))
     assert SessionInput.read(folder).interviewer_channel is None

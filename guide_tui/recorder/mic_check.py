@@ -22,11 +22,18 @@ are above the threshold and within 15 dB of the speech: a steady noise nearly as
 speech, never a dip between syllables.
 
 The percentiles need someone speaking during the check; the advice says so.
+
+**Voice takes** (:meth:`MicCheck.take`): while the meter runs, the next few seconds can be kept in
+memory under a name: the interviewer saying a sentence (the voice sample transcription names the
+interviewer by, written to the session only when the interview starts with recording allowed:
+:mod:`guide_tui.voiceprint`), and on two microphones each person in turn, whose per-channel
+levels map the channels to the people (:func:`channel_map`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import queue
 import threading
 import time
@@ -48,6 +55,83 @@ MIN_PAUSE_SECONDS = 0.2  # pauses needed to measure the floor
 FLOOR_WINDOW_SECONDS = 0.02  # short: pauses between words are 100-300 ms
 STEADY_NOISE_DB = 15.0  # never quieter than this below the speech: a steady noise
 _FULL_SCALE = {"int16": 32768.0, "int32": 2147483648.0, "float32": 1.0}
+
+
+CHANNEL_MARGIN_DB = 6.0  # a person's own microphone is this much louder for them than for the other
+ONE_TAKE_MARGIN_DB = 3.0  # with only the interviewer's take: the transcription's 3 dB rule
+
+
+@dataclass(frozen=True)
+class VoiceTake:
+    """A few seconds kept during the check: float audio in [-1, 1], ``(frames, channels)``."""
+
+    audio: np.ndarray
+    samplerate: int
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / self.samplerate
+
+    def channel_db(self) -> list[float]:
+        """Level of each channel over the loudest half of the take (the speech, not pauses)."""
+        window = max(1, self.samplerate // 50)
+        n = len(self.audio) // window
+        if not n:
+            return [FLOOR_DB] * self.audio.shape[1]
+        power = (self.audio[: n * window].astype(np.float64) ** 2).reshape(n, window, -1)
+        per = power.mean(axis=1)  # (windows, channels)
+        loud = per.sum(axis=1) >= np.median(per.sum(axis=1))
+        return [round(to_db(float(np.sqrt(per[loud, c].mean()))), 1) for c in range(per.shape[1])]
+
+    def speech_seconds(self) -> float:
+        """Seconds of 20 ms windows within 30 dB of the loudest: roughly, of speech."""
+        window = max(1, self.samplerate // 50)
+        n = len(self.audio) // window
+        if not n:
+            return 0.0
+        mono = self.audio[: n * window].astype(np.float64).mean(axis=1)
+        level = np.sqrt((mono.reshape(n, window) ** 2).mean(axis=1))
+        top = float(level.max())
+        if top <= 10 ** (-60 / 20):
+            return 0.0
+        return float((level >= top * 10 ** (-30 / 20)).sum()) * window / self.samplerate
+
+    def wav_bytes(self, channel: int | None = None) -> bytes:
+        """16-bit mono WAV of the take (one channel, or the channels mixed)."""
+        import wave
+
+        x = self.audio.mean(axis=1) if channel is None else self.audio[:, channel]
+        pcm = (np.clip(x, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(self.samplerate)
+            w.writeframes(pcm)
+        return out.getvalue()
+
+
+def channel_map(interviewer: VoiceTake, participant: VoiceTake | None = None) -> int | None:
+    """Which channel (0 or 1) is the interviewer's microphone, from each person speaking in turn;
+    None when the levels do not say (one channel, identical channels, too close to call).
+
+    With both takes the difference between channels must move by :data:`CHANNEL_MARGIN_DB`
+    between the two people; with the interviewer's take alone, their channel must be
+    :data:`ONE_TAKE_MARGIN_DB` louder.
+    """
+    if interviewer.audio.ndim != 2 or interviewer.audio.shape[1] < 2:
+        return None
+    i_db = interviewer.channel_db()
+    lean = i_db[0] - i_db[1]  # > 0: the interviewer is louder on the first channel
+    if participant is not None:
+        p_db = participant.channel_db()
+        lean -= p_db[0] - p_db[1]
+        margin = CHANNEL_MARGIN_DB
+    else:
+        margin = ONE_TAKE_MARGIN_DB
+    if abs(lean) < margin:
+        return None
+    return 0 if lean > 0 else 1
 
 
 @dataclass(frozen=True)
@@ -96,11 +180,16 @@ class MicCheck:
         self._monitor: LevelMonitor | None = None
         self._thread: threading.Thread | None = None
         self._source: Source | None = None
+        self._takes_lock = threading.Lock()
+        self._taking: dict[str, tuple[int, list[np.ndarray]]] = {}  # name: (frames wanted, blocks)
+        self._takes: dict[str, VoiceTake] = {}
+        self.samplerate = 0
 
     def start(self) -> None:
         """Open the device and start listening; raises RecorderError if it cannot be opened."""
         source = self._source_factory()
         self._source = source
+        self.samplerate = source.samplerate
         self._monitor = LevelMonitor(self.config, source.samplerate, source.channels)
         received = [0]
 
@@ -138,6 +227,8 @@ class MicCheck:
                 break
             block, arrived, received = item
             self._monitor.feed(block, arrived, recording=True)
+            if self._taking:
+                self._keep(block, rate, scale)
             if self._result is not None:
                 continue  # verdict given; only the meter goes on
             drops.observe(arrived, received)
@@ -167,6 +258,27 @@ class MicCheck:
         self._result = judge(source, audio, clipped, dropped, self.config)
         if self.continuous:
             self._done.set()  # otherwise set once the device is closed
+
+    def take(self, name: str, seconds: float) -> None:
+        """Keep the next ``seconds`` of audio under ``name`` (the meter goes on meanwhile); a take
+        of the same name replaces the earlier one. See :meth:`taken`."""
+        with self._takes_lock:
+            self._takes.pop(name, None)
+            self._taking[name] = (max(1, round(seconds * (self.samplerate or 16000))), [])
+
+    def taken(self, name: str) -> VoiceTake | None:
+        """The take once complete (None while it is being recorded, or never asked for)."""
+        with self._takes_lock:
+            return self._takes.get(name)
+
+    def _keep(self, block: np.ndarray, rate: int, scale: float) -> None:
+        with self._takes_lock:
+            for name, (wanted, blocks) in list(self._taking.items()):
+                blocks.append(block.astype(np.float32) / np.float32(scale))
+                if sum(len(b) for b in blocks) >= wanted:
+                    audio = np.concatenate(blocks)[:wanted]
+                    self._takes[name] = VoiceTake(audio, rate)
+                    del self._taking[name]
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop listening and close the device (waits, so the recorder can open it next)."""

@@ -62,23 +62,38 @@ class Attribution:
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
-def voice_of_file(path: Path, max_s: float = 60.0) -> tuple[tuple[float, ...], float] | None:
+def voice_of_file(
+    path: Path, max_s: float = 120.0, min_speech_s: float | None = None
+) -> tuple[tuple[float, ...], float] | None:
     """(embedding, seconds of speech) of a recording of one voice (``voice-interviewer.wav``, an
-    enrolment), first ``max_s`` seconds; None when it holds too little speech to be trusted
-    (:data:`guide_tui.voiceprint.MIN_SPEECH_S`). Needs the speaker model."""
+    enrolment), first ``max_s`` seconds; None when it holds less than ``min_speech_s`` (default
+    :data:`guide_tui.voiceprint.MIN_SPEECH_S`) of speech. Needs the speaker model."""
     import soundfile as sf
 
-    from guide_tui.transcribe import diarize
-    from guide_tui.voiceprint import MIN_SPEECH_S
+    from guide_tui.userfiles import regular_file_problem
 
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise TranscriptionError(f"{path}: {problem}")
     try:
         with sf.SoundFile(str(path)) as handle:
             rate = handle.samplerate
             x = handle.read(int(max_s * rate), dtype="float32", always_2d=True)
     except (RuntimeError, OSError) as error:
-        raise TranscriptionError(f"cannot read the voice sample {path}: {error}") from None
-    got = diarize.embed_voice(x.mean(axis=1), samplerate=rate)
-    if got is None or got[1] < MIN_SPEECH_S:
+        raise TranscriptionError(f"cannot read audio {path}: {error}") from None
+    return voice_of_audio(x, rate, min_speech_s)
+
+
+def voice_of_audio(
+    x: Any, samplerate: int, min_speech_s: float | None = None
+) -> tuple[tuple[float, ...], float] | None:
+    """:func:`voice_of_file` for ``(frames, channels)`` or mono float audio in memory."""
+    from guide_tui.transcribe import diarize
+    from guide_tui.voiceprint import MIN_SPEECH_S
+
+    mono = x.mean(axis=1) if getattr(x, "ndim", 1) == 2 else x
+    got = diarize.embed_voice(mono, samplerate=samplerate)
+    if got is None or got[1] < (MIN_SPEECH_S if min_speech_s is None else min_speech_s):
         return None
     return tuple(float(v) for v in got[0]), got[1]
 
