@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.widgets import Select
+from textual.widgets import Button, Select
 from virtual_mic import isolate_pulse_client
 
 from guide_tui.guide import load_guide
@@ -241,3 +241,101 @@ async def test_lost_microphone_in_the_tui_records_on_by_itself_into_the_next_fil
     meta = json.loads((session.path / "session.json").read_text())
     assert [a["file"] for a in meta["audio"]] == ["audio-001.wav", "audio-002.wav"]
     assert meta["audio"][0]["closed_reason"] == "device_lost"
+
+
+# ----------------------------------------------------------------------------- voice check
+
+
+def two_mic_file(path: Path, switch_s: float, seconds: float = 40.0) -> Path:
+    """Two microphones: until ``switch_s`` the person on channel 2 speaks (loud there, 20 dB
+    lower on channel 1), then the person on channel 1; each microphone hears its own noise, so
+    the channels differ (they would be "identical" otherwise)."""
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    voice = 0.3 * np.sin(2 * np.pi * 220 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
+    data = np.random.default_rng(5).normal(0, 0.03, (n, 2))
+    first = t < switch_s
+    data[first, 1] += voice[first]
+    data[first, 0] += 0.1 * voice[first]
+    data[~first, 0] += voice[~first]
+    data[~first, 1] += 0.1 * voice[~first]
+    sf.write(path, (data * 32767).astype(np.int16), RATE, subtype="PCM_16")
+    return path
+
+
+async def test_voice_check_maps_two_microphones_to_the_people(tmp_path: Path) -> None:
+    """Interviewer, then participant, say a sentence; the louder channel of each take maps the
+    microphones (here the interviewer is on channel 2, against the default guess)."""
+    audio = two_mic_file(tmp_path / "two.wav", switch_s=6.0)
+    recorder = AudioRecorder(tmp_path / "s", RecorderConfig(channels=2), audio_file=audio)
+    app = MeterApp(recorder)
+    async with app.run_test(size=(100, 16)) as pilot:
+        panel = app.query_one(MicCheckPanel)
+        panel.voice_seconds = 2.5
+        await wait_until(pilot, lambda: panel.listening)
+        started = asyncio.get_running_loop().time()
+        await pilot.click("#mic-voice")
+        status = lambda: str(app.query_one("#mic-voice-status").content)  # noqa: E731
+        assert "Interviewer, please say a sentence" in status()
+        await wait_until(pilot, lambda: "Now the participant" in status(), explain=status)
+        assert str(app.query_one("#mic-voice", Button).label) == "Participant speaks"
+        # the participant speaks once the file has switched to the other microphone
+        await pilot.pause(max(0.0, 7.0 - (asyncio.get_running_loop().time() - started)))
+        await pilot.click("#mic-voice")
+        await wait_until(pilot, lambda: "sample taken" in status(), explain=status)
+        assert "interviewer on channel 2, participant on channel 1" in status(), status()
+        take, channel = panel.voice_result()
+        assert channel == 1 and take.audio.shape[1] == 2 and take.speech_seconds() >= 1.0
+        panel.stop_check()
+    assert not list((tmp_path / "s").glob("*.wav")), "the check itself writes nothing"
+
+
+async def test_voice_sample_is_saved_when_the_interview_starts(tmp_path: Path) -> None:
+    """The TUI end to end: the sample taken at the microphone step reaches the session folder
+    (and session.json, and the event log) only once the interview starts."""
+    from guide_tui import voiceprint
+
+    pilot_audio = tone_file(tmp_path / "pilot.wav", 60.0, 0.25)
+    guide = load_guide(ROOT / "guides" / "demo.yaml")
+    session = Session.create(guide, "P01", root=tmp_path / "recordings")
+    voiceprint.save_profile([1 / 16] * 256, speech_s=9.0)  # an enrolled interviewer
+    app = make_app(
+        session,
+        guide,
+        recorder_factory=lambda s: attach_recorder(s, audio_file=pilot_audio),
+        cursor_blink=False,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await walk_to_microphone_step(pilot, app)
+        await app.wait_for_recorder()
+        await wait_until(
+            pilot,
+            lambda: any(p.listening for p in app.screen.query(MicCheckPanel)),
+            explain=lambda: where(app),
+        )
+        panel = app.screen.query_one(MicCheckPanel)
+        status = lambda: str(panel.query_one("#mic-voice-status").content)  # noqa: E731
+        assert "voice profile is enrolled" in status()
+        panel.voice_seconds = 2.5
+        await pilot.click("#mic-voice")
+        await wait_until(pilot, lambda: "sample taken" in status(), explain=status)
+        assert "Microphones" not in status()  # one microphone: nothing to map
+        assert not (session.path / voiceprint.SAMPLE_FILE).exists(), "not before the interview"
+        await pilot.press("ctrl+n")  # start the interview
+        await wait_until(pilot, lambda: app.recorder.now() > 0.5)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not app.is_running)
+    sample = session.path / voiceprint.SAMPLE_FILE
+    info = sf.info(sample)
+    assert info.channels == 1 and info.samplerate == RATE and 2.4 < info.duration < 2.6
+    assert oct(sample.stat().st_mode & 0o777) == "0o600"
+    meta = json.loads((session.path / "session.json").read_text())
+    check = meta["voice_check"]
+    assert check["sample"] == voiceprint.SAMPLE_FILE and check["profile"] is True
+    assert check["interviewer_channel"] is None and check["speech_s"] >= 2.0
+    assert "embedding" not in json.dumps(meta)  # the profile's numbers stay in the config
+    (event,) = [e for e in events_of(session.path) if e["type"] == "voice_check"]
+    assert event["data"] == check
+    assert [a["file"] for a in meta["audio"]] == ["audio-001.wav"]  # the sample is not audio

@@ -302,3 +302,31 @@ def test_voice_commands_say_one_line_on_bad_input(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "none.wav" in err
     assert not voiceprint.has_profile()
+
+
+def test_channel_map_from_takes_and_the_sample_wav() -> None:
+    import io
+    import wave
+
+    from guide_tui.recorder.mic_check import VoiceTake, channel_map
+
+    rng = np.random.default_rng(3)
+    v = rng.normal(0, 0.2, 16000 * 2)
+    n = rng.normal(0, 0.002, (16000 * 2, 2))
+    on_first = VoiceTake(np.stack([v, 0.1 * v], axis=1) + n, 16000)
+    on_second = VoiceTake(np.stack([0.1 * v, v], axis=1) + n, 16000)
+    both = VoiceTake(np.stack([v, v], axis=1), 16000)
+    assert channel_map(on_first, on_second) == 0
+    assert channel_map(on_second, on_first) == 1
+    assert channel_map(on_second) == 1  # the interviewer's take alone: the 3 dB rule
+    assert channel_map(both) is None and channel_map(both, both) is None
+    assert channel_map(VoiceTake(v[:, None], 16000)) is None  # one microphone
+    # each person 4 dB louder on "their" channel: not enough to call it with both takes
+    close = VoiceTake(np.stack([v, 0.63 * v], axis=1), 16000)
+    assert channel_map(close, VoiceTake(np.stack([0.63 * v, v], axis=1), 16000)) == 0
+    assert channel_map(close, VoiceTake(np.stack([0.8 * v, v], axis=1), 16000)) is None
+    with wave.open(io.BytesIO(on_second.wav_bytes(1))) as w:
+        assert (w.getnchannels(), w.getframerate(), w.getnframes()) == (1, 16000, 32000)
+    assert on_first.speech_seconds() == pytest.approx(2.0, abs=0.05)
+    silent = VoiceTake(np.zeros((16000, 1)), 16000)
+    assert silent.speech_seconds() == 0.0

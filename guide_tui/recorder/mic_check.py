@@ -184,12 +184,14 @@ class MicCheck:
         self._taking: dict[str, tuple[int, list[np.ndarray]]] = {}  # name: (frames wanted, blocks)
         self._takes: dict[str, VoiceTake] = {}
         self.samplerate = 0
+        self.channels = 0
 
     def start(self) -> None:
         """Open the device and start listening; raises RecorderError if it cannot be opened."""
         source = self._source_factory()
         self._source = source
         self.samplerate = source.samplerate
+        self.channels = source.channels
         self._monitor = LevelMonitor(self.config, source.samplerate, source.channels)
         received = [0]
 

@@ -47,6 +47,7 @@ class EventType:
     CLOSING_PROMPT = "closing_prompt"  # prompt
     DEVICE_LOST = "device_lost"  # device, file, reason
     DEVICE_RECOVERED = "device_recovered"  # device, file
+    VOICE_CHECK = "voice_check"  # sample (file or None), speech_s, interviewer_channel, channel_db
     WARNING = "warning"  # kind: silence | clipping | dropped_frames | low_disk | ..., message
     SESSION_ENDED = "session_ended"  # coverage summary
 

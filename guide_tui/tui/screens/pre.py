@@ -336,10 +336,13 @@ class PreInterviewScreen(Screen[None]):
             await self._show_step("step-consent")
             return
         await app.wait_for_recorder()
+        voice: tuple[Any, int | None] = (None, None)
         for panel in self.query(MicCheckPanel):
             panel.stop_check()  # closes the device: the recorder opens it next
+            voice = panel.voice_result()
         if app.state.recording_allowed:
             app.start_recording()
+            await self._keep_voice(*voice)
         else:
             app.use_notes_only_recorder("The participant declined recording: notes only.")
             app.recorder.start()
@@ -351,6 +354,42 @@ class PreInterviewScreen(Screen[None]):
         from guide_tui.tui.screens.interview import InterviewScreen
 
         app.push_screen(InterviewScreen())  # the wizard stays below, never shown again
+
+    async def _keep_voice(self, take: Any, channel: int | None) -> None:
+        """The voice check into the session, now that recording is allowed and has started: the
+        interviewer's sample as a WAV (their own channel on two microphones), the channel map,
+        and whether the interviewer's voice profile exists (a flag; the profile stays in the
+        config folder). Nothing when there is nothing to say."""
+        import asyncio
+
+        from guide_tui import voiceprint
+
+        profile = await asyncio.to_thread(voiceprint.has_profile)
+        if take is None and not profile:
+            return
+        check: dict[str, Any] = {"sample": None, "profile": profile}
+        if take is not None:
+            check["speech_s"] = round(take.speech_seconds(), 2)
+            check["channel_db"] = take.channel_db()
+            check["interviewer_channel"] = channel
+            folder = getattr(self.app.session, "path", None)
+            if folder is not None:
+                from pathlib import Path
+
+                from guide_tui.atomic import write_bytes_atomic
+
+                data = take.wav_bytes(channel)
+                try:
+                    path = Path(folder) / voiceprint.SAMPLE_FILE
+                    await asyncio.to_thread(write_bytes_atomic, path, data)
+                    check["sample"] = voiceprint.SAMPLE_FILE
+                except OSError as error:
+                    self.app.notify(
+                        f"The voice sample could not be saved: {error.strerror or error}",
+                        severity="warning",
+                    )
+        self.app.record(EventType.VOICE_CHECK, **check)
+        self.app.update_meta(voice_check=check)
 
 
 def _tune(step: Widget) -> None:
