@@ -187,6 +187,28 @@ def _diarized(fx: fs.SpeechFixture) -> diarize.Diarization:
     return diarize.diarize_file(f, 2)
 
 
+@pytest.mark.slow
+def test_the_mic_check_channel_map_labels_two_microphones(tmp_path: Path) -> None:
+    """Two microphones with the interviewer on the second channel: the default guess (first
+    channel = interviewer) labels every turn backwards; the mic check's map gets them right."""
+    fx = fs.make_interview(channels=2)
+    data, sr = sf.read(str(fx.path), dtype="float32")
+    swapped = tmp_path / "swapped.wav"
+    sf.write(str(swapped), data[:, ::-1], sr, subtype="PCM_16")
+    fx = fs.SpeechFixture(swapped, fx.turns, sr, 2)
+    guessed = _session(tmp_path / "a", fx, None)
+    fs.transcribe_with_tiny_en(guessed)
+    tr = json.loads((guessed / "transcript.json").read_text())
+    assert _interviewer(tr)["decided_by"] == "channel" and _words_right(tr, fx) < 0.2
+    mapped = _session(tmp_path / "b", fx, {"interviewer_channel": 1})
+    fs.transcribe_with_tiny_en(mapped)
+    tr = json.loads((mapped / "transcript.json").read_text())
+    who = _interviewer(tr)
+    assert who["decided_by"] == "mic_check" and who["channel"] == 2, tr["speakers"]
+    assert _words_right(tr, fx) >= 0.97
+    assert tr["segments"][0]["speaker"] == "Interviewer"
+
+
 @needs_model
 def test_too_short_a_sample_is_not_trusted(tmp_path: Path) -> None:
     short = _sample(tmp_path / "hello.wav", text="Hello.")
