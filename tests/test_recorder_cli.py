@@ -124,3 +124,32 @@ def test_run_rejects_a_missing_audio_file_before_the_tui_starts(tmp_path: Path) 
 def test_run_offers_device_and_audio_file_options() -> None:
     result = guide_tui("run", "--help")
     assert "--device" in result.stdout and "--audio-file" in result.stdout
+
+
+def test_voice_enroll_from_the_microphone_stores_a_private_profile(tmp_path: Path) -> None:
+    """``guide-tui voice enroll`` as a user runs it: a real process listening to a (virtual)
+    microphone while an espeak voice reads; only the 256 numbers are kept, owner-only."""
+    import stat
+
+    from guide_tui import voiceprint
+
+    pytest.importorskip("torch")
+    text = (
+        "Good morning. I am reading this text aloud so that the program learns my voice. It "
+        "will know me again in every interview I record."
+    )
+    speech = make_speech(tmp_path, text=text)
+    with virtual_mic(tmp_path / "pa") as mic:
+        enrol = subprocess.Popen(
+            [sys.executable, "-m", "guide_tui", "voice", "enroll", "--seconds", "12"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mic.child_env(),
+        )  # fmt: skip
+        time.sleep(2.5)
+        mic.play(speech)
+        out, err = enrol.communicate(timeout=90)
+    assert enrol.returncode == 0, err
+    assert "Traceback" not in err and "Voice profile stored" in out
+    path = voiceprint.profile_path()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(voiceprint.load_profile() or ()) == 256
+    assert [p.name for p in path.parent.iterdir()] == [voiceprint.PROFILE_FILE]  # no audio
