@@ -352,3 +352,28 @@ def test_channel_map_from_takes_and_the_sample_wav() -> None:
     assert on_first.speech_seconds() == pytest.approx(2.0, abs=0.05)
     silent = VoiceTake(np.zeros((16000, 1)), 16000)
     assert silent.speech_seconds() == 0.0
+
+
+@needs_model
+def test_a_bad_voice_sample_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    from guide_tui.transcribe.runner import SessionInput
+
+    wav = tmp_path / "x.wav"
+    sf.write(str(wav), np.zeros(1600, np.float32), 16000)
+    folder = fs.make_session(tmp_path / "s", [wav])
+    meta = json.loads((folder / "session.json").read_text())
+    for sample, expect in (("voice-interviewer.wav", "is missing"),
+                           ("../outside.wav", "cannot be used"),
+                           ("audio-001.wav", "too little speech")):  # fmt: skip
+        meta["voice_check"] = {"sample": sample}
+        (folder / "session.json").write_text(json.dumps(meta))
+        voice, warnings = SessionInput.read(folder).interviewer_voice()
+        assert voice is None and [w["kind"] for w in warnings] == ["voice_sample"]
+        assert expect in warnings[0]["message"], warnings
+    (folder / "voice-interviewer.wav").write_bytes(b"RIFF not really")
+    meta["voice_check"] = {"sample": "voice-interviewer.wav", "profile": True}
+    (folder / "session.json").write_text(json.dumps(meta))
+    voiceprint.save_profile([1 / 16] * 256, speech_s=9.0)
+    voice, warnings = SessionInput.read(folder).interviewer_voice()
+    assert voice is not None and voice.source == "voice_profile"  # the profile steps in
+    assert "cannot be used" in warnings[0]["message"]

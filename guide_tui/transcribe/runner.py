@@ -124,14 +124,16 @@ class SessionInput:
         warnings: list[dict[str, Any]] = []
         sample = check.get("sample")
         if isinstance(sample, str) and sample:
-            path = _audio_path(self.folder, sample, "session.json: voice sample")
-            if path.is_file():
-                got = speakers_mod.voice_of_file(path)
+            try:
+                path = _audio_path(self.folder, sample, "session.json: voice sample")
+                got = speakers_mod.voice_of_file(path) if path.is_file() else None
                 if got is not None:
                     return speakers_mod.KnownVoice(got[0], "voice_sample"), warnings
-                problem = "holds too little speech to tell the voice; not used"
-            else:
-                problem = "is missing"
+                problem = (
+                    "holds too little speech to tell the voice" if path.is_file() else "is missing"
+                )
+            except TranscriptionError as error:  # a link, a damaged file: say so, name without
+                problem = f"cannot be used ({error})"
             warnings.append(
                 {"kind": "voice_sample", "message": f"{sample}: the interviewer's voice sample "
                  f"{problem}; the interviewer was named without it"}
