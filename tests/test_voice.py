@@ -207,6 +207,16 @@ def test_the_mic_check_channel_map_labels_two_microphones(tmp_path: Path) -> Non
     assert who["decided_by"] == "mic_check" and who["channel"] == 2, tr["speakers"]
     assert _words_right(tr, fx) >= 0.97
     assert tr["segments"][0]["speaker"] == "Interviewer"
+    # no map, but the interviewer is enrolled: their voice says which microphone is theirs
+    got = speakers.voice_of_file(_sample(tmp_path / "enrol.wav", text=ENROL_TEXT))
+    assert got is not None
+    voiceprint.save_profile(got[0], speech_s=got[1])
+    enrolled = _session(tmp_path / "c", fx, {"profile": True})
+    fs.transcribe_with_tiny_en(enrolled)
+    tr = json.loads((enrolled / "transcript.json").read_text())
+    who = _interviewer(tr)
+    assert who["decided_by"] == "voice_profile" and who["channel"] == 2, tr["speakers"]
+    assert _words_right(tr, fx) >= 0.97
 
 
 @needs_model
@@ -283,6 +293,37 @@ def test_the_mic_check_channel_map_names_the_channels(tmp_path: Path) -> None:
     keys, _ = speakers._by_channel(f, spans, ["Interviewer", "P07"], None, roster)
     assert [roster.as_json()[k]["role"] for k in keys] == ["interviewer", "participant"]
     assert roster.as_json()[keys[0]]["decided_by"] == "channel"
+
+
+def test_a_known_voice_finds_the_interviewers_microphone(tmp_path: Path) -> None:
+    from guide_tui.transcribe.audio import AudioFile
+
+    ch = np.full((200, 2), -60.0, np.float32)
+    ch[0:100] = (-30.0, -20.0)  # 0-2 s: the second microphone's person
+    ch[100:200] = (-20.0, -30.0)  # 2-4 s: the first microphone's person
+    f = AudioFile(tmp_path / "a.wav", 0.0, 4 * 16000, 16000, 2, ch.mean(axis=1), ch)
+    d = _fake_diarization([0.1, 0.6], [0.9, 0.95])  # the voice matches cluster 1
+    d.runs = [(0, 100), (100, 200), (200, 300), (300, 400)]
+    d.windows = [(i, 100 * i, 100 * i + 100) for i in range(4)]
+    d.sims = np.array([[0.1, 0.9], [0.1, 0.9], [0.9, 0.1], [0.9, 0.1]], np.float32)
+    spans = [(0.1, 0.9), (1.1, 1.9), (2.1, 2.9), (3.1, 3.9)]
+    roster = speakers._Roster("P07", [])
+    voice = speakers.KnownVoice(_e0().embedding, "voice_profile")
+    keys, _ = speakers._by_channel(f, spans, ["Interviewer", "P07"], d, roster, None, voice)
+    entries = roster.as_json()
+    assert [entries[k]["label"] for k in keys] == ["Interviewer", "Interviewer", "P07", "P07"]
+    inter = next(e for e in entries.values() if e["role"] == "interviewer")
+    assert inter["decided_by"] == "voice_profile" and inter["channel"] == 2
+    # the mic check's map wins over the voice
+    roster = speakers._Roster("P07", [])
+    keys, _ = speakers._by_channel(f, spans, ["Interviewer", "P07"], d, roster, 0, voice)
+    assert [roster.label(k) for k in keys] == ["P07", "P07", "Interviewer", "Interviewer"]
+    # a voice that matches nobody clearly leaves the convention
+    roster = speakers._Roster("P07", [])
+    unclear = _fake_diarization([0.5, 0.45], [0.9, 0.95])
+    unclear.runs, unclear.windows, unclear.sims = d.runs, d.windows, d.sims
+    keys, _ = speakers._by_channel(f, spans, ["Interviewer", "P07"], unclear, roster, None, voice)
+    assert roster.as_json()[keys[2]]["decided_by"] == "channel"
 
 
 def test_session_input_reads_the_channel_map(tmp_path: Path) -> None:

@@ -184,7 +184,9 @@ def attribute(
                 }
             )
         if two_mics:
-            keys, conf = _by_channel(f, flat, names, d, roster, interviewer_channel)
+            keys, conf = _by_channel(
+                f, flat, names, d, roster, interviewer_channel, interviewer_voice
+            )
         elif d is not None and d.clusters:
             keys, conf = _by_voice(d, flat, ticks, roster, interviewer_voice)
         else:
@@ -335,28 +337,19 @@ def _by_channel(
     d: Diarization | None,
     roster: _Roster,
     interviewer_channel: int | None = None,
+    voice: KnownVoice | None = None,
 ) -> tuple[list[str | None], list[float]]:
     """Two microphones: the louder channel by >= 3 dB decides; undecided words go by voice.
-    ``names``: the label of each channel; ``interviewer_channel``: which one is the
-    interviewer's, as the microphone check found it (None: the first, by convention)."""
+
+    ``names``: the label of each channel. Whose microphone is whose: ``interviewer_channel`` as
+    the microphone check found it; else the channel where the interviewer's known ``voice``
+    speaks (the cluster it matches, by the words the channels decided); else the first channel,
+    by convention."""
     import numpy as np
 
     from guide_tui.transcribe import diarize
 
     assert f.channel_db is not None
-    mine = interviewer_channel if interviewer_channel in (0, 1) else 0
-    ids: list[str] = []
-    for ch, name in enumerate(names[:2]):
-        if ch == mine:
-            sid = (
-                roster.interviewer("channel", channel=ch + 1)
-                if interviewer_channel is None
-                else roster.interviewer("mic_check", channel=ch + 1)
-            )
-        else:
-            sid = roster.participant_id("channel" if interviewer_channel is None else "mic_check")
-        roster.entries[sid]["label"] = name
-        ids.append(sid)
     who: list[int | None] = []
     for start, end in spans:
         levels = f.channel_db[guards._frames(f, start, end)]
@@ -369,6 +362,24 @@ def _by_channel(
         who.append(
             int(order[0]) if db[order[0]] - db[order[1]] >= guards.SPEAKER_MARGIN_DB else None
         )
+    mine = interviewer_channel if interviewer_channel in (0, 1) else 0
+    decided_by = "channel" if interviewer_channel is None else "mic_check"
+    detail: dict[str, Any] = {}
+    if interviewer_channel is None and voice is not None and d is not None and d.clusters:
+        found = _voice_channel(d, spans, who, voice)
+        if found is not None:
+            ch, detail = found
+            if ch != mine:
+                names = [names[1], names[0], *names[2:]]
+            mine, decided_by = ch, voice.source
+    ids: list[str] = []
+    for ch, name in enumerate(names[:2]):
+        if ch == mine:
+            sid = roster.interviewer(decided_by, channel=ch + 1, **detail)
+        else:
+            sid = roster.participant_id(decided_by)
+        roster.entries[sid]["label"] = name
+        ids.append(sid)
     conf = [0.95 if w is not None else 0.0 for w in who]
     if d is not None and d.clusters and any(w is None for w in who):
         labels = diarize.word_labels(d, spans)
@@ -385,6 +396,39 @@ def _by_channel(
     filled = guards._fill(who, who[0] if who and who[0] is not None else 0)
     keys = [ids[c] if c is not None and c < len(ids) else None for c in filled]
     return keys, conf
+
+
+def _voice_channel(
+    d: Diarization,
+    spans: list[tuple[float, float]],
+    who: list[int | None],
+    voice: KnownVoice,
+    sample: int = 400,
+) -> tuple[int, dict[str, Any]] | None:
+    """The microphone (0 or 1) the known voice speaks into: the channel that decided most of
+    the words of the cluster it matches (at least 2 in 3 of them; up to ``sample`` words
+    looked at), or None."""
+    from guide_tui.transcribe import diarize
+
+    matched = _match_voice(d, voice)
+    if matched is None:
+        return None
+    k, detail = matched
+    decided = [i for i, w in enumerate(who) if w is not None]
+    step = max(1, len(decided) // sample)
+    picked = decided[::step]
+    labels = diarize.word_labels(d, [spans[i] for i in picked])
+    channels: Counter[int] = Counter()
+    for i, (c, _) in zip(picked, labels, strict=True):
+        w = who[i]
+        if c == k and w is not None:
+            channels[w] += 1
+    if not channels:
+        return None
+    ch, n = channels.most_common(1)[0]
+    if ch not in (0, 1) or n < 2 * sum(channels.values()) / 3:
+        return None
+    return ch, detail
 
 
 def _apply(s: Segment, keys: list[str | None], conf: list[float], roster: _Roster) -> list[Segment]:
