@@ -13,3 +13,21 @@ def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     folder: Path = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("GUIDE_TUI_CONFIG_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _isolated_spill_folders(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> list[Path]:
+    """Held events copied out of a full disk go to a test folder, not the developer's home.
+
+    Two places, as home and the temp folder are (tests in a child process set HOME/TMPDIR).
+    """
+    from guide_tui.session import spill
+
+    base: Path = tmp_path_factory.mktemp("spill")
+    places = [base / "home", base / "tmp"]
+    for place in places:
+        place.mkdir()
+    monkeypatch.setattr(spill, "spill_folders", lambda: list(places))
+    return places

@@ -50,7 +50,10 @@ def long_note(n: int) -> str:
 
 
 def test_notes_beyond_a_full_tmpfs_reach_the_log_whole_once_space_returns(
-    guide: Guide, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    guide: Guide,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    _isolated_spill_folders: list[Path],
 ) -> None:
     monkeypatch.setattr(store, "_RETRY_S", 0.1)
     with tiny_tmpfs(tmp_path / "tiny", "256k") as mount:
@@ -65,6 +68,7 @@ def test_notes_beyond_a_full_tmpfs_reach_the_log_whole_once_space_returns(
         assert wait_for(lambda: session.write_problem is not None, 2)
         assert "No space left on device" in (session.write_problem or "")
         assert session.unsaved_events > 0
+        assert session.spill_path is not None  # copied to another file system at once
         # A write that stopped mid-line left a fragment (as in the report); it is not the end.
         assert fragment_seen
         with pytest.raises(SessionError, match="change is kept"):
@@ -74,10 +78,14 @@ def test_notes_beyond_a_full_tmpfs_reach_the_log_whole_once_space_returns(
         time.sleep(0.5)  # retries against the full disk change nothing
         assert session.write_problem is not None
 
+        [spill] = _isolated_spill_folders[0].glob("guide-tui-unsaved-*.jsonl")
+        assert oct(spill.stat().st_mode & 0o777) == "0o600"
+
         free(mount)
         assert wait_for(lambda: session.write_problem is None, 5), session.write_problem
         assert read_meta(session.path)["coverage"] == {"while": "full"}  # retried by itself
         session.close()
+        assert not spill.exists()  # all in the log: the copy is gone
 
         events, torn = read_events(session.path)
         assert torn == []  # the fragment was completed, not left as a torn line
@@ -146,13 +154,12 @@ def test_a_file_size_limit_holds_the_events_and_completes_the_torn_line(
 
 
 def test_what_is_still_held_when_the_program_ends_goes_to_another_file(
-    guide: Guide, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    guide: Guide, tmp_path: Path, _isolated_spill_folders: list[Path]
 ) -> None:
     """The last resort of ``guide-tui run``: the disk is still full when the interviewer leaves."""
     from guide_tui.commands.run import _save_held_events
 
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    (tmp_path / "home").mkdir()
+    home = _isolated_spill_folders[0]
     with tiny_tmpfs(tmp_path / "tiny", "256k") as mount:
         session = Session.create(guide, "P01", root=mount / "recordings")
         fill(mount)
@@ -161,7 +168,7 @@ def test_what_is_still_held_when_the_program_ends_goes_to_another_file(
         with pytest.raises(SessionError, match="kept in memory"):
             session.close()
         message = _save_held_events(session)
-        [saved] = (tmp_path / "home").glob("guide-tui-unsaved-*.jsonl")
+        [saved] = home.glob("guide-tui-unsaved-*.jsonl")
         assert str(saved) in message and "cat " in message
         assert oct(saved.stat().st_mode & 0o777) == "0o600"
         free(mount)
@@ -170,6 +177,130 @@ def test_what_is_still_held_when_the_program_ends_goes_to_another_file(
         events, torn = read_events(session.path)
         assert [e.seq for e in events] == list(range(11))
         assert len(torn) <= 1  # at most the fragment the failed write left, as its own line
+
+
+_KILLED_CHILD = """
+import sys, time
+from guide_tui.guide import load_guide
+from guide_tui.session import store
+sys.path.insert(0, sys.argv[3])
+from tiny_fs import fill
+store._RETRY_S = 0.1
+session = store.Session.create(load_guide(sys.argv[1]), "P01", root=sys.argv[2] + "/recordings")
+fill(store.Path(sys.argv[2]))
+for n in range(8):
+    session.post("note", text=f"note {n}: " + "the rota at length " * 30)
+deadline = time.monotonic() + 10
+while session.spill_path is None and time.monotonic() < deadline:
+    time.sleep(0.02)
+print(session.path, flush=True)
+print(session.spill_path, flush=True)
+time.sleep(60)  # killed here, the disk still full
+"""
+
+
+def test_held_events_survive_kill_9_and_resume_puts_them_back_in_order(
+    guide: Guide, tmp_path: Path
+) -> None:
+    """Full disk, then SIGKILL: the events that were only in memory are in a spill file on
+    another file system, and ``guide-tui run --resume`` adds them to the log, each once."""
+    import os
+    import signal
+
+    home, temp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    temp.mkdir()
+    env = {**os.environ, "HOME": str(home), "TMPDIR": str(temp), "PYTHONPATH": str(REPO)}
+    with tiny_tmpfs(tmp_path / "tiny", "256k") as mount:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _KILLED_CHILD, str(guide.path), str(mount), str(REPO / "tests")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=env,
+        )
+        try:
+            assert child.stdout is not None
+            folder = Path(child.stdout.readline().strip())
+            spill_line = child.stdout.readline().strip()
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+        assert child.returncode == -signal.SIGKILL
+        assert spill_line not in ("", "None"), child.stderr.read() if child.stderr else ""
+        spill = Path(spill_line)
+        assert spill.parent == home and oct(spill.stat().st_mode & 0o777) == "0o600"
+        on_disk, _torn = read_events(folder)
+        assert len(on_disk) < 9  # the disk did not take them all: some were only in memory
+
+        refused = subprocess.run(  # still full: nothing is lost, the copy is kept
+            [sys.executable, "-m", "guide_tui", "run", "--resume", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        assert refused.returncode != 0 and "Free some space" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr and spill.exists()
+
+        free(mount)
+        resumed = subprocess.run(
+            [sys.executable, "-m", "guide_tui", "run", "--resume", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        # No terminal here, so it stops before the screen: the merge comes first.
+        assert "added" in resumed.stderr and str(spill) in resumed.stderr, resumed.stderr
+        assert "Traceback" not in resumed.stderr
+        events, _torn = read_events(folder)
+        assert [e.seq for e in events] == list(range(9))
+        assert [e.data["text"][:6] for e in events[1:]] == [f"note {n}" for n in range(8)]
+        assert not spill.exists()
+
+
+def test_merging_spill_files_adds_only_what_the_log_lacks_once_in_order(
+    guide: Guide, tmp_path: Path, _isolated_spill_folders: list[Path]
+) -> None:
+    from guide_tui.session.spill import spill_stem
+    from guide_tui.session.store import recover_spilled_events
+
+    session = Session.create(guide, "P01", root=tmp_path / "recordings")
+    for n in range(3):
+        session.append(EventType.NOTE, text=f"note {n}")
+    session.close()
+    lines = session.events_path.read_bytes().splitlines(keepends=True)
+    folder = session.path
+    extra = [
+        store._event_line(store.Event(type="note", t=9.0 + n, wall="w", seq=4 + n, data={}))
+        for n in range(3)
+    ]
+    stem = spill_stem(folder, read_meta(folder))
+    home, temp = _isolated_spill_folders
+    # A copy that overlaps the log and ends in a line torn by kill -9; another out of order.
+    (home / f"{stem}1-a.jsonl").write_bytes(lines[2] + lines[3] + extra[0] + extra[1][:30])
+    (temp / f"{stem}2-b.jsonl").write_bytes(extra[2] + extra[1] + extra[0])
+    (home / "guide-tui-unsaved-other-session-1-c.jsonl").write_bytes(extra[2])
+    with open(session.events_path, "ab") as log:
+        log.write(b'{"v":1,"seq":4,"t":')  # the fragment a failed write left
+
+    recovered = recover_spilled_events(folder)
+
+    assert recovered.added == 3 and len(recovered.files) == 2
+    events, torn = read_events(folder)
+    assert [e.seq for e in events] == [0, 1, 2, 3, 4, 5, 6]
+    assert len(torn) == 1  # the fragment stays its own line
+    assert list(home.iterdir()) == [home / "guide-tui-unsaved-other-session-1-c.jsonl"]
+    assert recover_spilled_events(folder).added == 0  # nothing left: nothing added twice
+    reopened = Session.open(folder)
+    assert reopened.seq == 7
+    reopened.close()
 
 
 # -- the interview screen ----------------------------------------------------------------------

@@ -154,6 +154,18 @@ def run(args: argparse.Namespace) -> int:
                 f"--resume takes the session folder only: drop {', '.join(given)} "
                 "(a resumed session keeps what it was started with)."
             )
+        from guide_tui.session.store import Recovered, recover_spilled_events
+
+        # Events a full disk kept out of the log and a killed guide-tui left in a spill file
+        # on another file system go back into the log before anything new is numbered.
+        folder = Path(args.resume)
+        recovered = recover_spilled_events(folder) if folder.is_dir() else Recovered(0, [])
+        if recovered.added:
+            print(
+                f"guide-tui: added {recovered.added} event(s) to the log that the full disk had "
+                f"kept out of it (saved meanwhile in {', '.join(map(str, recovered.files))})",
+                file=sys.stderr,
+            )
         session = Session.open(Path(args.resume), mark_resumed=False)
         status = session.meta.get("status")
         if status == "ended":
@@ -279,34 +291,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _save_held_events(session: Any) -> str:
-    """The last resort when the program ends with events the full disk did not take: write them
-    to a file on another file system if one takes them (owner-only), and say how to put them
-    back; else print them, so what was shown on screen as saved is never silently gone."""
-    import os
-    import tempfile
-
-    data = session.unsaved_bytes()
+    """The last resort when the program ends with events the full disk did not take: they are
+    already copied, as they were held, to a spill file on another file system (owner-only);
+    make that file hold exactly what the log lacks and say how to put it back. If no other place
+    takes them either, print them, so what was shown on screen as saved is never silently gone."""
     behind = "session.json may be behind: resuming the session and ending it writes it again."
+    data = session.unsaved_bytes()
     if not data:
         return behind
-    name = f"guide-tui-unsaved-{session.path.name}-{os.getpid()}.jsonl"
-    for folder in (Path.home(), Path(tempfile.gettempdir())):
-        target = folder / name
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError:
-            continue
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        except OSError:
-            os.close(fd)
-            target.unlink(missing_ok=True)
-            continue
-        os.close(fd)
+    target = session.save_held_copy()
+    if target is not None:
         return (
             f"The events not yet in the log were saved to {target}. Once there is space, "
-            f"add them to the session with:\n  cat '{target}' >> '{session.events_path}'\n" + behind
+            f"'guide-tui run --resume {session.path}' adds them to the session; or add them "
+            f"yourself with:\n  cat '{target}' >> '{session.events_path}'\n" + behind
         )
     return (
         "No other place took them either; here they are, add them to "

@@ -63,6 +63,7 @@ from guide_tui.session.files import (
     read_session_file,
 )
 from guide_tui.session.pseudonym import folder_name, validate_pseudonym
+from guide_tui.session.spill import Mirror, spill_files, spill_stem
 from guide_tui.session.state import interview_seconds
 
 SESSION_SCHEMA_VERSION = 1
@@ -374,6 +375,10 @@ class Session:
         self._backlog: list[tuple[int, bytes]] = []
         self._partial: tuple[int, int] | None = None
         self._sync_pending = False
+        # The copy of held lines on another file system (spill.py), and the last queue number
+        # copied there: kill -9 while the disk is full must not lose what is held.
+        self._mirror = Mirror(spill_stem(path, meta))
+        self._mirrored = 0
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._fd: int | None = None
@@ -594,6 +599,42 @@ class Session:
         with self._cond:
             return len(self._held)
 
+    @property
+    def spill_path(self) -> Path | None:
+        """The file on another file system that holds a copy of every held event (fsynced as
+        soon as they were held), or None while nothing is held or no place took the copy."""
+        with self._lock:
+            backlog = list(self._backlog)  # (the writer thread may change it meanwhile)
+            if not backlog or self._mirrored < backlog[-1][0]:
+                return None
+            return self._mirror.path
+
+    def save_held_copy(self) -> Path | None:
+        """After :meth:`close` failed: make the spill file hold exactly what is not in the log
+        yet, whole lines (after a newline if the log ends in a fragment), so that
+        ``cat SPILL >> events.jsonl`` completes the log. Its path, or None if no place took it.
+        """
+        with self._lock:
+            if not self._backlog:
+                return None
+            lines = b"".join(line for _number, line in self._backlog)
+            data = (b"" if self._log_ends_with_newline() else b"\n") + lines
+            saved = self._mirror.replace(data)
+            if saved is not None:
+                self._mirrored = self._backlog[-1][0]
+            return saved
+
+    def _log_ends_with_newline(self) -> bool:
+        try:
+            with open(self.events_path, "rb") as log:
+                size = log.seek(0, os.SEEK_END)
+                if size == 0:
+                    return True
+                log.seek(size - 1)
+                return log.read(1) == b"\n"
+        except OSError:
+            return False
+
     def unsaved_bytes(self) -> bytes:
         """What the writer would append to ``events.jsonl`` next (after :meth:`close`).
 
@@ -757,15 +798,7 @@ class Session:
                 type=type, t=float(self.clock.now()), wall=utc_now_iso(), seq=self._seq, data=data
             )
             try:
-                line = (
-                    json.dumps(
-                        event.to_json_dict(),
-                        ensure_ascii=False,
-                        separators=(",", ":"),
-                        allow_nan=False,
-                    ).encode("utf-8")
-                    + b"\n"
-                )
+                line = _event_line(event)
             except (TypeError, ValueError) as error:
                 raise SessionError(
                     f"The {type!r} event cannot be stored as JSON: {error}"
@@ -815,6 +848,10 @@ class Session:
         and publish the outcome: everything up to queue number ``last`` has been tried."""
         self._backlog.extend(batch)
         error = self._write_backlog() if (self._backlog or self._sync_pending) else None
+        if self._backlog:
+            self._mirror_backlog()
+        elif not self._sync_pending and self._mirror.created:
+            self._mirror.drop()  # everything is in the log: the copy has done its job
         if self._meta_unsaved:  # (also while events keep coming faster than _RETRY_S)
             self._retry_meta()
         with self._cond:
@@ -825,6 +862,19 @@ class Session:
                 self._problem = None
             self._done = max(self._done, last)
             self._cond.notify_all()
+
+    def _mirror_backlog(self) -> None:
+        """Copy held lines not copied yet to the spill file (writer thread; never raises)."""
+        last = self._backlog[-1][0]
+        if last <= self._mirrored:
+            return
+        fresh = b"".join(line for number, line in self._backlog if number > self._mirrored)
+        everything = b"".join(line for _number, line in self._backlog)
+        try:
+            if self._mirror.append(fresh, everything):
+                self._mirrored = last
+        except Exception as error:  # never let the writer die over the copy
+            self._mirror.problem = repr(error)
 
     def _retire_idle_writer(self) -> bool:
         """Let an idle writer end, so forgotten sessions do not keep threads (or open files).
@@ -1155,6 +1205,85 @@ def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+@dataclass(frozen=True)
+class Recovered:
+    """What :func:`recover_spilled_events` did: events added to the log, files it read."""
+
+    added: int
+    files: list[Path]
+
+
+def recover_spilled_events(path: str | os.PathLike[str]) -> Recovered:
+    """Add the events a full disk kept out of the log and that wait in spill files
+    (:mod:`guide_tui.session.spill`) to ``events.jsonl``, then delete those files.
+
+    Merged by ``seq``: only events after the log's last one are added, each once, in order (the
+    writer writes in order, so what is missing is always the end). Unreadable lines of a spill
+    file (one torn by kill -9 while it was being copied) are ignored; a fragment at the end of the
+    log stays its own torn line. Takes the session lock, so never while the session is open for
+    writing elsewhere. Raises :class:`SessionError` if the log does not take them (still full):
+    the spill files are kept then, and a later call tries again.
+    """
+    folder = Path(path)
+    meta = read_meta(folder)
+    files = spill_files(folder, meta)
+    if not files:
+        return Recovered(0, [])
+    lock = session_lock.acquire(folder)
+    try:
+        log = folder / EVENTS_FILE
+        try:
+            data = read_session_file(folder, EVENTS_FILE)
+        except FileNotFoundError:
+            data = b""
+        except OSError as error:
+            raise SessionError(f"Cannot read {log}: {error.strerror or error}") from None
+        events, _torn, unterminated = _parse_events(data)
+        last = max((e.seq for e in events), default=-1)
+        missing: dict[int, Event] = {}
+        for spill in files:
+            try:
+                spilled, _bad, _end = _parse_events(spill.read_bytes())
+            except OSError:
+                continue
+            for event in spilled:
+                if event.seq > last:
+                    missing.setdefault(event.seq, event)
+        if missing:
+            lines = b"".join(_event_line(missing[seq]) for seq in sorted(missing))
+            fd = os.open(
+                log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), FILE_MODE
+            )
+            try:
+                _write_all(fd, (b"\n" if unterminated else b"") + lines)
+                os.fsync(fd)
+            except OSError as error:
+                names = ", ".join(str(spill) for spill in files)
+                raise SessionError(
+                    f"{len(missing)} event(s) kept in {names} while the disk was full cannot be "
+                    f"added to {log} yet: {error.strerror or error}. Free some space and resume "
+                    "again (the file is kept)."
+                ) from None
+            finally:
+                os.close(fd)
+        for spill in files:
+            with contextlib.suppress(OSError):
+                spill.unlink()
+        return Recovered(len(missing), files)
+    finally:
+        lock.release()
+
+
+def _event_line(event: Event) -> bytes:
+    """The event as one line of ``events.jsonl`` (raises TypeError/ValueError if not JSON)."""
+    return (
+        json.dumps(
+            event.to_json_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode("utf-8")
+        + b"\n"
+    )
+
+
 def read_events(path: str | os.PathLike[str]) -> tuple[list[Event], list[TornLine]]:
     """The events and torn lines of a session folder's log, without loading anything else.
 
@@ -1177,6 +1306,7 @@ __all__ = [
     "EVENTS_FILE",
     "GUIDE_FILE",
     "SESSION_FILE",
+    "Recovered",
     "Session",
     "SessionSummary",
     "TornLine",
@@ -1185,6 +1315,7 @@ __all__ = [
     "list_sessions",
     "read_events",
     "read_meta",
+    "recover_spilled_events",
     "summarize_session",
     "write_json_atomic",
 ]
