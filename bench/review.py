@@ -8,7 +8,13 @@ length asked for, and a transcript of that length (a segment every 4 s, 10 timed
 speakers alternating every few segments, one unsure word in fifty). No audio (the player is
 built off the UI thread and does not delay the first screen).
 
-- open: the process is spawned → the status line ("reviewed") is on the terminal.
+- first frame: the process is spawned → the screen is up ("loading transcript…", or already
+  "reviewed" if the model was quicker): the model is built after the first frame, off the UI
+  thread.
+- open: the process is spawned → the status line ("reviewed") is on the terminal, the rows
+  drawn.
+- open, model first: the same, but the model built before the first frame (as before the
+  deferral), in the same run for a fair ratio on a loaded machine.
 - key: ``j`` (next turn) written to the terminal → the status shows the new turn's time.
 - correction: ``ReviewDocument.correct("reviewed", ...)``: fsynced line + model rebuilt.
 Target (issue 13): open under 1 s, a key press well under 50 ms.
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import sys
@@ -82,6 +89,23 @@ def make_session(root: Path, minutes: float) -> Path:
     return folder
 
 
+UNDEFERRED = (
+    "import sys; from pathlib import Path; "
+    "from guide_tui.commands.review import build_review_app; "
+    "build_review_app(Path(sys.argv[1])).run()"
+)
+
+
+def first_frame(pty: PtyApp, timeout: float = 30) -> float:
+    """When the screen was first up: "loading transcript" or, if the model won, "reviewed"."""
+    deadline = time.perf_counter() + timeout
+    while b"loading transcript" not in pty.output and b"reviewed" not in pty.output:
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the review screen never appeared")
+        pty.read_some(0.01)
+    return time.perf_counter()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -106,11 +130,18 @@ def main() -> int:
         rows = document.rows
         turns = sum(1 for r in rows if r.kind == "turn")
 
-        opens = []
+        undeferred = [sys.executable, "-c", UNDEFERRED, str(folder)]
+        firsts, opens, model_first = [], [], []
         for _ in range(args.runs):
             pty = PtyApp(argv, env)
             try:
+                firsts.append(first_frame(pty) - pty.started)
                 opens.append(pty.wait_for("reviewed") - pty.started)
+            finally:
+                pty.kill()
+            pty = PtyApp(undeferred, env)
+            try:
+                model_first.append(pty.wait_for("reviewed") - pty.started)
             finally:
                 pty.kill()
 
@@ -142,7 +173,10 @@ def main() -> int:
         "rows": len(rows),
         "turns": turns,
         "load_and_model_ms": load * 1000,
+        "load_average": os.getloadavg(),
+        "first_frame": describe(firsts),
         "open": describe(opens),
+        "open_model_first": describe(model_first),
         "key_next_turn": describe(keys),
         "correction_rebuild": describe(corrections),
     }

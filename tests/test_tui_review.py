@@ -190,6 +190,56 @@ def test_build_from_a_session_folder(tmp_path: Path) -> None:
     assert isinstance(app.review_screen, ReviewScreen)
 
 
+@run_async
+async def test_the_first_frame_comes_before_the_model_and_keys_wait_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``guide-tui review`` (defer=True): the screen is up, saying "loading transcript…", while
+    the model is built off the UI thread; its rows are then those of a direct build, and a key
+    pressed meanwhile does nothing (no rows to act on) instead of failing."""
+    import threading
+
+    from guide_tui.transcript import review as review_module
+
+    folder = marked_copy(tmp_path)
+    expected = build_review_app(folder, read_only=True).review_screen.rows
+    gate = threading.Event()
+    real = review_module.build_model
+
+    threads: list[threading.Thread] = []
+
+    def slow_build(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread())
+        gate.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(review_module, "build_model", slow_build)
+    app = build_review_app(folder, defer=True)
+    app.review_screen._player_factory = None
+    screen = app.review_screen
+    assert screen.transcript_loading and screen.rows == []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "loading transcript" in str(screen.query_one("#topbar").render())
+        assert not screen.loading  # Textual's own indicator would hide the screen
+        await pilot.press("r", "down", "n")  # ignored while loading
+        assert screen.transcript_loading
+        gate.set()
+        for _ in range(200):
+            if not screen.transcript_loading:
+                break
+            await pilot.pause(0.02)
+        assert not screen.transcript_loading
+        assert threads[0] is not threading.main_thread()  # built off the UI thread
+        assert screen.rows == expected
+        view = screen.query_one(TranscriptView)
+        assert view.rows == expected and expected[view.cursor].kind == "turn"
+        assert "reviewed 00:00 of" in str(screen.query_one("#topbar").render())
+        await pilot.press("r")  # keys work now
+        await pilot.pause()
+    assert [c["type"] for c in _corrections(folder)] == ["reviewed"]
+
+
 # -- corrections -------------------------------------------------------------------------------
 
 

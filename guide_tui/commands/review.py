@@ -75,6 +75,7 @@ def review(args: argparse.Namespace) -> int:
         play_pause=play_pause,
         rewind=rewind,
         read_only=args.read_only,
+        defer=True,  # the first frame first; the model is built behind "loading transcript…"
     )
     require_terminal()
     from guide_tui.terminal import divert_c_stderr
@@ -98,6 +99,7 @@ def build_review_app(
     play_pause: str = DEFAULT_PLAY_PAUSE,
     rewind: float = 1.5,
     read_only: bool = False,
+    defer: bool = False,
 ) -> Any:
     """The review app for a session folder (also what the tests and the bench open).
 
@@ -105,6 +107,8 @@ def build_review_app(
     ``session.json``), but not :func:`~guide_tui.export.session_data.read_session` as a whole:
     its pass over every string of the session cost a third of a second on a 60-minute
     transcript, and the screen must open in under a second (docs/benchmarks-tui.md).
+    ``defer``: the transcript model (the rows) is built after the first frame, off the UI
+    thread, while the screen says "loading transcript…" (``guide-tui review`` does this).
     """
     from pathlib import Path
 
@@ -142,8 +146,10 @@ def build_review_app(
         log,
         titles=titles,
         guide_loader=load_guide,
+        defer=defer,
     )
     rows = document.rows
+    # (a deferred document widens this itself once its rows are built)
     duration = max([transcript.duration or 0.0] + [r.end for r in rows])
     listed = meta
     if isinstance(transcript.raw.get("audio"), list):

@@ -138,7 +138,10 @@ class ReviewDocument:
         *,
         titles: Mapping[str, str] | None = None,
         guide_loader: Any = None,
+        defer: bool = False,
     ) -> None:
+        """``defer``: build the model later, with :meth:`rebuild` (the screen does it off the
+        UI thread after its first frame); :attr:`loaded` says whether it is built."""
         self.transcript = transcript
         self._guide_loader = guide_loader
         self._guide: Any = None
@@ -147,7 +150,9 @@ class ReviewDocument:
         self.titles = dict(titles or {})
         self.model: TranscriptModel
         self.rows: list[Row] = []
-        self.rebuild()
+        self.loaded = False
+        if not defer:
+            self.rebuild()
 
     @property
     def guide(self) -> Any:
@@ -182,8 +187,10 @@ class ReviewDocument:
 
     def rebuild(self) -> None:
         corrections = self.log.corrections if self.log is not None else ()
-        self.model = build_model(self.transcript, self.events, corrections, titles=self.titles)
-        self.rows = review_rows(self.model)
+        model = build_model(self.transcript, self.events, corrections, titles=self.titles)
+        rows = review_rows(model)
+        self.model, self.rows = model, rows
+        self.loaded = True
 
     def correct(self, type: str, **data: Any) -> Any:
         """Write one correction (on disk when this returns), then rebuild."""

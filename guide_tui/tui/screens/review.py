@@ -463,12 +463,17 @@ class ReviewScreen(Screen[None]):
         self.rows = document.rows if document is not None else rows
         self.title_text = title
         self.duration = duration
-        self.index = RowIndex(rows)
+        self.index = RowIndex(self.rows)
+        # A deferred document (``guide-tui review``): the first frame says "loading
+        # transcript…" and the model is built off the UI thread; the screen's keys wait.
+        # (Not ``loading``: that is Widget's reactive that covers the screen with dots.)
+        self.transcript_loading = document is not None and not document.loaded
+        self.load_problem: str | None = None
         self.player: PlayerLike | None = None
         self.player_problem: str | None = "Preparing the audio…" if player_factory else "No audio"
         self._player_factory = player_factory
         self._poll_interval = poll_interval
-        self.looks = sum(1 for r in rows if r.look)
+        self.looks = sum(1 for r in self.rows if r.look)
 
     def compose(self) -> ComposeResult:
         yield QuietStatic(id="topbar")
@@ -481,8 +486,40 @@ class ReviewScreen(Screen[None]):
         self.view.ensure_wrapped()
         self.draw_status()
         self.set_interval(self._poll_interval, self.poll)
+        if self.transcript_loading:
+            # After the first frame is painted: a thread started now would take the GIL from
+            # the painting of the very frame it is meant to let through first.
+            self.call_after_refresh(self._load_document)
         if self._player_factory is not None:
             self._build_player()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the transcript is loading, the screen's keys have no rows to act on."""
+        return not self.transcript_loading
+
+    @work(thread=True, exit_on_error=False, group="load")
+    def _load_document(self) -> None:
+        assert self.document is not None
+        try:
+            self.document.rebuild()
+        except Exception as error:  # a model that cannot be built: say so, do not crash
+            self.app.call_from_thread(self._load_failed, f"{error}")
+            return
+        self.app.call_from_thread(self._loaded)
+
+    def _loaded(self) -> None:
+        assert self.document is not None
+        self.transcript_loading = False
+        self.duration = max([self.duration] + [r.end for r in self.document.rows])
+        self._reload(None)
+        self.refresh_bindings()
+        if self.player is not None and self.rows:
+            self.player.seek(self.rows[self.view.cursor].start)
+
+    def _load_failed(self, reason: str) -> None:
+        self.load_problem = f"Cannot show the transcript: {reason}"
+        self.app.notify(self.load_problem, severity="error", timeout=30, markup=False)
+        self.draw_status()
 
     @work(thread=True, exit_on_error=False)
     def _build_player(self) -> None:
@@ -497,8 +534,8 @@ class ReviewScreen(Screen[None]):
     def _set_player(self, player: PlayerLike) -> None:
         self.player = player
         self.player_problem = None
-        row = self.rows[self.view.cursor]
-        player.seek(row.start)
+        if self.rows:  # (else it seeks once the transcript is loaded)
+            player.seek(self.rows[self.view.cursor].start)
         self.draw_status()
 
     def _no_player(self, reason: str) -> None:
@@ -520,7 +557,9 @@ class ReviewScreen(Screen[None]):
             at = player.position
             audio = f"{sign} {player.speed:.1f}×"
         looks = f" · {self.looks} to check" if self.looks else ""
-        if self.document is not None and self.document.editable:
+        if self.transcript_loading:
+            where = escape(self.load_problem or "loading transcript…")
+        elif self.document is not None and self.document.editable:
             done = clock(self.document.reviewed_seconds)
             where = f"{clock(at)} · reviewed {done} of {clock(self.duration)}"
         else:
@@ -662,8 +701,9 @@ class ReviewScreen(Screen[None]):
         self._reload(keep)
         self.app.notify(message, timeout=2)
 
-    def _reload(self, keep: float) -> None:
-        """Rows rebuilt from the corrected model; the cursor stays at the same time."""
+    def _reload(self, keep: float | None) -> None:
+        """Rows rebuilt from the corrected model; the cursor stays at the same time (None:
+        the first row, as on opening)."""
         assert self.document is not None
         self.rows = self.document.rows
         self.index = RowIndex(self.rows)
@@ -671,7 +711,7 @@ class ReviewScreen(Screen[None]):
         view = self.view
         view.rows = self.rows
         view._wrap(view._width or max(20, view.scrollable_content_region.width))
-        at = self.index.at(keep)
+        at = self.index.at(keep) if keep is not None else None
         view.cursor = at if at is not None else self._selectable(0, 1) or 0
         view.playing_row = None
         view.refresh()
