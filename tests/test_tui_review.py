@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tui_support import FakePlayer
 
 from guide_tui.cli import main
@@ -457,3 +459,77 @@ def test_configured_play_key(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "config.toml").write_text('[review]\nplay_pause = "f4"\nrewind = 2\n')
     monkeypatch.setenv("GUIDE_TUI_CONFIG_DIR", str(tmp_path))
     assert review_settings() == ("f4", 2.0)
+
+
+# -- the rebuild after a correction reuses the engine's words ----------------------------------
+
+
+def _random_corrections(words: list[Any], choices: list[tuple[int, int, int, str]]) -> list[dict]:
+    """Correction lines built from (kind, word index, length, text) choices over ``words``."""
+    kinds = ("edit_text", "split_turn", "merge_turns", "set_speaker", "rename_speaker")
+    kinds += ("reviewed", "tick", "undo", "move_topic")
+    out: list[dict[str, Any]] = []
+    for seq, (kind_i, at, length, text) in enumerate(choices):
+        kind = kinds[kind_i % len(kinds)]
+        first = words[at % len(words)]
+        span = words[at % len(words) : at % len(words) + 1 + length % 4]
+        original = " ".join(w.text for w in span)
+        data: dict[str, Any]
+        if kind == "edit_text":
+            data = {"start": first.start, "end": span[-1].end, "original": original, "text": text}
+        elif kind in ("split_turn", "merge_turns"):
+            data = {"at": first.start, "word": first.text}
+        elif kind == "set_speaker":
+            data = {"start": first.start, "end": span[-1].end, "original": original}
+            data["speaker"] = text or "P01"
+        elif kind == "rename_speaker":
+            data = {"speaker": first.speaker or "Interviewer", "name": text or "R1"}
+        elif kind == "reviewed":
+            data = {"start": first.start, "end": span[-1].end}
+        elif kind == "tick":
+            data = {"kind": "question_asked", "t": first.start}
+        elif kind == "move_topic":
+            data = {"topic": None, "from_t": first.start, "t": span[-1].end}
+        else:
+            data = {"undoes": max(0, seq - 1 - length)}
+        out.append({"v": 1, "seq": seq, "wall": "", "type": kind, "data": data})
+    return out
+
+
+@pytest.fixture(scope="module")
+def marked_document(tmp_path_factory) -> Any:
+    folder = marked_copy(tmp_path_factory.mktemp("engine"))
+    return build_review_app(folder, read_only=True).review_screen.document
+
+
+@given(
+    choices=st.lists(
+        st.tuples(
+            st.integers(0, 50),
+            st.integers(0, 10_000),
+            st.integers(0, 7),
+            st.sampled_from(["", "well", "the nurses", "P02", "Ms Aarhus"]),
+        ),
+        max_size=8,
+    )
+)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_a_rebuild_with_the_kept_engine_words_is_a_full_rebuild(marked_document, choices) -> None:
+    """The review keeps the engine's words across rebuilds (``engine=``): any sequence of
+    corrections gives the same model and rows as building everything from scratch, and no
+    rebuild changes the kept words for the next."""
+    from guide_tui.transcript.model import build_model, engine_words
+    from guide_tui.transcript.review import review_rows
+
+    document = marked_document
+    kept = engine_words(document.transcript)
+    assert document._engine == kept  # unchanged by every earlier example's rebuilds
+    corrections = _random_corrections(list(kept), choices)
+    args = (document.transcript, document.events, corrections)
+    fast = build_model(*args, titles=document.titles, engine=document._engine)
+    full = build_model(*args, titles=document.titles)
+    assert fast == full
+    assert review_rows(fast) == review_rows(full)
+    assert [r.turn for r in review_rows(fast)] == [r.turn for r in review_rows(full)]

@@ -278,12 +278,15 @@ def build_model(
     corrections: Sequence[Mapping[str, Any] | corr.Correction] = (),
     *,
     titles: Mapping[str, str] | None = None,
+    engine: Sequence[Word] | None = None,
 ) -> TranscriptModel:
     """The model of one session's transcript. ``events`` are ``events.jsonl`` lines as dicts
     (undo is applied here); without them the topic visits come from ``transcript.json``.
     ``corrections`` are ``corrections.jsonl`` lines (dicts or :class:`.corrections.Correction`),
-    applied in order over the engine's words (undo applied here too)."""
-    applied = _apply(_words(transcript), corrections)
+    applied in order over the engine's words (undo applied here too). ``engine``: what
+    :func:`engine_words` returned for this transcript, kept by a caller that rebuilds after each
+    correction (a third of a rebuild; the words are frozen and only copied here)."""
+    applied = _apply(_words(transcript) if engine is None else engine, corrections)
     words = applied.words
     sentences = split_sentences(words)
     speakers_known = any(w.speaker for w in words)
@@ -338,7 +341,7 @@ def build_model(
 
 
 def apply_corrections(
-    words: list[Word], corrections: Sequence[Mapping[str, Any] | corr.Correction]
+    words: Sequence[Word], corrections: Sequence[Mapping[str, Any] | corr.Correction]
 ) -> list[Word]:
     """The words after the researcher's text and speaker corrections (the whole application,
     turns and topics included, is :func:`build_model`'s)."""
@@ -429,7 +432,7 @@ def _replace_words(words: list[Word], i: int, n: int, text: str) -> None:
 
 
 def _apply(
-    words: list[Word], corrections: Sequence[Mapping[str, Any] | corr.Correction]
+    words: Sequence[Word], corrections: Sequence[Mapping[str, Any] | corr.Correction]
 ) -> _Applied:
     out = _Applied(list(words))
     if not corrections:
@@ -556,6 +559,11 @@ def _visit_at(visits: Sequence[TopicVisit], t: float) -> TopicVisit | None:
 
 def _norm(text: str) -> str:
     return " ".join(text.split())
+
+
+def engine_words(transcript: Transcript) -> tuple[Word, ...]:
+    """The engine's words of ``transcript``, before any correction (see :func:`build_model`)."""
+    return tuple(_words(transcript))
 
 
 def _words(transcript: Transcript) -> list[Word]:

@@ -20,7 +20,9 @@ from guide_tui.transcript.model import (
     TopicVisit,
     TranscriptModel,
     Turn,
+    Word,
     build_model,
+    engine_words,
 )
 from guide_tui.transcript.render import (
     HALLUCINATION,
@@ -151,6 +153,7 @@ class ReviewDocument:
         self.model: TranscriptModel
         self.rows: list[Row] = []
         self.loaded = False
+        self._engine: tuple[Word, ...] | None = None  # the transcript's words, made once
         if not defer:
             self.rebuild()
 
@@ -187,7 +190,11 @@ class ReviewDocument:
 
     def rebuild(self) -> None:
         corrections = self.log.corrections if self.log is not None else ()
-        model = build_model(self.transcript, self.events, corrections, titles=self.titles)
+        if self._engine is None:
+            self._engine = engine_words(self.transcript)
+        model = build_model(
+            self.transcript, self.events, corrections, titles=self.titles, engine=self._engine
+        )
         rows = review_rows(model)
         self.model, self.rows = model, rows
         self.loaded = True

@@ -490,8 +490,8 @@ class ReviewScreen(Screen[None]):
             # After the first frame is painted: a thread started now would take the GIL from
             # the painting of the very frame it is meant to let through first.
             self.call_after_refresh(self._load_document)
-        if self._player_factory is not None:
-            self._build_player()
+        elif self._player_factory is not None:
+            self._build_player()  # (when deferred: once the rows are there, see _loaded)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the transcript is loading, the screen's keys have no rows to act on."""
@@ -513,8 +513,10 @@ class ReviewScreen(Screen[None]):
         self.duration = max([self.duration] + [r.end for r in self.document.rows])
         self._reload(None)
         self.refresh_bindings()
-        if self.player is not None and self.rows:
-            self.player.seek(self.rows[self.view.cursor].start)
+        # Only now: the audio stack's imports (numpy, soundfile, PortAudio) would compete with
+        # the model for the interpreter (one GIL) and hold the rows back.
+        if self._player_factory is not None:
+            self._build_player()
 
     def _load_failed(self, reason: str) -> None:
         self.load_problem = f"Cannot show the transcript: {reason}"
