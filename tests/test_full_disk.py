@@ -80,6 +80,7 @@ def test_notes_beyond_a_full_tmpfs_reach_the_log_whole_once_space_returns(
 
         [spill] = _isolated_spill_folders[0].glob("guide-tui-unsaved-*.jsonl")
         assert oct(spill.stat().st_mode & 0o777) == "0o600"
+        assert f"a copy of the events is in {spill}" in (session.write_problem or "")
 
         free(mount)
         assert wait_for(lambda: session.write_problem is None, 5), session.write_problem
@@ -263,6 +264,35 @@ def test_held_events_survive_kill_9_and_resume_puts_them_back_in_order(
         assert [e.seq for e in events] == list(range(9))
         assert [e.data["text"][:6] for e in events[1:]] == [f"note {n}" for n in range(8)]
         assert not spill.exists()
+
+
+def test_a_home_on_the_same_full_disk_sends_the_copy_to_the_temp_folder(
+    guide: Guide, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The usual laptop: home is on the disk that is full. The copy goes to the temp folder,
+    whole (what the home file took of it is not relied on), and is deleted once all is on disk."""
+    from guide_tui.session import spill
+
+    monkeypatch.setattr(store, "_RETRY_S", 0.1)
+    with tiny_tmpfs(tmp_path / "tiny", "256k") as mount:
+        home, temp = mount / "home", tmp_path / "temp"
+        home.mkdir()
+        temp.mkdir()
+        monkeypatch.setattr(spill, "spill_folders", lambda: [home, temp])
+        session = Session.create(guide, "P01", root=mount / "recordings")
+        fill(mount)
+        for n in range(6):
+            session.post(EventType.NOTE, text=long_note(n))
+        assert wait_for(lambda: session.spill_path is not None and session.unsaved_events)
+        spill_file = session.spill_path
+        assert spill_file is not None and spill_file.parent == temp
+        copied, _torn, _end = store._parse_events(spill_file.read_bytes())
+        on_disk, _ = read_events(session.path)
+        assert {e.seq for e in copied} | {e.seq for e in on_disk} == set(range(7))
+        free(mount)
+        assert wait_for(lambda: session.write_problem is None, 5)
+        session.close()
+        assert list(temp.iterdir()) == [] and list(home.glob("guide-tui-*")) == []
 
 
 def test_merging_spill_files_adds_only_what_the_log_lacks_once_in_order(

@@ -588,9 +588,11 @@ class Session:
             if self._meta_unsaved:
                 what.append(SESSION_FILE)
             kept = " and ".join(what) or "the last events (not yet synced)"
+            copy = self._mirror.path if held and self._mirror.problem is None else None
+            copied = f" (a copy of the events is in {copy})" if copy is not None else ""
             return (
-                f"Cannot write to {self.path}: {self._problem}. {kept} kept in memory and "
-                "written as soon as there is space: free some space, keep taking notes."
+                f"Cannot write to {self.path}: {self._problem}. {kept} kept in memory{copied} "
+                "and written as soon as there is space: free some space, keep taking notes."
             )
 
     @property
