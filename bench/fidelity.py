@@ -5,7 +5,8 @@
 Fixtures (tests/fixtures_speech.py): a GP interview on low back pain in 12 turns, full of the GP
 guide's vocabulary and with spoken fillers, in three voice/rate pairs (A, B, C); R, the short
 delegation interview with a participant turn played backwards (time-reversed speech: energy no
-model can transcribe) inserted mid-interview; ``--long`` adds the GP interview four times over.
+model can transcribe) inserted mid-interview; ``--long`` adds a 60-minute fixture: the GP
+interview 48 times over, cycling through the five voice/rate pairs.
 Each is transcribed by ``guide-tui``'s pipeline (tiny.en, faster-whisper float32, 2 threads, the
 guide's vocabulary in the session) and by the engine called directly on the whole file.
 ``--prompt`` adds the pipeline with ``vocabulary_prompt`` (the vocabulary as a glossary prompt, the
@@ -110,8 +111,28 @@ def fixtures(names: list[str], long: bool) -> dict:
         else:
             out[name] = make_interview(GP_TURNS, **_voices(name))
     if long:
-        out["long"] = make_interview(GP_TURNS * 4, **_voices("B"))
+        turns, kw = long_turns()
+        out["long"] = make_interview(turns, samplerate=16000, **kw)
     return out
+
+
+def long_turns(minutes: float = 60.0) -> tuple[tuple, dict]:
+    """The 60-minute fixture: the GP interview over and over, each copy in the next voice/rate
+    pair (A, B, C, D, E, A, ...), as ``make_interview`` arguments (turns, voices and speeds keyed
+    by per-variant speaker codes such as ``"I-C"``)."""
+    voices: dict[str, str] = {}
+    speeds: dict[str, int] = {}
+    for name, ((vi, vp), (si, sp)) in VARIANTS.items():
+        voices |= {f"I-{name}": vi, f"P-{name}": vp}
+        speeds |= {f"I-{name}": si, f"P-{name}": sp}
+    copies = round(minutes * 60 / 75)  # one copy of the interview is about 75 s
+    names = list(VARIANTS)
+    turns = tuple(
+        (f"{speaker}-{names[k % len(names)]}", text, topic)
+        for k in range(copies)
+        for speaker, text, topic in GP_TURNS
+    )
+    return turns, {"voices": voices, "speeds": speeds}
 
 
 def guide_with_vocabulary() -> str:
@@ -162,7 +183,7 @@ def marks(words: list[dict], wrong: list[bool | None], rule) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--fixtures", nargs="+", default=["A", "B", "C", "D", "E", "R"])
+    ap.add_argument("--fixtures", nargs="*", default=["A", "B", "C", "D", "E", "R"])
     ap.add_argument("--long", action="store_true")
     ap.add_argument("--prompt", action="store_true")
     ap.add_argument("--direct", action="store_true", help="also the engine called directly")
