@@ -5,7 +5,8 @@
 Fixtures (tests/fixtures_speech.py): a GP interview on low back pain in 12 turns, full of the GP
 guide's vocabulary and with spoken fillers, in three voice/rate pairs (A, B, C); R, the short
 delegation interview with a participant turn played backwards (time-reversed speech: energy no
-model can transcribe) inserted mid-interview; ``--long`` adds a 60-minute fixture: the GP
+model can transcribe) inserted mid-interview; H1, H2, the delegation interview in C's and D's voices
+(held out when calibrating the uncertainty marks); ``--long`` adds a 60-minute fixture: the GP
 interview 48 times over, cycling through the five voice/rate pairs.
 Each is transcribed by ``guide-tui``'s pipeline (tiny.en, faster-whisper float32, 2 threads, the
 guide's vocabulary in the session) and by the engine called directly on the whole file.
@@ -87,6 +88,9 @@ VARIANTS = {
     "D": (("en-us-nyc", "en-gb-x-gbclan"), (175, 175)),
     "E": (("en-gb-x-rp", "en-us+f3"), (155, 180)),
 }
+#: Held-out fixtures for calibrating the uncertainty marks: the 8-turn delegation interview (text
+#: the GP fixtures do not have) in the voices of C and D.
+HELD_OUT = {"H1": "C", "H2": "D"}
 REVERSED = (
     "R",
     "They took a course at the regional hospital, and I supervised them for the first three "
@@ -108,6 +112,8 @@ def fixtures(names: list[str], long: bool) -> dict:
     for name in names:
         if name == "R":
             out[name] = make_interview((*INTERVIEW_TURNS[:4], REVERSED, *INTERVIEW_TURNS[4:]))
+        elif name.startswith("H"):  # held out: the delegation interview in a GP fixture's voices
+            out[name] = make_interview(INTERVIEW_TURNS, **_voices(HELD_OUT[name]))
         else:
             out[name] = make_interview(GP_TURNS, **_voices(name))
     if long:
@@ -217,6 +223,9 @@ def main() -> None:
             text = " ".join(s["text"] for s in data["segments"])
             rows.append(_row(name, label, fx, reference, words, text, seconds, data))
             rows[-1]["cpu_s"] = round(cpu, 1)
+            stages = data["timings"].get("stages") or {}
+            rows[-1]["stage_cpu_s"] = {k: round(v["cpu_s"], 1) for k, v in stages.items()}
+            rows[-1]["load"] = [round(x, 1) for x in os.getloadavg()]
             shown = {k: v for k, v in rows[-1].items() if k not in ("sweep", "words")}
             print(json.dumps(shown), flush=True)
         if args.direct:
@@ -266,7 +275,16 @@ def _row(name, label, fx, reference, words, text, seconds, data) -> dict:
         "marks": marks(words, wrong, lambda w: bool(w.get("uncertain"))),
         "sweep": sweep,
         "words": [
-            {**w, "wrong": x, "segment": s["id"], "flags": s["flags"], "lp": s["avg_logprob"]}
+            {
+                **w,
+                "wrong": x,
+                "segment": s["id"],
+                "flags": s["flags"],
+                "lp": s["avg_logprob"],
+                "cr": s["compression_ratio"],
+                "temp": s["temperature"],
+                "nsp": s["no_speech_prob"],
+            }
             for s in data["segments"]
             for w, x in zip(s["words"], wrong[_offset(data, s) :], strict=False)
         ],
@@ -323,6 +341,15 @@ def _direct(name, fx, reference) -> dict:
     }
 
 
+def _stage_note(row: dict) -> str:
+    """`` (decode 8.1, speakers 1.2)``: the pipeline's CPU seconds of its two big stages."""
+    st = row.get("stage_cpu_s") or {}
+    if not st:
+        return ""
+    decode = st.get("decode", 0) + st.get("redecode", 0)
+    return f" (decode {decode:.1f}, speakers {st.get('speakers', 0):.1f})"
+
+
 def _markdown(rows: list[dict]) -> str:
     out = [
         "| fixture | configuration | audio s | wall s | CPU s | min turn recall | mean "
@@ -335,7 +362,7 @@ def _markdown(rows: list[dict]) -> str:
         prec = m.get("precision")
         out.append(
             f"| {r['fixture']} | {r['config']} | {r['audio_s']} | {r['seconds']} | "
-            f"{r.get('cpu_s', '–')} | "
+            f"{r.get('cpu_s', '–')}{_stage_note(r)} | "
             f"{r['min_recall']:.2f} | {r['mean_recall']:.3f} | {r['turns_lost']} | "
             f"{r['wer']:.3f} | "
             f"{r['fillers']} | {r.get('untranscribed', '–')} | "
