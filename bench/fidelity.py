@@ -25,7 +25,9 @@ calibration. A word is wrong when it is not matched to the reference by the alig
 from __future__ import annotations
 
 import argparse
+import bisect
 import difflib
+import itertools
 import json
 import os
 import shutil
@@ -161,8 +163,22 @@ def per_turn_recall(turns, words: list[dict]) -> list[float]:
     return [turn_recall(t, words) for t in turns if t.speaker != "R"]
 
 
-def wrong_words(reference: str, words: list[dict]) -> list[bool | None]:
-    """Per transcript word: not matched to the reference (None: a filler or punctuation only)."""
+def wrong_words(reference: str, words: list[dict], turns=None) -> list[bool | None]:
+    """Per transcript word: not matched to the reference (None: a filler or punctuation only).
+
+    With ``turns``, each word is aligned with the turn it is timed in (the gap between two turns
+    split in the middle): one alignment of the whole text cannot place the 60-minute fixture,
+    which says the same interview 48 times over (it matched almost nothing)."""
+    if turns:
+        bounds = [(a.end + b.start) / 2 for a, b in itertools.pairwise(turns)]
+        slot = [bisect.bisect(bounds, (w["start"] + w["end"]) / 2) for w in words]
+        out: list[bool | None] = [None] * len(words)
+        for k, turn in enumerate(turns):
+            idx = [i for i, s in enumerate(slot) if s == k]
+            text = "" if turn.speaker == "R" else turn.text
+            for i, x in zip(idx, wrong_words(text, [words[i] for i in idx]), strict=True):
+                out[i] = x
+        return out
     ref = [x for x in (_norm_word(w) for w in reference.split()) if x]
     hyp = [_norm_word(w["word"]) for w in words]
     idx = [i for i, h in enumerate(hyp) if h]
@@ -245,7 +261,7 @@ def _row(name, label, fx, reference, words, text, seconds, data) -> dict:
 
     recall = per_turn_recall(fx.turns, words)
     errors, n = word_errors(reference, text)
-    wrong = wrong_words(reference, words)
+    wrong = wrong_words(reference, words, fx.turns)
     rev = [t for t in fx.turns if t.speaker == "R"]
     invented = sum(
         1 for w in words for t in rev if t.start - 0.2 < (w["start"] + w["end"]) / 2 < t.end + 0.2
