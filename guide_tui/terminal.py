@@ -10,6 +10,10 @@ needs to read it.
 points descriptor 2 at a log file for the duration of the app; afterwards everything is put back
 and an empty log is removed. Plain Python, no Textual: the ``run`` command wraps ``app.run()``
 in it.
+
+:func:`capture_c_stderr` is the same idea for a short call whose C library talks on descriptor 2
+(libmpg123's ``Note: Illegal Audio-MPEG-Header`` while libsndfile reads a damaged MP3): what it
+writes is kept for the caller instead of reaching the user's terminal.
 """
 
 from __future__ import annotations
@@ -64,6 +68,44 @@ def divert_c_stderr(log_path: Path) -> Iterator[Path | None]:
         with contextlib.suppress(OSError):
             if log_path.stat().st_size == 0:
                 log_path.unlink()
+
+
+class CapturedText:
+    """What a C library wrote on descriptor 2 inside :func:`capture_c_stderr` (after the block)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+
+@contextlib.contextmanager
+def capture_c_stderr() -> Iterator[CapturedText]:
+    """Inside the block, writes to descriptor 2 go to a temporary file; afterwards descriptor 2 is
+    put back and the captured text is in the yielded object's ``text``. Python's own
+    ``sys.stderr`` is flushed before and after, so nothing of ours is lost or reordered. Falls
+    back to doing nothing (the text stays empty) when descriptor 2 cannot be duplicated."""
+    import tempfile
+
+    captured = CapturedText()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield captured
+        return
+    with tempfile.TemporaryFile() as tmp:
+        for stream in (sys.stderr, sys.__stderr__):
+            with contextlib.suppress(Exception):
+                stream.flush()  # type: ignore[union-attr]
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            for stream in (sys.stderr, sys.__stderr__):
+                with contextlib.suppress(Exception):
+                    stream.flush()  # type: ignore[union-attr]
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            captured.text = tmp.read(65536).decode("utf-8", "replace")
 
 
 def _set_stderr(dunder: TextIO, current: TextIO) -> None:

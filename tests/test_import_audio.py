@@ -117,6 +117,37 @@ def test_bad_files_get_one_line_and_leave_nothing(tmp_path: Path, tone: Path, ca
     assert list(rec.iterdir()) == []  # no session, no temporary folder
 
 
+def test_a_damaged_mp3_gives_one_clean_line_on_stderr(tmp_path: Path) -> None:
+    """libmpg123 (inside libsndfile) writes "Note: Illegal Audio-MPEG-Header ..." straight to
+    descriptor 2, and libsndfile then blames "(possibly a pipe?)": a real process, so the C
+    library's own writes are seen, must print exactly our one line."""
+    import os
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"
+    src.mkdir()
+    # An ID3 header with a zero length, then bytes that are no MPEG frames.
+    bad = src / "broken.mp3"
+    bad.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 40)
+    rec = tmp_path / "rec"
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    command = [sys.executable, "-m", "guide_tui", "import", str(bad), "--guide", str(GUIDE)]
+    done = subprocess.run(
+        [*command, "--recordings", str(rec), "--participant", "P1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"guide-tui: {bad}: not readable as audio"), done.stderr
+    assert "pipe" not in done.stderr and "MPEG-Header" not in done.stderr
+    assert not rec.exists() or list(rec.iterdir()) == []
+
+
 def test_several_files_one_session_each(tmp_path: Path, tone: Path, capsys) -> None:
     a, b = tone.parent / "P07.wav", tone.parent / "P08.wav"
     shutil.copy(tone, a)

@@ -295,3 +295,31 @@ def test_identical_stereo_channels_are_diarized_not_labelled_by_channel(tmp_path
     assert [w["kind"] for w in tr["warnings"]] == ["identical_channels"]
     assert all(e["decided_by"] != "channel" for e in tr["speakers"].values())
     assert _word_accuracy(tr, fx) >= 0.97
+
+
+@needs_model
+def test_the_speaker_encoder_runs_on_one_thread_and_restores_torch(monkeypatch) -> None:
+    """Two torch threads made the LSTM 5x dearer in CPU on a busy machine, same embeddings: the
+    encoder runs on one thread, and the caller's setting is put back afterwards."""
+    import torch
+
+    fx = fs.make_interview(fs.INTERVIEW_TURNS[:4])
+    f = open_audio([fx.path], [0.0])[0]
+    scan(f)
+    model = diarize.load_encoder()
+    seen: list[int] = []
+    real = type(model).forward
+    monkeypatch.setattr(
+        type(model),
+        "forward",
+        lambda self, x: (seen.append(torch.get_num_threads()), real(self, x))[1],
+    )
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        result = diarize.diarize_file(f, 2)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert seen and set(seen) == {diarize.ENCODER_THREADS} == {1}
+    assert len(result.windows) > 0

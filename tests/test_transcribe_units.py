@@ -515,16 +515,18 @@ def test_text_over_silence_is_dropped_and_words_on_speech_kept() -> None:
 
 
 def test_uncertain_words_follow_one_rule() -> None:
-    words = (
-        Word(0, 0.5, " nurse", 0.9),
-        Word(0.5, 1.0, " hours,", 0.19),
-        Word(1.0, 1.5, " methodology", 0.07),
-        Word(1.5, 1.7, " the", 0.05),  # short words are often right at a low probability
-        Word(1.7, 2.0, " back", 0.3),
+    """Runs of improbable words are marked, lone ones are not (tiny.en's numbers, fixture H1)."""
+    words = _parse_words(
+        "Thank:0.15@0.0-0.3 you:0.96@0.3-0.5 nursing,:0.68@0.5-1.0 name:0.47@1.0-1.2 "
+        "is:0.07@1.2-1.3 on:0.33@1.3-1.4 land:0.07@1.4-1.7 pressure:0.98@1.7-2.2 "
+        "same:0.30@2.2-2.5 team:0.96@2.5-2.8 or:0.30@2.8-2.9 man?:0.25@2.9-3.2"
     )
-    seg = Segment(0, 2.0, "", words=words)
-    assert guards.uncertain_words(seg) == [False, True, True, False, False]
-    assert guards.unclear_stretches(seg) == [(0.5, 1.5)]
+    seg = Segment(0, 3.2, "", words=words)
+    # "Thank" alone (right), "or man?" a run without a word under 0.2: not marked
+    marked = [False] * 4 + [True] * 3 + [False] * 5
+    assert guards.uncertain_words(seg) == marked
+    assert guards.unclear_stretches(seg) == [(1.2, 1.7)]
+    assert guards.uncertain_words(Segment(0, 0.3, "", words=words[4:5])) == [False]
 
 
 def _parse_words(spec: str) -> tuple[Word, ...]:

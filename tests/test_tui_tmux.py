@@ -304,11 +304,14 @@ def test_quitting_at_consent_offers_to_discard_the_false_start(
         assert "Discarded" in screen and "(it had no interview)" in screen
 
 
-@pytest.mark.parametrize("how", ["kill-window", "kill -HUP", "kill-window while typing"])
+@pytest.mark.parametrize(
+    "how", ["kill-window", "kill -HUP", "kill-window while typing", "kill -TERM"]
+)
 def test_closing_the_terminal_writes_the_final_events(tmux: Tmux, tmp_path: Path, how: str) -> None:
-    """Closing the terminal sends SIGHUP, whose default ends the program like kill -9. The app
-    leaves as Ctrl+Q does instead: the recording stopped and closed, the note just typed and
-    session.json on disk, and the session resumable."""
+    """Closing the terminal sends SIGHUP, and ``kill`` (a logout, a shutdown) SIGTERM, whose
+    default ends the program like kill -9. The app leaves as Ctrl+Q does instead: the recording
+    stopped and closed, the note just typed and session.json on disk, and the session
+    resumable."""
     import numpy as np
     import soundfile as sf
 
@@ -319,7 +322,8 @@ def test_closing_the_terminal_writes_the_final_events(tmux: Tmux, tmp_path: Path
     recordings = tmp_path / "recordings"
     args = [*guide_tui_command(), "run", "guides/demo.yaml", "--participant", "H01"]
     args += ["--audio-file", str(audio)]
-    tmux.start(launcher(tmp_path, args, recordings, keep_open=False))
+    term = how == "kill -TERM"  # the terminal stays: the shell prints the exit status
+    tmux.start(launcher(tmp_path, args, recordings, keep_open=term))
     through_pre_interview(tmux)
     tmux.wait_for("● REC")
     time.sleep(1.0)
@@ -329,8 +333,14 @@ def test_closing_the_terminal_writes_the_final_events(tmux: Tmux, tmp_path: Path
     if how != "kill-window while typing":  # (else the note is half typed: saved all the same)
         tmux.keys("Enter", pause=0)
     pid = tmux.pane_pid()
+    if term:  # the pane runs the launcher's shell; the app is its child
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        assert len(children) == 1, children
+        pid = int(children[0])
     if how == "kill -HUP":
         os.kill(pid, signal.SIGHUP)
+    elif how == "kill -TERM":
+        os.kill(pid, signal.SIGTERM)
     else:
         tmux.tmux("kill-window", "-t", tmux.name)  # tmux sends SIGHUP, as a closed xterm does
 
@@ -341,13 +351,18 @@ def test_closing_the_terminal_writes_the_final_events(tmux: Tmux, tmp_path: Path
             return True
         return False
 
-    wait(gone, 20, "the app did not end after SIGHUP", tmux)
+    wait(gone, 20, f"the app did not end after {how}", tmux)
+    if term:
+        screen = tmux.wait_for("EXIT=143").replace("\n", "")
+        assert "Stopped (SIGTERM); everything so far is saved in" in screen
+        assert "Continue with: guide-tui run --resume" in screen
     folder = session_folder(recordings)
     events = read_events(folder)
     types = [e["type"] for e in events]
     assert of_type(events, "note")[-1]["data"]["text"] == "just before the lid closed"
     assert types[-1] == "recording_stopped", types
-    assert [e["data"]["kind"] for e in events[-3:] if e["type"] == "warning"] == ["terminal_closed"]
+    kind = "terminated" if how == "kill -TERM" else "terminal_closed"
+    assert [e["data"]["kind"] for e in events[-3:] if e["type"] == "warning"] == [kind]
     stopped = events[-1]["data"]
     frames = sf.info(folder / "audio-001.wav").frames
     assert stopped["reason"] == "stopped" and stopped["frames"] == frames > rate

@@ -261,6 +261,13 @@ def run(args: argparse.Namespace) -> int:
             hung_up=True,
         )
         return 128 + 1  # as the shell reports a SIGHUP
+    if app.ended_by == "SIGTERM":  # kill, logout, shutdown: everything is on disk
+        _report(
+            f"Stopped (SIGTERM); everything so far is saved in {session.path}\n"
+            f"Continue with: guide-tui run --resume '{session.path}'",
+            hung_up=False,
+        )
+        return 128 + 15  # as the shell reports a SIGTERM
     if log is not None and log.exists() and not discarding:
         print(f"Messages from the audio system were kept in {log}", file=sys.stderr)
     if discarding:

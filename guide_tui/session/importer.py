@@ -156,30 +156,53 @@ def decode_to_wav(source: Path, target: Path) -> AudioInfo:
             raise ImportAudioError(f"{source}: the file is empty (0 bytes)")
     except OSError as error:
         raise ImportAudioError(f"{source}: {error.strerror or error}") from None
-    try:
-        if suffix in SOUNDFILE_SUFFIXES:
-            if suffix == ".wav":
-                if _wav_truncated(source):
-                    raise ImportAudioError(
-                        f"{source}: the WAV file is truncated (shorter than its header says)"
-                    )
-                info = _check_soundfile(source)
-                shutil.copyfile(source, target)  # lossless: the very bytes
-            else:
-                info = _convert_soundfile(source, target)
+    from guide_tui.terminal import capture_c_stderr
+
+    # libmpg123 (inside libsndfile) prints "Note: Illegal Audio-MPEG-Header ..." and "Trying to
+    # resync" on descriptor 2 for a damaged MP3: the user gets our one line instead.
+    with capture_c_stderr() as decoder:
+        try:
+            info = _decode(source, target, suffix)
+        except ImportAudioError:
+            raise
+        except Exception as error:  # libsndfile's and FFmpeg's many errors: all "not readable"
+            failure: Exception | None = error
         else:
-            info = _convert_pyav(source, target)
-    except ImportAudioError:
-        raise
-    except Exception as error:  # libsndfile's and FFmpeg's many errors: all "not readable"
-        detail = re.sub(r"\[Errno -?\d+\] ", "", " ".join(str(error).split()))
-        detail = detail.replace(f"Error opening '{source}': ", "").replace(f": '{source}'", "")
-        detail = detail[:120] or type(error).__name__
+            failure = None
+    if failure is not None:
         raise ImportAudioError(
-            f"{source}: not readable as audio (damaged, truncated or not audio: {detail})"
+            f"{source}: not readable as audio "
+            f"(damaged, truncated or not audio: {_reason(failure, source, decoder.text)})"
         ) from None
     if info.frames <= 0 or info.samplerate <= 0:
         raise ImportAudioError(f"{source}: no audio in it (0 samples)")
+    return info
+
+
+def _reason(error: Exception, source: Path, decoder_text: str) -> str:
+    """A short reason from the library's error: libsndfile answers a file its MP3 decoder
+    rejects with "File does not exist or is not a regular file (possibly a pipe?)", which is
+    wrong; that one is replaced by what the decoder said."""
+    detail = re.sub(r"\[Errno -?\d+\] ", "", " ".join(str(error).split()))
+    detail = detail.replace(f"Error opening '{source}': ", "").replace(f": '{source}'", "")
+    if "possibly a pipe" in detail or "not a regular file" in detail:
+        if "Audio-MPEG-Header" in decoder_text or "resync" in decoder_text:
+            return "no valid MPEG audio frames"
+        return "the decoder found no audio it can read"
+    return detail[:120] or type(error).__name__
+
+
+def _decode(source: Path, target: Path, suffix: str) -> AudioInfo:
+    if suffix not in SOUNDFILE_SUFFIXES:
+        return _convert_pyav(source, target)
+    if suffix != ".wav":
+        return _convert_soundfile(source, target)
+    if _wav_truncated(source):
+        raise ImportAudioError(
+            f"{source}: the WAV file is truncated (shorter than its header says)"
+        )
+    info = _check_soundfile(source)
+    shutil.copyfile(source, target)  # lossless: the very bytes
     return info
 
 

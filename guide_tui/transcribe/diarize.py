@@ -301,13 +301,26 @@ def _embed(
     by_len: dict[int, list[int]] = {}
     for i, x in enumerate(feats):
         by_len.setdefault(len(x), []).append(i)
-    with torch.no_grad():
-        for idx in by_len.values():
-            for c in range(0, len(idx), 64):
-                chunk = idx[c : c + 64]
-                batch = torch.from_numpy(np.stack([feats[i] for i in chunk]))
-                out[chunk] = model(batch).numpy()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(ENCODER_THREADS)
+    try:
+        with torch.no_grad():
+            for idx in by_len.values():
+                for c in range(0, len(idx), 64):
+                    chunk = idx[c : c + 64]
+                    batch = torch.from_numpy(np.stack([feats[i] for i in chunk]))
+                    out[chunk] = model(batch).numpy()
+    finally:
+        torch.set_num_threads(threads)
     return windows, out
+
+
+#: Threads for the speaker encoder's LSTM. One: its small matrix products gain nothing from a
+#: second thread and lose a lot when the cores are busy. Measured on a 6-minute interview on the
+#: shared 2-core machine (load average 9): 1.5 CPU s / 3.8 s wall on one thread, 7.7-9.7 CPU s /
+#: 16-29 s wall on torch's default two, with bit-identical embeddings
+#: (docs/benchmarks-transcription.md).
+ENCODER_THREADS = 1
 
 
 def _normed(x: np.ndarray) -> np.ndarray:

@@ -200,29 +200,45 @@ def flag_low_confidence(segments: Sequence[Segment]) -> list[Segment]:
     return out
 
 
-#: A word is marked uncertain under this probability when it has at least this many letters.
-#: Calibrated on six espeak-ng interviews with tiny.en (bench/fidelity.py, 976 words, 98 wrong):
-#: probability alone never reached 60 % precision at any threshold (0.53 at best, 0.42 at the old
-#: 0.35 with 5.4 marks per 100 words); short words ("a", "the", "and") are often right at a low
-#: probability. This rule: 18 marks, 61 % of them on wrong words, 1.8 marks per 100 words (2.6 on
-#: the worst fixture). docs/benchmarks-transcription.md has the sweep.
-UNCERTAIN_WORD_PROB = 0.25
-UNCERTAIN_MIN_LETTERS = 4
+#: A word is marked uncertain when it belongs to a run of at least two adjacent words of one segment
+#: that are all under :data:`UNCERTAIN_RUN_PROB`, at least one of them under
+#: :data:`UNCERTAIN_PEAK_PROB`; a lone improbable word is not marked.
+#:
+#: Calibrated with bench/fidelity.py (tiny.en, espeak-ng interviews) on five GP fixtures (A-E:
+#: 877 words, 100 wrong) and checked on three held out (H1, H2: another interview text; R: with a
+#: reversed turn; 347 words, 46 wrong). Held out, the rule before (probability < 0.25 and at least
+#: 4 letters) marked 4.3 words per 100 with 47 % of them wrong, catching 15 % of the wrong words;
+#: this one marks 3.2 per 100, 82 % of them wrong, catching 20 % (calibration fixtures: 2.1 per
+#: 100, 72 %, 13 %). tiny.en gives a lone low probability to many right words ("Thank" 0.15 and
+#: "Most" 0.03 opening a turn); what it mishears comes in runs ("name is on land" 0.47/0.07/0.33/
+#: 0.07). Half of the wrong words have a probability over 0.5: no mark can find those.
+#: docs/benchmarks-transcription.md has the tables.
+UNCERTAIN_RUN_PROB = 0.35
+UNCERTAIN_PEAK_PROB = 0.2
 
 
 def uncertain_words(s: Segment) -> list[bool]:
     """Per word of ``s``: should a reader check it against the audio?
 
     The one rule behind ``"uncertain"`` in transcript.json and every mark an export shows: the
-    word's probability is under :data:`UNCERTAIN_WORD_PROB` and it has at least
-    :data:`UNCERTAIN_MIN_LETTERS` letters. Segment flags are not spread to their words (a flagged
-    segment is marked as a whole by its flag).
+    word is in a run of two or more adjacent improbable words (see :data:`UNCERTAIN_RUN_PROB`).
+    Segment flags are not spread to their words (a flagged segment is marked as a whole by its
+    flag).
     """
-    return [
-        w.probability < UNCERTAIN_WORD_PROB
-        and len(re.sub(r"[^\w]", "", w.word)) >= UNCERTAIN_MIN_LETTERS
-        for w in s.words
-    ]
+    p = [w.probability for w in s.words]
+    out = [False] * len(p)
+    i = 0
+    while i < len(p):
+        if p[i] >= UNCERTAIN_RUN_PROB:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(p) and p[j + 1] < UNCERTAIN_RUN_PROB:
+            j += 1
+        if j > i and min(p[i : j + 1]) < UNCERTAIN_PEAK_PROB:
+            out[i : j + 1] = [True] * (j + 1 - i)
+        i = j + 1
+    return out
 
 
 #: A run of words whose mean probability stays under this, starting and ending on an uncertain
@@ -230,8 +246,8 @@ def uncertain_words(s: Segment) -> list[bool]:
 #: the engine guessing over speech it cannot make out (measured: time-reversed speech gives
 #: "They must numb your surface of menses on the bruce", mean probability 0.38).
 GIBBERISH_MEAN_PROB = 0.45
-#: What counts as an uncertain word for that rule (fixed here: the per-word mark's threshold,
-#: :data:`UNCERTAIN_WORD_PROB`, is calibrated separately).
+#: What counts as an uncertain word for that rule (fixed here: the per-word marks,
+#: :func:`uncertain_words`, are calibrated separately).
 GIBBERISH_WORD_PROB = 0.35
 GIBBERISH_MIN_S = 2.5  # 1.5 s removed a misheard but real "or if all goes to secondary care"
 GIBBERISH_MIN_WORDS = 3

@@ -15,12 +15,13 @@ segments at the end, so it is the same whether or not the run was interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -200,7 +201,11 @@ class Transcriber:
         self.on_progress = on_progress or (lambda p: None)
         self.cancel = cancel or threading.Event()
         self._engines: dict[tuple[str, str, str], Any] = {}
-        self._rtfs: list[float] = []  # wall ÷ audio seconds of each window decoded in this run
+        #: CPU seconds ÷ audio seconds of each window decoded in this run (the speed the
+        #: per-window time limit scales with: CPU time, so a loaded machine cannot cut a window).
+        self._rtfs: list[float] = []
+        #: Wall and CPU seconds per stage of the last run (``timings.stages`` in transcript.json).
+        self._stages: dict[str, list[float]] = {}
         self.last_timings: dict[str, float] = {}
         #: The last session's ``untranscribed`` stretches (speech energy, no words).
         self.last_untranscribed: list[dict[str, Any]] = []
@@ -261,8 +266,20 @@ class Transcriber:
         finally:
             lock.release()
 
+    @contextlib.contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        """Add the wall and CPU seconds of the block to stage ``name``."""
+        t, c = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            acc = self._stages.setdefault(name, [0.0, 0.0])
+            acc[0] += time.perf_counter() - t
+            acc[1] += time.process_time() - c
+
     def _run(self, folder: Path, session: SessionInput) -> Path:
-        t_start = time.perf_counter()
+        t_start, c_start = time.perf_counter(), time.process_time()
+        self._stages = {}
         options = self.options
         language = (options.language if options.language not in (None, "auto") else None) or (
             session.language if options.language is None else None
@@ -279,16 +296,18 @@ class Transcriber:
         files = audio_mod.open_audio(session.audio_paths, offsets)
         total = audio_mod.audio_end(files)  # progress runs on the session clock
         self.on_progress(Progress(label, 0.0, total, stage="loading"))
-        for f in files:
-            audio_mod.scan(f, cancel=self.cancel.is_set)
-        windows = audio_mod.plan_windows(
-            files,
-            window_s=options.window_s,
-            vad=options.vad_filter,
-            min_silence_s=options.min_silence_s,
-        )
+        with self._stage("scan"):
+            for f in files:
+                audio_mod.scan(f, cancel=self.cancel.is_set)
+            windows = audio_mod.plan_windows(
+                files,
+                window_s=options.window_s,
+                vad=options.vad_filter,
+                min_silence_s=options.min_silence_s,
+            )
         t0 = time.perf_counter()
-        engine = self._engine(model)
+        with self._stage("load"):
+            engine = self._engine(model)
         load_s = time.perf_counter() - t0
         info: EngineInfo = engine.info
         fingerprint = _fingerprint(options, info, model, files, windows, language, vocabulary)
@@ -345,6 +364,14 @@ class Transcriber:
             "audio_s": round(sum(f.duration for f in files), 3),
             "rtf": round(transcribe_s / worked_s, 4) if worked_s else None,
             "resumed_audio_s": round(resumed_s, 3),
+            # Process CPU seconds (all threads) of the whole run and of each stage: scan, load,
+            # decode (the windows), redecode (skipped speech), speakers, guards. Writing the
+            # files comes after and is not counted.
+            "cpu_s": round(time.process_time() - c_start, 3),
+            "stages": {
+                k: {"wall_s": round(v[0], 3), "cpu_s": round(v[1], 3)}
+                for k, v in self._stages.items()
+            },
         }
         self.last_timings = transcript["timings"]
         self.last_untranscribed = transcript["untranscribed"]
@@ -381,7 +408,7 @@ class Transcriber:
     ) -> list[Segment]:
         """``started``: ``perf_counter`` when this run began transcribing (for the speed)."""
 
-        t_window = time.perf_counter()
+        c_window = time.process_time()
         limit_s = _WINDOW_BASE_S + _WINDOW_RTF_FACTOR * (w.end - w.start) * self._rtf
 
         def run_once(
@@ -389,25 +416,30 @@ class Transcriber:
         ) -> list[Segment]:
             out: list[Segment] = []
             kwargs = {} if condition is None else {"condition_on_previous_text": condition}
-            for s in engine.transcribe(audio, language=language, prompt=p, seed=w.index, **kwargs):
-                if self.cancel.is_set():
-                    raise KeyboardInterrupt
-                out.append(_to_session(win, s))
-                self.on_progress(
-                    Progress(
-                        label,
-                        min(total, out[-1].end),
-                        total,
-                        segments=len(out),
-                        resumed_s=resumed_s,
-                        elapsed_s=time.perf_counter() - started,
+            stage = "decode" if condition is None else "redecode"
+            with self._stage(stage):
+                for s in engine.transcribe(
+                    audio, language=language, prompt=p, seed=w.index, **kwargs
+                ):
+                    if self.cancel.is_set():
+                        raise KeyboardInterrupt
+                    out.append(_to_session(win, s))
+                    self.on_progress(
+                        Progress(
+                            label,
+                            min(total, out[-1].end),
+                            total,
+                            segments=len(out),
+                            resumed_s=resumed_s,
+                            elapsed_s=time.perf_counter() - started,
+                        )
                     )
-                )
-                if time.perf_counter() - t_window > limit_s:
-                    # One bad window (a loop the temperature fallback keeps resampling) must not
-                    # take minutes: stop here; the rest is redecoded per stretch below or
-                    # reported as untranscribed, never silently lost.
-                    break
+                    if time.process_time() - c_window > limit_s:
+                        # One bad window (a loop the temperature fallback keeps resampling) must
+                        # not take minutes: stop here; the rest is redecoded per stretch below or
+                        # reported as untranscribed, never silently lost. CPU time, not wall
+                        # time: other programs slowing the machine down must not cut a window.
+                        break
             return out
 
         segments = run_once(w, samples, prompt)
@@ -417,10 +449,10 @@ class Transcriber:
             plain = run_once(w, samples, None)
             if _coverage(w, plain) > _coverage(w, segments):
                 segments = plain
-        segments = self._redecode_skipped(w, segments, run_once, t_window, limit_s)
-        elapsed = time.perf_counter() - t_window
+        segments = self._redecode_skipped(w, segments, run_once, c_window, limit_s)
+        spent = time.process_time() - c_window
         if w.end > w.start:
-            self._rtfs.append(elapsed / (w.end - w.start))
+            self._rtfs.append(spent / (w.end - w.start))
         self.on_progress(
             Progress(
                 label,
@@ -436,9 +468,10 @@ class Transcriber:
 
     @property
     def _rtf(self) -> float:
-        """The speed measured so far (median wall ÷ audio of earlier windows)."""
+        """The speed measured so far: median CPU seconds ÷ audio seconds of earlier windows
+        (before the first: :data:`_FIRST_RTF` per CPU core)."""
         if not self._rtfs:
-            return _FIRST_RTF
+            return _FIRST_RTF * (os.cpu_count() or 1)
         ordered = sorted(self._rtfs)
         return max(0.05, ordered[len(ordered) // 2])
 
@@ -447,7 +480,7 @@ class Transcriber:
         w: audio_mod.Window,
         segments: list[Segment],
         run_once: Callable[..., list[Segment]],
-        t_window: float,
+        c_window: float,
         limit_s: float,
     ) -> list[Segment]:
         """Decode every stretch of the window with speech energy and no words again, on its own.
@@ -464,7 +497,7 @@ class Transcriber:
             for a, b in w.chunks
         ]
         for start, end in guards.untranscribed(segments, [w.file], within=chunks):
-            if time.perf_counter() - t_window > limit_s or self.cancel.is_set():
+            if time.process_time() - c_window > limit_s or self.cancel.is_set():
                 break
             sub = _sub_window(w, start - _GAP_LEAD_S, end + _GAP_TAIL_S)
             if sub is None:
@@ -492,26 +525,28 @@ class Transcriber:
         timeline = Timeline(
             read_events(session.folder / "events.jsonl"), GuideText.read(session.folder)
         )
-        segments = sorted(segments, key=lambda s: (s.start, s.end))
-        segments = guards.drop_silence(segments, files)
-        segments = guards.guard_repetition(segments)
-        segments, guessed = guards.drop_gibberish(segments)
-        segments = guards.spell_vocabulary(segments, vocabulary)
-        segments = guards.flag_low_confidence(segments)
-        voice, voice_warnings = (
-            session.interviewer_voice() if diarize_mod.available() else (None, [])
-        )
-        who = speakers_mod.attribute(
-            segments,
-            files,
-            session.channel_labels,
-            participant=session.participant,
-            observers=[o for o in session.meta.get("observers") or () if isinstance(o, str)],
-            annotations=timeline.annotations,
-            interviewer_voice=voice,
-            interviewer_channel=session.interviewer_channel,
-        )
-        who.warnings.extend(voice_warnings)
+        with self._stage("guards"):
+            segments = sorted(segments, key=lambda s: (s.start, s.end))
+            segments = guards.drop_silence(segments, files)
+            segments = guards.guard_repetition(segments)
+            segments, guessed = guards.drop_gibberish(segments)
+            segments = guards.spell_vocabulary(segments, vocabulary)
+            segments = guards.flag_low_confidence(segments)
+        with self._stage("speakers"):
+            voice, voice_warnings = (
+                session.interviewer_voice() if diarize_mod.available() else (None, [])
+            )
+            who = speakers_mod.attribute(
+                segments,
+                files,
+                session.channel_labels,
+                participant=session.participant,
+                observers=[o for o in session.meta.get("observers") or () if isinstance(o, str)],
+                annotations=timeline.annotations,
+                interviewer_voice=voice,
+                interviewer_channel=session.interviewer_channel,
+            )
+            who.warnings.extend(voice_warnings)
         segments = who.segments
         segments = guards.split_at_topics(segments, timeline.topic_at)
         segments = [replace(s, id=i) for i, s in enumerate(segments)]
@@ -668,8 +703,12 @@ def _coverage(w: audio_mod.Window, segments: list[Segment]) -> float:
 #: A gap is redecoded from this long before its speech (the first word whole) to this long after.
 _GAP_LEAD_S = 0.3
 _GAP_TAIL_S = 0.5
-#: Time limit of one window: this plus this many times the window's audio length at the speed
-#: measured so far in the run (first window: :data:`_FIRST_RTF`).
+#: Time limit of one window, in CPU seconds of this process: this plus this many times the
+#: window's audio length at the speed measured so far in the run (CPU seconds per audio second;
+#: before the first window: :data:`_FIRST_RTF` per CPU core, i.e. real time on every core).
+#: CPU time, not wall time: on a machine loaded by other programs wall time stretches but the
+#: work of a window does not, so load cannot cut a window (which would then be reported
+#: untranscribed); a loop the temperature fallback keeps resampling still burns CPU and is cut.
 _WINDOW_BASE_S = 30.0
 _WINDOW_RTF_FACTOR = 5.0
 _FIRST_RTF = 1.0

@@ -161,6 +161,8 @@ class GuideApp(App[Path | None]):
         # caught up. None while everything is written.
         self.save_problem: str | None = None
         self.hung_up = False  # the terminal was closed (SIGHUP): nothing more can be shown
+        #: The signal that ended the app as Ctrl+Q would (SIGHUP or SIGTERM), None otherwise.
+        self.ended_by: str | None = None
         if not any(e.type == EventType.SESSION_STARTED for e in events):
             self.record(
                 EventType.SESSION_STARTED,
@@ -259,21 +261,37 @@ class GuideApp(App[Path | None]):
         self._handle_hangup()
 
     def _handle_hangup(self) -> None:
-        """Closing the terminal sends SIGHUP, whose default ends the program on the spot (like
-        kill -9: the recording not stopped, posted events not flushed). End as Ctrl+Q does."""
-        if not hasattr(signal, "SIGHUP"):
-            return
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
+        """Closing the terminal sends SIGHUP, and ``kill``, a logout or a shutdown SIGTERM, whose
+        default ends the program on the spot (like kill -9: the recording not stopped, posted
+        events not flushed). End as Ctrl+Q does."""
+        for name, handler in (("SIGHUP", self._hangup), ("SIGTERM", self._terminated)):
+            if not hasattr(signal, name):
+                continue
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().add_signal_handler(getattr(signal, name), handler)
 
     def _hangup(self) -> None:
-        if self.hung_up:
+        if self.ended_by:
             return
         self.hung_up = True
+        self.ended_by = "SIGHUP"
         self.record(
             EventType.WARNING,
             kind="terminal_closed",
             message="The terminal was closed (SIGHUP); the interview was left to be resumed.",
+        )
+        if not self._save_draft_note():
+            self.leave_unfinished()
+
+    def _terminated(self) -> None:
+        """SIGTERM (``kill``, a logout, a shutdown): as SIGHUP, but the terminal is still there."""
+        if self.ended_by:
+            return
+        self.ended_by = "SIGTERM"
+        self.record(
+            EventType.WARNING,
+            kind="terminated",
+            message="guide-tui was told to stop (SIGTERM); the interview was left to be resumed.",
         )
         if not self._save_draft_note():
             self.leave_unfinished()
