@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,6 +45,7 @@ WINDOW_HOP = 75  # half a window: with 1.1-1.5 s hops the extra-voice test flipp
 SHORT_RUN = 200  # runs up to 2 s are embedded whole
 UNITS = (200, 300, 450)  # clustering units: runs cut into pieces of at most 2, 3, 4.5 s
 MIN_SPEAKER_S = 2.0  # a cluster with less speech is noise, not a person
+MIN_TURNS = 2  # an unexpected voice must speak in at least two separate turns
 # An extra cluster is another voice when the closest pair of clusters is both less similar (raw
 # centroid cosine) and better separated (mean own-minus-other similarity of their units, centred
 # space) than one voice split in two. Calibrated on espeak-ng fixtures (docs/transcription.md):
@@ -54,6 +55,7 @@ NEW_VOICE_MARGIN = 0.63
 RUN_WEIGHT = 0.5  # share of the whole speech run in a word's voice score
 KMEANS_STEPS = 10
 BATCH = 128  # windows per LSTM forward
+LINK_MARGIN = 0.5  # summed centred cosine: best assignment of voices across files over the next
 SOFTMAX_T = 0.04  # word confidence: softmax of centroid similarities at this temperature
 _TARGET_POWER = 10 ** (-30 / 10)  # Resemblyzer normalises speech to -30 dBFS
 
@@ -235,6 +237,11 @@ class Diarization:
     checks: list[dict[str, float]] = field(default_factory=list)
 
     @property
+    def voices(self) -> np.ndarray | None:
+        """Each cluster's raw voice (:attr:`raw_centroids`), as :func:`link_voices` compares."""
+        return self.raw_centroids
+
+    @property
     def clusters(self) -> int:
         return int(self.sims.shape[1]) if self.sims.ndim == 2 else 0
 
@@ -412,7 +419,9 @@ def _cluster(
     runs: list[tuple[int, int]],
     expected: int,
     unit_len: int,
-) -> tuple[np.ndarray, bool, dict[str, float]]:
+) -> tuple[np.ndarray, np.ndarray, bool, dict[str, float]]:
+    """Centroids at ``expected + 1`` clusters when the closest pair passes the extra-voice test
+    (else at ``expected``), the centroids with that pair merged, the verdict, its numbers."""
     import numpy as np
 
     # clustering units: runs cut into pieces of at most unit_len frames
@@ -458,13 +467,42 @@ def _cluster(
         )
         score = (NEW_VOICE_SIM - float(c[i, j])) / 0.01 + (margin - NEW_VOICE_MARGIN) / 0.05
         check = {"cos": float(c[i, j]), "margin": margin, "score": score}
-        if score > 0:
-            extra = True  # even the two closest clusters are different voices
-        else:
-            groups[i] = groups[i] + groups[j]
-            del groups[j]
-            centroids = _normed(np.stack([unit_emb[g].T @ unit_dur[g] for g in groups]))
-    return centroids, extra, check
+        extra = score > 0  # even the two closest clusters are different voices
+        groups[i] = groups[i] + groups[j]
+        del groups[j]
+        merged = _normed(np.stack([unit_emb[g].T @ unit_dur[g] for g in groups]))
+        return (centroids if extra else merged), merged, extra, check
+    return centroids, centroids, extra, check
+
+
+def _refine(emb: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """K-means steps on the windows from the clustering's centroids: (centroids, labels)."""
+    import numpy as np
+
+    for _ in range(KMEANS_STEPS):
+        label = (emb @ centroids.T).argmax(axis=1)
+        new = []
+        for k in range(len(centroids)):
+            chosen = emb[label == k]
+            new.append(_normed(chosen.mean(axis=0)) if len(chosen) else centroids[k])
+        centroids = np.stack(new)
+    return centroids, (emb @ centroids.T).argmax(axis=1)
+
+
+def _turns(windows: list[tuple[int, int, int]], label: np.ndarray, clusters: int) -> list[int]:
+    """Separate turns per cluster: speech runs labelled by their windows' majority, consecutive
+    runs of one cluster counted once."""
+    votes: dict[int, list[int]] = {}
+    for (r, _, _), k in zip(windows, label.tolist(), strict=True):
+        votes.setdefault(r, []).append(int(k))
+    out = [0] * clusters
+    previous = -1
+    for r in sorted(votes):
+        k = max(set(votes[r]), key=votes[r].count)
+        if k != previous:
+            out[k] += 1
+        previous = k
+    return out
 
 
 def torch_threads() -> int:
@@ -525,22 +563,17 @@ def _diarize_file(f: AudioFile, expected: int, channel: int | None) -> Diarizati
     # The extra voice must survive clustering at every unit length (2, 3 and 4.5 s): one voice
     # split in two passes the similarity test at one granularity now and then, a real voice at
     # all of them (docs/transcription.md, "An unexpected voice").
+    # And it must speak in at least two separate turns: one turn that sounds apart (measured: the
+    # participant's opening answer in a 33 s file) is not yet a person.
     results = [_cluster(emb, raw, windows, runs, expected, u) for u in UNITS]
-    centroids, extra, _ = results[len(results) // 2]
-    if extra and not all(r[1] for r in results):
-        centroids, extra, _ = next(r for r in results if not r[1])
-    checks = [r[2] for r in results]
-    # one refinement pass on windows (k-means step), then per-window similarities
-    for _ in range(KMEANS_STEPS):
-        sims = emb @ centroids.T
-        label = sims.argmax(axis=1)
-        new = []
-        for k in range(len(centroids)):
-            chosen = emb[label == k]
-            new.append(_normed(chosen.mean(axis=0)) if len(chosen) else centroids[k])
-        centroids = np.stack(new)
+    with_extra, merged, _, _ = results[len(results) // 2]
+    extra = all(r[2] for r in results)
+    checks = [r[3] for r in results]
+    centroids, label = _refine(emb, with_extra if extra else merged)
+    if extra and min(_turns(windows, label, len(centroids))) < MIN_TURNS:
+        extra = False
+        centroids, label = _refine(emb, merged)
     sims = emb @ centroids.T
-    label = sims.argmax(axis=1)
     speech = [0.0] * len(centroids)
     first = [math.inf] * len(centroids)
     for wi, (_, a, b) in enumerate(windows):
@@ -607,6 +640,41 @@ def voice_similarity(d: Diarization, voice: np.ndarray) -> tuple[list[float], li
     centred = d.centroids @ _normed(v - d.centre)
     raw = d.raw_centroids @ _normed(v)
     return [float(s) for s in centred], [float(s) for s in raw]
+
+
+def link_voices(
+    known: Mapping[str, np.ndarray], d: Diarization, *, min_margin: float = LINK_MARGIN
+) -> dict[int, str]:
+    """Clusters of a file that are voices already named in another file of the session
+    (``known``: speaker id -> raw voice, :attr:`Diarization.raw_centroids`): cluster -> speaker id.
+
+    The vectors are centred on their common mean (what the microphone and room add to every
+    voice drops out, as within a file), then the one-to-one assignment with the highest summed
+    cosine wins, if it beats the next best assignment by ``min_margin``; otherwise nothing is
+    linked and the file is named on its own (ticks, first voice)."""
+    import itertools
+
+    import numpy as np
+
+    if d.raw_centroids is None or not len(d.raw_centroids) or not known:
+        return {}
+    ids = list(known)
+    ref = np.stack([np.asarray(known[i], np.float32) for i in ids])
+    centre = np.concatenate([ref, d.raw_centroids]).mean(axis=0)
+    sim = _normed(d.raw_centroids - centre) @ _normed(ref - centre).T  # (clusters, known)
+    n, m = sim.shape
+    scored: list[tuple[float, tuple[tuple[int, int], ...]]] = []
+    for size in (min(n, m),):
+        for ks in itertools.permutations(range(n), size):
+            for js in itertools.permutations(range(m), size):
+                if list(js) != sorted(js):
+                    continue
+                pairs = tuple(zip(ks, js, strict=True))
+                scored.append((float(sum(sim[k, j] for k, j in pairs)), pairs))
+    scored.sort(key=lambda x: -x[0])
+    if not scored or (len(scored) > 1 and scored[0][0] - scored[1][0] < min_margin):
+        return {}
+    return {k: ids[j] for k, j in scored[0][1] if sim[k, j] > 0}
 
 
 def word_labels(
