@@ -225,6 +225,41 @@ def test_a_word_level_speaker_change_splits_a_segment_and_flags_doubt() -> None:
     }
 
 
+def test_link_voices_matches_clusters_to_known_voices_or_nothing() -> None:
+    rng = np.random.default_rng(3)
+    common = rng.normal(size=256)  # what the microphone adds to every voice
+    a, b = common + 0.3 * rng.normal(size=256), common + 0.3 * rng.normal(size=256)
+
+    def diar(*voices: np.ndarray) -> diarize.Diarization:
+        v = diarize._normed(np.stack(voices).astype(np.float32))
+        n = len(voices)
+        return diarize.Diarization(
+            0.0, [], [], np.zeros((0, n)), [1.0] * n, [0.0] * n, False, raw_centroids=v
+        )
+
+    known = {"S1": diarize._normed(a), "S2": diarize._normed(b)}
+    noisy = [x + 0.05 * rng.normal(size=256) for x in (b, a)]
+    assert diarize.link_voices(known, diar(*noisy)) == {0: "S2", 1: "S1"}
+    c = common + 0.3 * rng.normal(size=256)  # a voice heard only in this file stays unlinked
+    assert diarize.link_voices(known, diar(noisy[1], c, noisy[0])) == {0: "S1", 2: "S2"}
+    # two clusters equally like both known voices: no link (named on their own)
+    mid = [diarize._normed(a) + diarize._normed(b)] * 2
+    assert diarize.link_voices(known, diar(*mid)) == {}
+    assert diarize.link_voices({}, diar(*noisy)) == {}
+
+
+def test_linked_clusters_keep_their_speaker_and_the_rest_are_named() -> None:
+    roster = speakers._Roster("P07", [])
+    i, p = roster.interviewer("ticks"), roster.participant_id("most_speech")
+    d = diarize.Diarization(
+        100.0, [], [], np.zeros((0, 3)), [30.0, 20.0, 5.0], [100.0, 110.0, 150.0], True
+    )
+    # the participant opens this file and no tick falls in it: linked by voice, not first voice
+    names = speakers._name_clusters(d, [], [], [], roster, linked={0: p, 1: i})
+    assert names[0] == p and names[1] == i
+    assert roster.label(names[2]) == "Unknown speaker"
+
+
 # ----------------------------------------------------------------------------- real weights
 
 
@@ -323,3 +358,26 @@ def test_the_speaker_encoder_runs_on_one_thread_and_restores_torch(monkeypatch) 
         torch.set_num_threads(before)
     assert seen and set(seen) == {diarize.ENCODER_THREADS} == {1}
     assert len(result.windows) > 0
+
+
+@pytest.mark.slow
+@needs_model
+def test_voices_keep_their_labels_across_files(tmp_path: Path) -> None:
+    """A lost device: two files at session.json offsets with a gap. The second file opens with
+    the participant and has no tick: named on its own it calls the participant the interviewer
+    (first voice); linked by voice to the first file it keeps both labels."""
+    from dataclasses import replace
+
+    a = fs.make_interview(fs.INTERVIEW_TURNS[:6])
+    b = fs.make_interview(fs.INTERVIEW_TURNS[5:] + fs.INTERVIEW_TURNS[:3])
+    assert b.turns[0].speaker == "P"
+    offset = a.duration + 20.0
+    folder = fs.make_session(tmp_path / "s", [a.path, b.path], _ticks(a), offsets=[0.0, offset])
+    fs.transcribe_with_tiny_en(folder)
+    tr = json.loads((folder / "transcript.json").read_text())
+    assert sorted(e["role"] for e in tr["speakers"].values()) == ["interviewer", "participant"]
+    turns = (*a.turns, *(replace(t, start=t.start + offset, end=t.end + offset) for t in b.turns))
+    both = fs.SpeechFixture(a.path, turns, a.samplerate, a.channels)
+    assert _word_accuracy(tr, both) >= 0.97
+    later = [s for s in tr["segments"] if s["start"] >= offset]
+    assert later and later[0]["speaker"] == "P07", later[:1]

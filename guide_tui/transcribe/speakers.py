@@ -148,6 +148,7 @@ def attribute(
     for s in segments:
         f = guards._file_at(files, s.start)
         by_file.setdefault(id(f) if f is not None else 0, []).append(s)
+    jobs = []
     for f in files:
         segs = by_file.pop(id(f), [])
         if not segs:
@@ -183,19 +184,34 @@ def attribute(
                     "see docs/transcription.md)",
                 }
             )
+        jobs.append((f, segs, spans, flat, names, two_mics, d))
+    # Several files (a lost device): the file with the most ticks is named first, and the others
+    # link their voices to the speakers named there, so one person keeps one label in every file.
+    voices = _Voices()
+    order = sorted(
+        range(len(jobs)),
+        key=lambda n: -sum(1 for t in ticks if _in_file(jobs[n][0], t)),
+    )
+    results: dict[int, tuple[list[str | None], list[float]]] = {}
+    for n in order:
+        f, segs, spans, flat, names, two_mics, d = jobs[n]
         if two_mics:
             keys, conf = _by_channel(
                 f, flat, names, d, roster, interviewer_channel, interviewer_voice
             )
         elif d is not None and d.clusters:
-            keys, conf = _by_voice(d, flat, ticks, roster, interviewer_voice)
+            keys, conf = _by_voice(d, flat, ticks, roster, interviewer_voice, voices=voices)
         else:
             keys, conf = [None] * len(flat), [0.0] * len(flat)
+        results[n] = (keys, conf)
+    for n, job in enumerate(jobs):
+        segs, spans = job[1], job[2]
+        keys, conf = results[n]
         pos = 0
         for s, group in zip(segs, spans, strict=True):
-            n = len(group)
-            out.extend(_apply(s, keys[pos : pos + n], conf[pos : pos + n], roster))
-            pos += n
+            k = len(group)
+            out.extend(_apply(s, keys[pos : pos + k], conf[pos : pos + k], roster))
+            pos += k
     for rest in by_file.values():
         out.extend(rest)
     out.sort(key=lambda s: (s.start, s.end))
@@ -256,18 +272,45 @@ class _Roster:
         }
 
 
+def _in_file(f: AudioFile, t: float) -> bool:
+    return f.offset <= t < f.offset + f.duration
+
+
+class _Voices:
+    """Each named speaker's voice so far (speech-weighted sum of the files' cluster voices)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, Any] = {}
+
+    def known(self) -> dict[str, Any]:
+        from guide_tui.transcribe.diarize import _normed
+
+        return {sid: _normed(v) for sid, v in self.sums.items()}
+
+    def add(self, d: Diarization, names: dict[int, str]) -> None:
+        if d.voices is None:
+            return
+        for k, sid in names.items():
+            v = d.voices[k] * max(d.speech_s[k], 1e-3)
+            self.sums[sid] = self.sums[sid] + v if sid in self.sums else v
+
+
 def _by_voice(
     d: Diarization,
     spans: list[tuple[float, float]],
     ticks: list[float],
     roster: _Roster,
     voice: KnownVoice | None = None,
+    voices: _Voices | None = None,
 ) -> tuple[list[str | None], list[float]]:
     from guide_tui.transcribe import diarize
 
     labels = diarize.word_labels(d, spans)
     clusters = [k for k, _ in labels]
-    names = _name_clusters(d, spans, clusters, ticks, roster, voice)
+    linked = diarize.link_voices(voices.known(), d) if voices is not None else {}
+    names = _name_clusters(d, spans, clusters, ticks, roster, voice, linked)
+    if voices is not None:
+        voices.add(d, names)
     keys = [names.get(k) if k is not None else None for k in clusters]
     return keys, [c for _, c in labels]
 
@@ -279,9 +322,14 @@ def _name_clusters(
     ticks: list[float],
     roster: _Roster,
     voice: KnownVoice | None = None,
+    linked: dict[int, str] | None = None,
 ) -> dict[int, str]:
     """Cluster -> speaker id. Interviewer: the cluster the known voice clearly matches, else the
-    voice of the last word begun before most ticks, else the first voice."""
+    voice of the last word begun before most ticks, else the first voice. ``linked``: clusters
+    already known by voice from another file of the session keep that id; only the rest are
+    named here."""
+    names: dict[int, str] = dict(linked or {})
+    taken = {roster.entries[sid]["_key"] for sid in names.values() if sid in roster.entries}
     votes: Counter[int] = Counter()
     lo, hi = d.file_offset, d.file_offset + 1e9
     for t in ticks:
@@ -292,10 +340,16 @@ def _name_clusters(
             k = clusters[max(before, key=lambda i: spans[i][0])]
             if k is not None and t - spans[before[-1]][1] < 30.0:
                 votes[k] += 1
-    order = sorted(range(d.clusters), key=lambda k: d.first_t[k])
-    names: dict[int, str] = {}
+    order = sorted((k for k in range(d.clusters) if k not in names), key=lambda k: d.first_t[k])
+    for k in list(votes):
+        if k in names:
+            del votes[k]
     matched = _match_voice(d, voice) if voice is not None else None
-    if matched is not None:
+    if matched is not None and matched[0] in names:
+        matched = None
+    if "interviewer" in taken:
+        pass
+    elif matched is not None:
         k, detail = matched
         if votes:
             detail["ticks"], detail["votes"] = sum(votes.values()), votes[k]
@@ -306,12 +360,14 @@ def _name_clusters(
     elif order:
         names[order[0]] = roster.interviewer("first_voice")  # interviews open with the interviewer
     rest = sorted((k for k in order if k not in names), key=lambda k: -d.speech_s[k])
-    if rest:
+    if rest and "participant" not in taken:
         names[rest[0]] = roster.participant_id("most_speech")
-    others = sorted(rest[1:], key=lambda k: d.first_t[k])
+        rest = rest[1:]
+    others = sorted(rest, key=lambda k: d.first_t[k])
     expected_observers = len(roster.observers)
-    for i, k in enumerate(others):
-        names[k] = roster.observer(i) if i < expected_observers else roster.stranger()
+    free = [i for i in range(expected_observers) if f"observer{i}" not in taken]
+    for k in others:
+        names[k] = roster.observer(free.pop(0)) if free else roster.stranger()
     return names
 
 
