@@ -90,7 +90,7 @@ def _score(kwargs: dict) -> dict:
         "clusters": d.clusters,
         "seconds": seconds,
         "audio_s": fx.duration,
-        "checks": d.checks,
+        "checks": getattr(d, "checks", []),  # (absent before the rules of 2026-12-02)
     }
 
 
