@@ -381,3 +381,21 @@ def test_voices_keep_their_labels_across_files(tmp_path: Path) -> None:
     assert _word_accuracy(tr, both) >= 0.97
     later = [s for s in tr["segments"] if s["start"] >= offset]
     assert later and later[0]["speaker"] == "P07", later[:1]
+
+
+def test_features_a_block_at_a_time_equal_the_whole_file() -> None:
+    """The 16 kHz samples are read and turned into mel frames a block at a time (memory), with
+    the fast decimation for 48 kHz: the same numbers as the whole file through the shared
+    resampler and mel_frames."""
+    from guide_tui.transcribe.audio import read_frames, resample
+
+    fx = fs.make_interview(fs.INTERVIEW_TURNS[:2])
+    f = open_audio([fx.path], [0.0])[0]
+    x = diarize.read_mono16k(f, block_s=3.7)
+    ref = resample(read_frames(f, 0, f.frames).mean(axis=1), f.samplerate)
+    assert len(x) == len(ref) and np.allclose(x, ref, atol=1e-5)
+    mel, power = diarize.features(f, block_s=2.3)
+    assert np.allclose(mel, diarize.mel_frames(x), rtol=1e-4, atol=1e-9)
+    usable = (len(x) // diarize.HOP) * diarize.HOP
+    whole = (x[:usable].astype(np.float64) ** 2).reshape(-1, diarize.HOP).mean(axis=1)
+    assert np.allclose(power[: len(whole)], whole) and not power[len(whole) :].any()

@@ -204,9 +204,16 @@ def features(
     return mel, power
 
 
-def read_mono16k(f: AudioFile, channel: int | None = None) -> np.ndarray:
-    """The whole file at 16 kHz (channel mix, or one channel)."""
-    return _read16k(f, channel, 0, f.samples16k)
+def read_mono16k(f: AudioFile, channel: int | None = None, block_s: float = 60.0) -> np.ndarray:
+    """The whole file at 16 kHz (channel mix, or one channel), read in blocks to bound memory."""
+    import numpy as np
+
+    total = f.samples16k
+    out = np.zeros(total, np.float32)
+    block = max(1, int(block_s * SR))
+    for a in range(0, total, block):
+        out[a : min(total, a + block)] = _read16k(f, channel, a, min(total, a + block))
+    return out
 
 
 def _read16k(f: AudioFile, channel: int | None, start: int, stop: int) -> np.ndarray:
