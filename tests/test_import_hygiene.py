@@ -13,7 +13,17 @@ import pytest
 
 import guide_tui
 
-HEAVY = ("numpy", "sounddevice", "soundfile", "torch", "whisper", "faster_whisper", "ctranslate2")
+HEAVY = (
+    "numpy",
+    "sounddevice",
+    "soundfile",
+    "torch",
+    "whisper",
+    "faster_whisper",
+    "ctranslate2",
+    "dask",  # --cluster only (guide_tui.transcribe.cluster)
+    "distributed",
+)
 ALL_MODULES = sorted(
     info.name
     for info in pkgutil.walk_packages(guide_tui.__path__, "guide_tui.")

@@ -25,6 +25,8 @@ BANNED = (
     "sounddevice",
     "ctranslate2",
     "soundfile",
+    "dask",  # transcribe --cluster only
+    "distributed",
     # Not heavy, but 10-30 ms of start-up on the critical path (bench/startup.py): the package
     # version is a constant, not read from the installed metadata.
     "importlib.metadata",

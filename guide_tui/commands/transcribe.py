@@ -89,6 +89,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="give the engine long silences too (not recommended)",
     )
     tr.add_argument("--threads", type=int, default=0, help="CPU threads (0: engine default)")
+    tr.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="faster-whisper on an NVIDIA GPU (cuda) or the CPU; auto: the GPU when CUDA is "
+        "usable here (with --cluster: cpu unless cuda is given)",
+    )
+    tr.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run the windows on Dask (extra [cluster]): local:N starts N worker processes "
+        "here; tcp://host:8786 or tls://host:8786 uses a running scheduler (docs/cluster.md)",
+    )
+    tr.add_argument(
+        "--cluster-shared-fs",
+        action="store_true",
+        help="the workers see the session folders at the same paths: send paths, not audio",
+    )
+    tr.add_argument(
+        "--cluster-security",
+        metavar="FOLDER",
+        help="TLS for a tls:// scheduler: FOLDER holds ca.pem, cert.pem and key.pem",
+    )
     tr.add_argument("--force", action="store_true", help="transcribe again even if transcribed")
     tr.set_defaults(func=run_transcribe)
 
@@ -132,11 +155,37 @@ def _session_folder(name: str) -> Path:
     return path
 
 
+def _device(args: argparse.Namespace) -> str:
+    """``--device`` as the engine takes it: ``cpu`` or ``cuda`` (one line when CUDA is asked
+    for and not usable)."""
+    from guide_tui.errors import TranscriptionError
+
+    wanted = getattr(args, "device", "auto")
+    if wanted == "cpu":
+        return "cpu"
+    if args.engine != "faster-whisper":
+        if wanted == "cuda":
+            raise TranscriptionError("--device cuda needs the faster-whisper engine")
+        return "cpu"
+    if getattr(args, "cluster", None):  # the workers' GPUs are not visible from here
+        return wanted if wanted == "cuda" else "cpu"
+    from guide_tui.transcribe.engines.faster import cuda_devices, require_cuda
+
+    if wanted == "cuda":
+        require_cuda()
+        return "cuda"
+    return "cuda" if cuda_devices() else "cpu"
+
+
 def run_transcribe(args: argparse.Namespace) -> int:
     from guide_tui.transcribe.runner import TRANSCRIPT, Transcriber
     from guide_tui.transcribe.types import TranscribeOptions
 
     folders = [_session_folder(s) for s in args.sessions]
+    if getattr(args, "cluster", None):
+        from guide_tui.transcribe.cluster import parse_local
+
+        parse_local(args.cluster)  # a bad address is refused before any work
     options = TranscribeOptions(
         engine=args.engine,
         model=args.model,
@@ -149,6 +198,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
         window_s=args.window,
         vad_filter=args.vad,
         threads=args.threads,
+        device=_device(args),
     )
     todo = [f for f in folders if args.force or not (f / TRANSCRIPT).exists()]
     from guide_tui.session.lock import is_locked
@@ -164,45 +214,26 @@ def run_transcribe(args: argparse.Namespace) -> int:
             )
     if not todo:
         return 0
-    view = _ProgressView(len(todo))
-    transcriber = Transcriber(options, on_progress=view.update)
     empty: list[str] = []
     mute: list[str] = []  # speech energy, but not a word the engine could write
-    try:
-        with view:
-            for i, folder in enumerate(todo, 1):
-                view.start_session(i, folder)
-                out = transcriber.run(folder)
-                view.finish_session(out, transcriber.last_timings)
-                for line in _unplaced_corrections(folder):
-                    print(f"{folder.name}: {line}", file=sys.stderr)
-                for warning in _warnings(out):  # identical channels, no speaker model
-                    print(f"guide-tui: warning: {warning}", file=sys.stderr)
-                gaps = transcriber.last_untranscribed
-                unheard = sum(float(g.get("speech_s") or 0) for g in gaps)
-                if view.segments == 0:
-                    audio = _mmss(float(transcriber.last_timings.get("audio_s") or 0))
-                    if gaps:
-                        mute.append(f"{folder.name} ({unheard:.0f} s of speech in {audio})")
-                    else:
-                        empty.append(f"{folder.name} ({audio} of audio)")
-                elif gaps:
-                    # Speech the engine could not write is marked in the transcript; say so
-                    # here too, so nobody takes the transcript for complete.
-                    print(
-                        f"guide-tui: {folder.name}: {len(gaps)} stretch(es) of speech "
-                        f"({unheard:.0f} s) could not be transcribed; they are marked "
-                        "untranscribed in the transcript — check them against the audio",
-                        file=sys.stderr,
-                    )
-    except KeyboardInterrupt:
-        transcriber.cancel.set()
-        print(
-            "guide-tui: transcription interrupted; finished windows are saved — run the same "
-            "command again to continue",
-            file=sys.stderr,
-        )
-        return 130
+    if getattr(args, "cluster", None):
+        code = _run_cluster(args, options, todo, empty, mute)
+        if code:
+            return code
+    else:
+        view = _ProgressView(len(todo))
+        transcriber = Transcriber(options, on_progress=view.update)
+        try:
+            with view:
+                for i, folder in enumerate(todo, 1):
+                    view.start_session(i, folder)
+                    out = transcriber.run(folder)
+                    view.finish_session(out, transcriber.last_timings)
+                    _report(folder, out, transcriber, view.segments, empty, mute)
+        except KeyboardInterrupt:
+            transcriber.cancel.set()
+            print(_INTERRUPTED, file=sys.stderr)
+            return 130
     if mute:
         print(
             f"guide-tui: speech found but nothing could be transcribed in {', '.join(mute)}: "
@@ -220,6 +251,95 @@ def run_transcribe(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 1
+    return 0
+
+
+_INTERRUPTED = (
+    "guide-tui: transcription interrupted; finished windows are saved — run the same "
+    "command again to continue"
+)
+
+
+def _report(
+    folder: Path,
+    out: Path,
+    transcriber: Any,
+    segments: int | None,
+    empty: list[str],
+    mute: list[str],
+) -> None:
+    """What a finished session tells the user (the same with and without a cluster)."""
+    for line in _unplaced_corrections(folder):
+        print(f"{folder.name}: {line}", file=sys.stderr)
+    for warning in _warnings(out):  # identical channels, no speaker model
+        print(f"guide-tui: warning: {warning}", file=sys.stderr)
+    gaps = transcriber.last_untranscribed
+    unheard = sum(float(g.get("speech_s") or 0) for g in gaps)
+    if segments == 0:
+        audio = _mmss(float(transcriber.last_timings.get("audio_s") or 0))
+        if gaps:
+            mute.append(f"{folder.name} ({unheard:.0f} s of speech in {audio})")
+        else:
+            empty.append(f"{folder.name} ({audio} of audio)")
+    elif gaps:
+        # Speech the engine could not write is marked in the transcript; say so here too, so
+        # nobody takes the transcript for complete.
+        print(
+            f"guide-tui: {folder.name}: {len(gaps)} stretch(es) of speech "
+            f"({unheard:.0f} s) could not be transcribed; they are marked "
+            "untranscribed in the transcript — check them against the audio",
+            file=sys.stderr,
+        )
+
+
+def _run_cluster(
+    args: argparse.Namespace,
+    options: Any,
+    todo: list[Path],
+    empty: list[str],
+    mute: list[str],
+) -> int:
+    """``--cluster``: every session's windows as Dask tasks (guide_tui.transcribe.cluster)."""
+    from guide_tui.transcribe.cluster import ClusterRun, connect
+    from guide_tui.transcribe.runner import Transcriber
+
+    cluster = connect(args.cluster, security_folder=args.cluster_security)
+    view = _StudyView(len(todo))
+    written: list[int] = []  # segments of the session just finished (its "done" progress)
+
+    def on_progress(p: Any) -> None:
+        if p.stage == "done":
+            written.append(p.segments)
+
+    transcriber = Transcriber(options, on_progress=on_progress)
+
+    def on_session(i: int, folder: Path, out: Path) -> None:
+        view.finish_session(i, out, transcriber.last_timings)
+        _report(folder, out, transcriber, written.pop() if written else None, empty, mute)
+
+    try:
+        workers = cluster.workers()
+        hosts = ", ".join(cluster.hosts())
+        print(
+            f"guide-tui: cluster {args.cluster}: {len(workers)} worker(s), "
+            f"{sum(workers.values())} thread(s), on {hosts}",
+            file=sys.stderr,
+        )
+        run = ClusterRun(
+            transcriber,
+            cluster,
+            shared_fs=args.cluster_shared_fs,
+            on_start=view.start,
+            on_window=view.window,
+            on_session=on_session,
+        )
+        with view:
+            run.run(todo)
+    except KeyboardInterrupt:
+        print(_INTERRUPTED, file=sys.stderr)
+        return 130
+    finally:
+        cluster.close()
     return 0
 
 
@@ -380,6 +500,142 @@ class _ProgressView:
         if speed:
             parts.append(_speed_text(speed))
         self._print(f"{self.label}: wrote {out} ({', '.join(parts)})")
+
+
+class _StudyView:
+    """Progress of a study on a cluster: a bar per session and one for all of them (audio done
+    / total, speed, time left), right also when windows finish out of order: a session's audio
+    counts as done in proportion to the speech of its finished windows. Without a terminal,
+    plain lines as :class:`_ProgressView` writes them (at most one round every
+    ``PLAIN_EVERY_S`` seconds: the overall line and the sessions that moved)."""
+
+    PLAIN_EVERY_S = 10.0
+
+    def __init__(self, sessions: int, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.sessions = sessions
+        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.progress: Any = None
+        self.tasks: list[Any] = []
+        self.overall: Any = None
+        self.labels: list[str] = []
+        self.total: list[float] = []  # audio of each session
+        self.span: list[float] = []  # speech in its windows still to do when the run began
+        self.span_done: list[float] = []
+        self.resumed: list[float] = []
+        self.t0 = time.monotonic()
+        self._last_plain = 0.0
+        self._moved: set[int] = set()
+
+    def __enter__(self) -> _StudyView:
+        if self.interactive:
+            view = _ProgressView(0, self.stream)  # the same columns as a single session's
+            self.progress = view.progress
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def _print(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(line, highlight=False, markup=False)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def start(self, jobs: list[Any]) -> None:
+        from guide_tui.safetext import terminal_text
+
+        self.t0 = time.monotonic()
+        for i, job in enumerate(jobs, 1):
+            self.labels.append(f"[{i}/{self.sessions}] {terminal_text(job.folder.name)}")
+            todo = sum(w.end - w.start for w in job.todo)
+            every = sum(w.end - w.start for w in job.windows)
+            self.total.append(job.total)
+            self.span.append(every)
+            self.span_done.append(every - todo)
+            self.resumed.append(job.total * (every - todo) / every if every else 0.0)
+        if self.progress is not None:
+            from rich.markup import escape
+
+            for i, label in enumerate(self.labels):
+                self.tasks.append(
+                    self.progress.add_task(
+                        escape(label),
+                        total=self.total[i],
+                        completed=self.resumed[i],
+                        speed="",
+                        left="",
+                    )
+                )
+            self.overall = self.progress.add_task(
+                "all sessions",
+                total=sum(self.total),
+                completed=sum(self.resumed),
+                speed="",
+                left="",
+            )
+        else:
+            self._print(
+                f"all sessions: transcribing {_mmss(sum(self.total))} of audio in "
+                f"{self.sessions} session(s) on the cluster"
+            )
+
+    def _done(self, i: int) -> float:
+        if not self.span[i]:
+            return self.total[i]
+        return self.total[i] * min(1.0, self.span_done[i] / self.span[i])
+
+    def _speed_left(self, done: float, resumed: float, total: float) -> tuple[Any, Any]:
+        from guide_tui.transcribe.types import transcription_speed
+
+        speed = transcription_speed(done - resumed, time.monotonic() - self.t0)
+        return speed, ((total - done) / speed if speed else None)
+
+    def window(self, d: Any) -> None:
+        i = d.session
+        self.span_done[i] += d.audio_s
+        self._moved.add(i)
+        done_all = sum(self._done(k) for k in range(len(self.total)))
+        total_all = sum(self.total)
+        speed, left = self._speed_left(done_all, sum(self.resumed), total_all)
+        if self.progress is not None:
+            s_speed, s_left = self._speed_left(self._done(i), self.resumed[i], self.total[i])
+            self.progress.update(
+                self.tasks[i],
+                completed=self._done(i),
+                speed=_speed_text(s_speed),
+                left=f"{_mmss(s_left)} left" if s_left is not None else "",
+            )
+            self.progress.update(
+                self.overall,
+                completed=done_all,
+                speed=_speed_text(speed),
+                left=f"{_mmss(left)} left" if left is not None else "",
+            )
+            return
+        now = time.monotonic()
+        if now - self._last_plain < self.PLAIN_EVERY_S:
+            return
+        self._last_plain = now
+        for k in sorted(self._moved):
+            s_speed, s_left = self._speed_left(self._done(k), self.resumed[k], self.total[k])
+            self._print(progress_line(self.labels[k], self._done(k), self.total[k], s_speed, s_left))
+        self._moved.clear()
+        self._print(progress_line("all sessions", done_all, total_all, speed, left))
+
+    def finish_session(self, i: int, out: Path, timings: dict[str, Any]) -> None:
+        audio = float(timings.get("audio_s") or 0)
+        resumed = float(timings.get("resumed_audio_s") or 0)
+        wall = float(timings.get("transcribe_s") or 0)
+        if self.progress is not None and i < len(self.tasks):
+            self.progress.update(self.tasks[i], completed=self.total[i], left="")
+        parts = [f"{_mmss(audio - resumed)} of audio in {_mmss(wall)}"]
+        if resumed:
+            parts.append(f"{_mmss(resumed)} done by an earlier run")
+        label = self.labels[i] if i < len(self.labels) else str(out.parent.name)
+        self._print(f"{label}: wrote {out} ({', '.join(parts)})")
 
 
 def _speed_text(speed: float | None) -> str:

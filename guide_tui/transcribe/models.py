@@ -49,6 +49,14 @@ KNOWN_MODELS = (
 #: words on tiny.en. See docs/transcription.md.
 DEFAULT_ENGINE = FASTER
 DEFAULT_COMPUTE_TYPE = "float32"
+#: On a GPU, CTranslate2's usual half precision (unmeasured here: no GPU on the project's machines).
+CUDA_COMPUTE_TYPE = "float16"
+
+
+def default_compute_type(device: str) -> str:
+    """The compute type ``default`` means on ``device``."""
+    return CUDA_COMPUTE_TYPE if device == "cuda" else DEFAULT_COMPUTE_TYPE
+
 
 #: Preferred models per language, best first; the first one present locally is the default.
 #: small balances speed and accuracy on a CPU; a larger one that was pulled is used before the

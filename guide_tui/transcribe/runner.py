@@ -187,6 +187,54 @@ def _guide_language(folder: Path, meta: dict[str, Any]) -> tuple[str | None, tup
     return language.lower(), vocabulary
 
 
+@dataclass
+class Job:
+    """One session between :meth:`Transcriber.prepare` and :meth:`Transcriber.finish`: its
+    windows, the ones done (from the checkpoint and this run) and the open checkpoint."""
+
+    folder: Path
+    session: SessionInput
+    model: ResolvedModel
+    files: list[audio_mod.AudioFile]
+    windows: list[audio_mod.Window]
+    language: str | None
+    vocabulary: tuple[str, ...]
+    label: str
+    total: float
+    info: EngineInfo
+    done: dict[int, list[Segment]]
+    writer: _PartialWriter
+    resumed_s: float
+    prompt: str | None
+    load_s: float
+    t_start: float
+    c_start: float
+
+    @property
+    def todo(self) -> list[audio_mod.Window]:
+        return [w for w in self.windows if w.index not in self.done]
+
+    def set_language(self, language: str) -> None:
+        """The language detected on the first window: fixed for the session, checkpointed."""
+        self.language = language
+        self.writer.append({"language": language})
+
+    def add(self, index: int, segments: list[Segment]) -> bool:
+        """Record window ``index`` (checkpoint line, fsynced); False if it was already there
+        (a window a cluster ran twice is written once)."""
+        if index in self.done:
+            return False
+        self.done[index] = segments
+        self.writer.append(
+            {
+                "window": index,
+                "key": self.windows[index].key(),
+                "segments": [s.to_json_dict() for s in segments],
+            }
+        )
+        return True
+
+
 class Transcriber:
     """Runs sessions one after another, keeping the loaded engine for the next in the queue."""
 
@@ -278,8 +326,61 @@ class Transcriber:
             acc[1] += time.process_time() - c
 
     def _run(self, folder: Path, session: SessionInput) -> Path:
-        t_start, c_start = time.perf_counter(), time.process_time()
+        t_start = time.perf_counter()
         self._stages = {}
+        engines: list[Any] = []
+
+        def describe(model: ResolvedModel) -> EngineInfo:
+            engines.append(self._engine(model))
+            info: EngineInfo = engines[0].info
+            return info
+
+        job = self.prepare(folder, session, describe, t_start=t_start, c_start=time.process_time())
+        engine = engines[0]
+        language = job.language
+        t1 = time.perf_counter()
+        worked_s = 0.0
+        try:
+            for w in job.windows:
+                if w.index in job.done:
+                    continue
+                if self.cancel.is_set():
+                    raise KeyboardInterrupt
+                samples = w.read16k()
+                if language is None:
+                    language, _ = engine.detect_language(samples)
+                    job.set_language(language)
+                segs = self._window(
+                    engine,
+                    w,
+                    samples,
+                    language,
+                    job.prompt,
+                    job.label,
+                    job.total,
+                    job.resumed_s,
+                    t1,
+                )
+                job.add(w.index, segs)
+                worked_s += w.end - w.start
+        finally:
+            job.writer.close()
+        return self.finish(job, time.perf_counter() - t1, worked_s)
+
+    def prepare(
+        self,
+        folder: Path,
+        session: SessionInput,
+        describe: Callable[[ResolvedModel], EngineInfo],
+        *,
+        t_start: float,
+        c_start: float | None = None,
+    ) -> Job:
+        """Everything before the first window: model, audio scan, windows, the checkpoint.
+
+        ``describe`` gives the engine's :class:`EngineInfo` for the model (the local run loads
+        the engine there; a cluster run describes it without loading, the workers load it).
+        """
         options = self.options
         language = (options.language if options.language not in (None, "auto") else None) or (
             session.language if options.language is None else None
@@ -307,9 +408,8 @@ class Transcriber:
             )
         t0 = time.perf_counter()
         with self._stage("load"):
-            engine = self._engine(model)
+            info = describe(model)
         load_s = time.perf_counter() - t0
-        info: EngineInfo = engine.info
         fingerprint = _fingerprint(options, info, model, files, windows, language, vocabulary)
         partial = folder / PARTIAL
         done, detected = _read_partial(partial, fingerprint)
@@ -317,34 +417,30 @@ class Transcriber:
             language = detected
         writer = _PartialWriter(partial, fingerprint, fresh=not done and detected is None)
         resumed_s = sum(windows[i].end - windows[i].start for i in done if i < len(windows))
-        prompt = _prompt(options, vocabulary)
-        t1 = time.perf_counter()
-        worked_s = 0.0
-        try:
-            for w in windows:
-                if w.index in done:
-                    continue
-                if self.cancel.is_set():
-                    raise KeyboardInterrupt
-                samples = w.read16k()
-                if language is None:
-                    language, _ = engine.detect_language(samples)
-                    writer.append({"language": language})
-                segs = self._window(
-                    engine, w, samples, language, prompt, label, total, resumed_s, t1
-                )
-                done[w.index] = segs
-                writer.append(
-                    {
-                        "window": w.index,
-                        "key": w.key(),
-                        "segments": [s.to_json_dict() for s in segs],
-                    }
-                )
-                worked_s += w.end - w.start
-        finally:
-            writer.close()
-        transcribe_s = time.perf_counter() - t1
+        return Job(
+            folder=folder,
+            session=session,
+            model=model,
+            files=files,
+            windows=windows,
+            language=language,
+            vocabulary=vocabulary,
+            label=label,
+            total=total,
+            info=info,
+            done=done,
+            writer=writer,
+            resumed_s=resumed_s,
+            prompt=_prompt(options, vocabulary),
+            load_s=load_s,
+            t_start=t_start,
+            c_start=time.process_time() if c_start is None else c_start,
+        )
+
+    def finish(self, job: Job, transcribe_s: float, worked_s: float) -> Path:
+        """Guards, speakers, topics and the atomic write of ``transcript.json``, once every
+        window is in ``job.done``; the checkpoint goes."""
+        label, total, resumed_s = job.label, job.total, job.resumed_s
         self.on_progress(
             Progress(
                 label,
@@ -355,19 +451,23 @@ class Transcriber:
                 elapsed_s=transcribe_s,
             )
         )
+        done, windows, files = job.done, job.windows, job.files
         segments = [s for i in sorted(done) if i < len(windows) for s in done[i]]
-        transcript = self._assemble(session, files, segments, info, options, language, vocabulary)
+        transcript = self._assemble(
+            job.session, files, segments, job.info, self.options, job.language, job.vocabulary
+        )
         transcript["timings"] = {
-            "load_s": round(load_s, 3),
+            "load_s": round(job.load_s, 3),
             "transcribe_s": round(transcribe_s, 3),
-            "total_s": round(time.perf_counter() - t_start, 3),
+            "total_s": round(time.perf_counter() - job.t_start, 3),
             "audio_s": round(sum(f.duration for f in files), 3),
             "rtf": round(transcribe_s / worked_s, 4) if worked_s else None,
             "resumed_audio_s": round(resumed_s, 3),
             # Process CPU seconds (all threads) of the whole run and of each stage: scan, load,
             # decode (the windows), redecode (skipped speech), speakers, guards. Writing the
-            # files comes after and is not counted.
-            "cpu_s": round(time.process_time() - c_start, 3),
+            # files comes after and is not counted. (A --cluster run: this process only, the
+            # workers' decoding not included; stages of its sessions together.)
+            "cpu_s": round(time.process_time() - job.c_start, 3),
             "stages": {
                 k: {"wall_s": round(v[0], 3), "cpu_s": round(v[1], 3)}
                 for k, v in self._stages.items()
@@ -375,12 +475,12 @@ class Transcriber:
         }
         self.last_timings = transcript["timings"]
         self.last_untranscribed = transcript["untranscribed"]
-        out = folder / TRANSCRIPT
+        out = job.folder / TRANSCRIPT
         write_atomic(out, get_writer("json").render(transcript))
         from guide_tui.export.writers import transcript_markdown
 
-        write_atomic(folder / MARKDOWN, transcript_markdown(folder))
-        partial.unlink(missing_ok=True)
+        write_atomic(job.folder / MARKDOWN, transcript_markdown(job.folder))
+        (job.folder / PARTIAL).unlink(missing_ok=True)
         self.on_progress(
             Progress(
                 label,
@@ -408,48 +508,32 @@ class Transcriber:
     ) -> list[Segment]:
         """``started``: ``perf_counter`` when this run began transcribing (for the speed)."""
 
+        def on_segment(seg: Segment, count: int) -> None:
+            if self.cancel.is_set():
+                raise KeyboardInterrupt
+            self.on_progress(
+                Progress(
+                    label,
+                    min(total, seg.end),
+                    total,
+                    segments=count,
+                    resumed_s=resumed_s,
+                    elapsed_s=time.perf_counter() - started,
+                )
+            )
+
         c_window = time.process_time()
-        limit_s = _WINDOW_BASE_S + _WINDOW_RTF_FACTOR * (w.end - w.start) * self._rtf
-
-        def run_once(
-            win: audio_mod.Window, audio: Any, p: str | None, *, condition: bool | None = None
-        ) -> list[Segment]:
-            out: list[Segment] = []
-            kwargs = {} if condition is None else {"condition_on_previous_text": condition}
-            stage = "decode" if condition is None else "redecode"
-            with self._stage(stage):
-                for s in engine.transcribe(
-                    audio, language=language, prompt=p, seed=w.index, **kwargs
-                ):
-                    if self.cancel.is_set():
-                        raise KeyboardInterrupt
-                    out.append(_to_session(win, s))
-                    self.on_progress(
-                        Progress(
-                            label,
-                            min(total, out[-1].end),
-                            total,
-                            segments=len(out),
-                            resumed_s=resumed_s,
-                            elapsed_s=time.perf_counter() - started,
-                        )
-                    )
-                    if time.process_time() - c_window > limit_s:
-                        # One bad window (a loop the temperature fallback keeps resampling) must
-                        # not take minutes: stop here; the rest is redecoded per stretch below or
-                        # reported as untranscribed, never silently lost. CPU time, not wall
-                        # time: other programs slowing the machine down must not cut a window.
-                        break
-            return out
-
-        segments = run_once(w, samples, prompt)
-        if prompt and _skipped_speech(w, segments):
-            # A prompt can make Whisper skip whole turns (tiny.en dropped five with a filler
-            # prompt): never trade speech for style. Keep whichever version covers more speech.
-            plain = run_once(w, samples, None)
-            if _coverage(w, plain) > _coverage(w, segments):
-                segments = plain
-        segments = self._redecode_skipped(w, segments, run_once, c_window, limit_s)
+        segments = decode_window(
+            engine,
+            w,
+            samples,
+            language,
+            prompt,
+            rtf=self._rtf,
+            on_segment=on_segment,
+            stop=self.cancel.is_set,
+            stage=self._stage,
+        )
         spent = time.process_time() - c_window
         if w.end > w.start:
             self._rtfs.append(spent / (w.end - w.start))
@@ -474,39 +558,6 @@ class Transcriber:
             return _FIRST_RTF * (os.cpu_count() or 1)
         ordered = sorted(self._rtfs)
         return max(0.05, ordered[len(ordered) // 2])
-
-    def _redecode_skipped(
-        self,
-        w: audio_mod.Window,
-        segments: list[Segment],
-        run_once: Callable[..., list[Segment]],
-        c_window: float,
-        limit_s: float,
-    ) -> list[Segment]:
-        """Decode every stretch of the window with speech energy and no words again, on its own.
-
-        Whisper skips speech: after a long pause, under a prompt, or when its previous text leads
-        it astray (issue 11: 7 turns of a 60-minute interview gone, no warning). Each stretch of
-        at least 1.5 s (:func:`guards.untranscribed`) is decoded in a window that starts at the
-        stretch (0.3 s before it, so the first word is whole), with no prompt and no
-        previous-text conditioning, and the words found over it are added. What is still without
-        words is reported as ``untranscribed`` in transcript.json (:meth:`_assemble`).
-        """
-        chunks = [
-            (w.file.offset + a / audio_mod.SAMPLE_RATE, w.file.offset + b / audio_mod.SAMPLE_RATE)
-            for a, b in w.chunks
-        ]
-        for start, end in guards.untranscribed(segments, [w.file], within=chunks):
-            if time.process_time() - c_window > limit_s or self.cancel.is_set():
-                break
-            sub = _sub_window(w, start - _GAP_LEAD_S, end + _GAP_TAIL_S)
-            if sub is None:
-                continue
-            found = run_once(sub, sub.read16k(), None, condition=False)
-            add = _words_within(found, start - _GAP_LEAD_S, end + _GAP_TAIL_S, segments)
-            if add:
-                segments = sorted([*segments, *add], key=lambda s: (s.start, s.end))
-        return segments
 
     def _assemble(
         self,
@@ -647,6 +698,95 @@ def _to_session(w: audio_mod.Window, s: Segment) -> Segment:
     return replace(
         s, start=w.to_session_time(s.start), end=w.to_session_time(s.end, end=True), words=words
     )
+
+
+def decode_window(
+    engine: Any,
+    w: audio_mod.Window,
+    samples: Any,
+    language: str | None,
+    prompt: str | None,
+    *,
+    rtf: float = 1.0,
+    on_segment: Callable[[Segment, int], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    stage: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None,
+) -> list[Segment]:
+    """The whole work of one window: its segments on the session clock.
+
+    ``samples`` are the window's 16 kHz audio (:meth:`Window.read16k`); the window's file needs
+    only its energy frames (``frame_db``), not the file itself: a stretch redecoded on its own is
+    cut from ``samples``. This one function runs in the local loop and as a cluster task
+    (:mod:`guide_tui.transcribe.cluster`), so both give the same segments. ``rtf``: the speed
+    measured so far (CPU seconds ÷ audio seconds), for the window's time limit (CPU time of this
+    process, :data:`_WINDOW_BASE_S`); ``on_segment`` sees each segment as it arrives (with how
+    many so far) and may raise to stop; ``stop`` ends a redecode early; ``stage(name)`` times
+    the decode and redecode calls (``timings.stages``).
+    """
+    c_window = time.process_time()
+    limit_s = _WINDOW_BASE_S + _WINDOW_RTF_FACTOR * (w.end - w.start) * rtf
+
+    def run_once(
+        win: audio_mod.Window, audio: Any, p: str | None, *, condition: bool | None = None
+    ) -> list[Segment]:
+        out: list[Segment] = []
+        kwargs = {} if condition is None else {"condition_on_previous_text": condition}
+        name = "decode" if condition is None else "redecode"
+        with stage(name) if stage is not None else contextlib.nullcontext():
+            for s in engine.transcribe(audio, language=language, prompt=p, seed=w.index, **kwargs):
+                out.append(_to_session(win, s))
+                if on_segment is not None:
+                    on_segment(out[-1], len(out))
+                if time.process_time() - c_window > limit_s:
+                    # One bad window (a loop the temperature fallback keeps resampling) must
+                    # not take minutes: stop here; the rest is redecoded per stretch below or
+                    # reported as untranscribed, never silently lost. CPU time, not wall
+                    # time: other programs slowing the machine down must not cut a window.
+                    break
+        return out
+
+    segments = run_once(w, samples, prompt)
+    if prompt and _skipped_speech(w, segments):
+        # A prompt can make Whisper skip whole turns (tiny.en dropped five with a filler
+        # prompt): never trade speech for style. Keep whichever version covers more speech.
+        plain = run_once(w, samples, None)
+        if _coverage(w, plain) > _coverage(w, segments):
+            segments = plain
+    # Redecode every stretch of the window with speech energy and no words, on its own.
+    #
+    # Whisper skips speech: after a long pause, under a prompt, or when its previous text leads
+    # it astray (issue 11: 7 turns of a 60-minute interview gone, no warning). Each stretch of at
+    # least 1.5 s (:func:`guards.untranscribed`) is decoded in a window that starts at the
+    # stretch (0.3 s before it, so the first word is whole), with no prompt and no
+    # previous-text conditioning, and the words found over it are added. What is still without
+    # words is reported as ``untranscribed`` in transcript.json (:meth:`Transcriber._assemble`).
+    for start, end in guards.untranscribed(segments, [w.file], within=_window_spans(w)):
+        if time.process_time() - c_window > limit_s or (stop is not None and stop()):
+            break
+        sub = _sub_window(w, start - _GAP_LEAD_S, end + _GAP_TAIL_S)
+        if sub is None:
+            continue
+        found = run_once(sub, _sub_samples(w, samples, sub), None, condition=False)
+        add = _words_within(found, start - _GAP_LEAD_S, end + _GAP_TAIL_S, segments)
+        if add:
+            segments = sorted([*segments, *add], key=lambda s: (s.start, s.end))
+    return segments
+
+
+def _sub_samples(w: audio_mod.Window, samples: Any, sub: audio_mod.Window) -> Any:
+    """The audio of ``sub`` (a part of ``w``, :func:`_sub_window`) cut from ``w``'s samples:
+    the resampler computes each sample from its own neighbourhood, so this equals
+    ``sub.read16k()`` without reading the file again (a cluster worker has no file)."""
+    import numpy as np
+
+    parts = []
+    acc = 0
+    for a, b in w.chunks:
+        for x, y in sub.chunks:
+            if a <= x and y <= b:
+                parts.append(samples[acc + x - a : acc + y - a])
+        acc += b - a
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
 #: The filler prompt measured in ../shared/tools/README.md §2 and in our benchmark.

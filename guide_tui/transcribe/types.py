@@ -170,6 +170,8 @@ class TranscribeOptions:
     condition_on_previous_text: bool = True
     threads: int = 0
     """CPU threads for the engine; 0 lets the engine choose."""
+    device: str = "cpu"
+    """``cpu`` or ``cuda`` (faster-whisper only; the CLI turns ``auto`` into one of them)."""
 
     def fingerprint_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -177,6 +179,8 @@ class TranscribeOptions:
         data["vocabulary"] = list(self.vocabulary)
         data.pop("threads")  # does not change the text
         data.pop("verbatim")  # rendering only: the engine output is the same
+        if self.device == "cpu":  # checkpoints from before the option stay valid
+            data.pop("device")
         return data
 
 

@@ -58,6 +58,8 @@ def load_engine(options: TranscribeOptions, model: ResolvedModel) -> Engine:
 
         return FasterWhisperEngine(model, options)
     if options.engine == "openai-whisper":
+        if options.device != "cpu":
+            raise TranscriptionError("--device cuda needs the faster-whisper engine")
         from guide_tui.transcribe.engines.openai import OpenAIWhisperEngine
 
         return OpenAIWhisperEngine(model, options)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from guide_tui.errors import TranscriptionError
 from guide_tui.transcribe.engines.base import offline_environment
-from guide_tui.transcribe.models import DEFAULT_COMPUTE_TYPE
+from guide_tui.transcribe.models import default_compute_type
 from guide_tui.transcribe.types import EngineInfo, Segment, TranscribeOptions, Word
 
 if TYPE_CHECKING:
@@ -35,11 +35,13 @@ class FasterWhisperEngine:
             raise TranscriptionError(f"faster-whisper needs a CTranslate2 folder, not {model.path}")
         compute_type = options.compute_type
         if compute_type == "default":
-            compute_type = DEFAULT_COMPUTE_TYPE
+            compute_type = default_compute_type(options.device)
+        if options.device == "cuda":
+            require_cuda()
         try:
             self._model = faster_whisper.WhisperModel(
                 str(model.path),
-                device="cpu",
+                device=options.device,
                 compute_type=compute_type,
                 cpu_threads=options.threads,
                 local_files_only=True,
@@ -53,6 +55,7 @@ class FasterWhisperEngine:
             model=model.name,
             model_path=str(model.path),
             compute_type=compute_type,
+            device=options.device,
         )
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
@@ -101,6 +104,35 @@ class FasterWhisperEngine:
                 compression_ratio=float(s.compression_ratio),
                 temperature=float(s.temperature or 0.0),
             )
+
+
+def engine_version() -> str:
+    """faster-whisper's version, as :attr:`EngineInfo.version` records it (no model loaded)."""
+    try:
+        import faster_whisper
+    except ImportError:
+        raise TranscriptionError(
+            "faster-whisper is not installed: pip install faster-whisper"
+        ) from None
+    return str(faster_whisper.__version__)
+
+
+def cuda_devices() -> int:
+    """CUDA devices CTranslate2 can use here (0 without a GPU or a CUDA build)."""
+    try:
+        import ctranslate2
+
+        return int(ctranslate2.get_cuda_device_count())
+    except (ImportError, RuntimeError, OSError):
+        return 0
+
+
+def require_cuda() -> None:
+    if cuda_devices() == 0:
+        raise TranscriptionError(
+            "--device cuda: no CUDA device is usable by CTranslate2 on this machine "
+            "(no NVIDIA GPU, driver or CUDA 12 libraries); use --device cpu"
+        )
 
 
 def download(name: str, target: Path) -> Path:
