@@ -290,3 +290,79 @@ def test_device_cuda_without_a_gpu_is_one_line(study, tmp_path) -> None:
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "--device cuda" in lines[0], done.stderr
+
+
+def _tls_folder(folder: Path) -> Path:
+    """A CA and one certificate signed by it (the docs/cluster.md recipe), made by openssl."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+    folder.mkdir()
+    steps = [
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=study CA",
+         "-keyout", "ca-key.pem", "-out", "ca.pem"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=guide-tui", "-keyout", "key.pem",
+         "-out", "req.pem"],
+        ["x509", "-req", "-in", "req.pem", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+         "-CAcreateserial", "-days", "2", "-out", "cert.pem"],
+    ]  # fmt: skip
+    for step in steps:
+        subprocess.run([openssl, *step], cwd=folder, check=True, capture_output=True, timeout=60)
+    return folder
+
+
+@slow
+def test_dask_scheduler_and_worker_commands_over_tls(study, tmp_path) -> None:
+    """What docs/cluster.md tells a lab to run: `dask scheduler` and `dask worker` processes
+    (TLS, 127.0.0.1), and the command with --cluster tls://... --cluster-security."""
+    sources, reference, env = study
+    tls = _tls_folder(tmp_path / "tls")
+    dask = Path(sys.executable).with_name("dask")
+    if not dask.exists():
+        pytest.skip("the dask command is not installed next to this Python")
+    port = _free_port()
+    address = f"tls://127.0.0.1:{port}"
+    certs = ["--tls-ca-file", str(tls / "ca.pem"), "--tls-cert", str(tls / "cert.pem"),
+             "--tls-key", str(tls / "key.pem")]  # fmt: skip
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    worker_env = {
+        **env,
+        "DASK_DISTRIBUTED__WORKER__MEMORY__TARGET": "False",
+        "DASK_DISTRIBUTED__WORKER__MEMORY__SPILL": "False",
+    }
+    scheduler = subprocess.Popen(
+        [str(dask), "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard", *certs],
+        env=env, **quiet,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [str(dask), "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--nworkers",
+         "2", "--memory-limit", "0", "--no-dashboard", *certs],
+        env=worker_env, **quiet,
+    )  # fmt: skip
+    try:
+        folders = [str(f) for f in _copy(sources, tmp_path / "tls-study")[:2]]
+        command = [sys.executable, "-m", "guide_tui", "transcribe", *folders, *ARGS,
+                   "--cluster", address, "--threads", "1"]  # fmt: skip
+        # Without the certificates the scheduler refuses the client: one line.
+        refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
+        done = subprocess.run(
+            [*command, "--cluster-security", str(tls)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "on 127.0.0.1" in done.stderr  # the hosts the audio went to
+        for n, folder in enumerate(folders):
+            assert _content(Path(folder))[0] == reference[n]
+    finally:
+        for proc in (worker, scheduler):
+            proc.terminate()
+        for proc in (worker, scheduler):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -170,7 +170,7 @@ def connect(address: str, *, security_folder: str | None = None) -> Cluster:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S, security=security)
-    except (OSError, TimeoutError, ValueError) as error:
+    except Exception as error:  # OSError, TimeoutError, ssl and TLS-configuration errors alike
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise TranscriptionError(
             f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S:g} s "
