@@ -72,6 +72,14 @@ def test_tls_folder_must_hold_the_three_files(tmp_path) -> None:
     assert security_from(None, "tcp://lab1:8786") is None
 
 
+def test_a_tls_address_without_certificates_is_one_line() -> None:
+    pytest.importorskip("distributed")
+    from guide_tui.transcribe.cluster import connect
+
+    with pytest.raises(TranscriptionError, match="--cluster-security"):
+        connect("tls://127.0.0.1:1")
+
+
 def test_a_window_arriving_twice_is_written_once(tmp_path) -> None:
     from guide_tui.transcribe.audio import AudioFile, Window
     from guide_tui.transcribe.runner import Job, _PartialWriter, _read_partial
@@ -347,6 +355,7 @@ def test_dask_scheduler_and_worker_commands_over_tls(study, tmp_path) -> None:
         # Without the certificates the scheduler refuses the client: one line.
         refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
+        assert "--cluster-security" in refused.stderr and len(refused.stderr.splitlines()) == 1
         done = subprocess.run(
             [*command, "--cluster-security", str(tls)],
             env=env,

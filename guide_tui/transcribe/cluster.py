@@ -138,6 +138,13 @@ def connect(address: str, *, security_folder: str | None = None) -> Cluster:
     distributed = _dask()
     import dask
 
+    tls_configured = dask.config.get("distributed.comm.tls.ca-file", None)
+    if address.startswith("tls://") and security is None and not tls_configured:
+        raise TranscriptionError(
+            f"{address} is a TLS scheduler: give --cluster-security FOLDER (ca.pem, "
+            "cert.pem, key.pem) or set distributed.comm.tls in Dask's configuration"
+        )
+
     # Audio must not be written to a worker's disk: no spilling of task data, here and (for
     # the workers this process starts) in every worker.
     dask.config.set(
