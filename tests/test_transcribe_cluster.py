@@ -375,3 +375,54 @@ def test_dask_scheduler_and_worker_commands_over_tls(study, tmp_path) -> None:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+class _Stream:
+    def __init__(self, tty: bool) -> None:
+        self.text = ""
+        self.tty = tty
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_study_progress_counts_windows_finished_out_of_order(tty: bool) -> None:
+    from types import SimpleNamespace
+
+    from guide_tui.commands.transcribe import _StudyView
+    from guide_tui.transcribe.cluster import WindowDone
+
+    def window(i: int, start: float, end: float):
+        return SimpleNamespace(index=i, start=start, end=end)
+
+    jobs = [
+        SimpleNamespace(
+            folder=Path(f"s{n}"),
+            total=100.0,
+            windows=[window(0, 0, 50), window(1, 50, 100)],
+            todo=[window(0, 0, 50), window(1, 50, 100)] if n else [window(1, 50, 100)],
+        )
+        for n in range(2)
+    ]
+    stream = _Stream(tty)
+    view = _StudyView(2, stream)
+    view.PLAIN_EVERY_S = 0.0
+    with view:
+        view.start(jobs)
+        assert view._done(0) == 50.0  # resumed: window 0 came from a checkpoint
+        view.window(WindowDone(1, 1, 50.0, 1.0, 0))  # session 2's second window first
+        assert view._done(1) == 50.0
+        view.window(WindowDone(0, 1, 50.0, 1.0, 0))
+        assert view._done(0) == 100.0
+    if not tty:
+        assert "all sessions: 2:30/3:20 (75%)" in stream.text
+    else:
+        assert "all sessions" in stream.text
