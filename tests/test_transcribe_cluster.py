@@ -90,7 +90,7 @@ def test_a_window_arriving_twice_is_written_once(tmp_path) -> None:
     windows = [Window(0, f, [(0, 8000)]), Window(1, f, [(8000, 16000)])]
     job = Job(
         tmp_path, None, None, [f], windows, "en", (), "x", 1.0, None,  # type: ignore[arg-type]
-        {}, _PartialWriter(partial, "fp", fresh=True), 0.0, None, 0.0, 0.0,
+        {}, _PartialWriter(partial, "fp", fresh=True), 0.0, None, 0.0, 0.0, 0.0,
     )  # fmt: skip
     seg = [Segment(0.6, 0.9, "late")]
     assert job.add(1, seg)  # out of order: window 1 first

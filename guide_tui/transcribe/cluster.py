@@ -199,7 +199,7 @@ def connect(address: str, *, security_folder: str | None = None) -> Cluster:
 
 #: The engine a worker process has loaded, by (options, model reference): one at a time.
 _ENGINES: dict[tuple[Any, ...], Any] = {}
-#: Wall ÷ audio of the windows this worker decoded (the window time limit, as in a local run).
+#: CPU ÷ audio seconds of the windows this worker decoded (the window time limit, as locally).
 _RTFS: list[float] = []
 
 
@@ -265,15 +265,15 @@ def window_task(
         samples = w.read16k()
     if os.environ.get("GUIDE_TUI_TEST_SLOW_WINDOW"):  # tests only: time to kill a worker mid-task
         time.sleep(float(os.environ["GUIDE_TUI_TEST_SLOW_WINDOW"]))
-    from guide_tui.transcribe.runner import decode_window
+    from guide_tui.transcribe.runner import _FIRST_RTF, decode_window
 
-    t0 = time.perf_counter()
-    rtf = max(0.05, sorted(_RTFS)[len(_RTFS) // 2]) if _RTFS else 1.0
+    t0, c0 = time.perf_counter(), time.process_time()
+    # The window's CPU-time limit scales with this worker's speed so far, as in a local run.
+    rtf = max(0.05, sorted(_RTFS)[len(_RTFS) // 2]) if _RTFS else _FIRST_RTF * (os.cpu_count() or 1)
     segments = decode_window(engine, w, samples, language, prompt, rtf=rtf)
-    wall = time.perf_counter() - t0
     if w.end > w.start:
-        _RTFS.append(wall / (w.end - w.start))
-    return index, segments, wall
+        _RTFS.append((time.process_time() - c0) / (w.end - w.start))
+    return index, segments, time.perf_counter() - t0
 
 
 def detect_task(spec: ModelSpec, samples: Any) -> str:
