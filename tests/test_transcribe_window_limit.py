@@ -68,7 +68,8 @@ def test_window_limit_counts_cpu_time_not_wall_time(
     monkeypatch.setattr(Transcriber, "_engine", lambda self, m: fake)
     t0 = time.perf_counter()
     Transcriber(TranscribeOptions(language="en", vad_filter=False)).run(folder)
-    assert time.perf_counter() - t0 > 1.0  # the wall time spent is well past the 0.3 s limit
+    if not busy:  # asleep: the wall time spent is well past the 0.3 s limit, yet nothing is cut
+        assert time.perf_counter() - t0 > 1.0
     data = json.loads((folder / "transcript.json").read_text())
     words = [w for s in data["segments"] for w in s["words"]]
     if whole:  # asleep 1.2 s in all, almost no CPU: nothing cut, nothing untranscribed
