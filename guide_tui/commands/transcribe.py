@@ -373,7 +373,30 @@ def _warnings(transcript: Path) -> list[str]:
     return [str(w.get("message")) for w in items or () if isinstance(w, dict) and w.get("message")]
 
 
-class _ProgressView:
+class _View:
+    """What the two progress views share: the stream, a Rich bar on a terminal or plain lines."""
+
+    PLAIN_EVERY_S = 10.0
+
+    def __init__(self, sessions: int, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.sessions = sessions
+        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.progress: Any = None
+        self._last_plain = 0.0
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def _print(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(line, highlight=False, markup=False)
+        else:
+            print(line, file=self.stream, flush=True)
+
+
+class _ProgressView(_View):
     """Progress per session: audio done / total, speed, time left; a closing line per session.
 
     Speed is one figure everywhere, "× real time": audio processed ÷ wall time spent on it,
@@ -384,17 +407,11 @@ class _ProgressView:
     wraps inside a figure.
     """
 
-    PLAIN_EVERY_S = 10.0
-
     def __init__(self, sessions: int, stream: Any = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.sessions = sessions
-        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.progress: Any = None
+        super().__init__(sessions, stream)
         self.task: Any = None
         self.label = ""
         self._resumed = False
-        self._last_plain = 0.0
         self.segments: int | None = None  # of the last session finished
         if self.interactive:
             self._make_bar()
@@ -422,16 +439,6 @@ class _ProgressView:
         if self.progress is not None:
             self.progress.__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-
-    def _print(self, line: str) -> None:
-        if self.progress is not None:
-            self.progress.console.print(line, highlight=False, markup=False)
-        else:
-            print(line, file=self.stream, flush=True)
 
     def start_session(self, index: int, folder: Path) -> None:
         from guide_tui.safetext import terminal_text
@@ -502,20 +509,15 @@ class _ProgressView:
         self._print(f"{self.label}: wrote {out} ({', '.join(parts)})")
 
 
-class _StudyView:
+class _StudyView(_View):
     """Progress of a study on a cluster: a bar per session and one for all of them (audio done
     / total, speed, time left), right also when windows finish out of order: a session's audio
     counts as done in proportion to the speech of its finished windows. Without a terminal,
     plain lines as :class:`_ProgressView` writes them (at most one round every
     ``PLAIN_EVERY_S`` seconds: the overall line and the sessions that moved)."""
 
-    PLAIN_EVERY_S = 10.0
-
     def __init__(self, sessions: int, stream: Any = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.sessions = sessions
-        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.progress: Any = None
+        super().__init__(sessions, stream)
         self.tasks: list[Any] = []
         self.overall: Any = None
         self.labels: list[str] = []
@@ -533,16 +535,6 @@ class _StudyView:
             self.progress = view.progress
             self.progress.__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-
-    def _print(self, line: str) -> None:
-        if self.progress is not None:
-            self.progress.console.print(line, highlight=False, markup=False)
-        else:
-            print(line, file=self.stream, flush=True)
 
     def start(self, jobs: list[Any]) -> None:
         from guide_tui.safetext import terminal_text

@@ -324,9 +324,7 @@ class ClusterRun:
         self.duplicates = 0  # results of a window already written (a rerun task)
 
     def run(self, folders: list[Path]) -> list[Path]:
-        from guide_tui.errors import SessionError
-        from guide_tui.session import lock as session_lock
-        from guide_tui.transcribe.runner import SessionInput
+        from guide_tui.transcribe.runner import SessionInput, transcribe_lock
 
         t_start = time.perf_counter()
         locks = []
@@ -334,17 +332,7 @@ class ClusterRun:
         try:
             for folder in folders:
                 session = SessionInput.read(folder)
-                try:
-                    locks.append(
-                        session_lock.acquire(
-                            folder,
-                            name=session_lock.TRANSCRIBE_LOCK_FILE,
-                            busy="is being transcribed by another guide-tui",
-                            advice="wait for it to finish",
-                        )
-                    )
-                except SessionError as error:
-                    raise TranscriptionError(str(error)) from None
+                locks.append(transcribe_lock(Path(folder)))
                 jobs.append(
                     self.transcriber.prepare(Path(folder), session, self._describe, t_start=t_start)
                 )

@@ -235,6 +235,23 @@ class Job:
         return True
 
 
+def transcribe_lock(folder: Path) -> Any:
+    """The session's transcription lock (one transcription of a session at a time), or one line
+    naming the other guide-tui that holds it."""
+    from guide_tui.errors import SessionError
+    from guide_tui.session import lock as session_lock
+
+    try:
+        return session_lock.acquire(
+            folder,
+            name=session_lock.TRANSCRIBE_LOCK_FILE,
+            busy="is being transcribed by another guide-tui",
+            advice="wait for it to finish",
+        )
+    except SessionError as error:
+        raise TranscriptionError(str(error)) from None
+
+
 class Transcriber:
     """Runs sessions one after another, keeping the loaded engine for the next in the queue."""
 
@@ -296,19 +313,8 @@ class Transcriber:
         Two transcriptions of one session would write the same checkpoint and transcript: the
         second is refused (its own lock; a running interview does not block transcription).
         """
-        from guide_tui.errors import SessionError
-        from guide_tui.session import lock as session_lock
-
         session = SessionInput.read(folder)
-        try:
-            lock = session_lock.acquire(
-                folder,
-                name=session_lock.TRANSCRIBE_LOCK_FILE,
-                busy="is being transcribed by another guide-tui",
-                advice="wait for it to finish",
-            )
-        except SessionError as error:
-            raise TranscriptionError(str(error)) from None
+        lock = transcribe_lock(folder)
         try:
             return self._run(Path(folder), session)
         finally:
