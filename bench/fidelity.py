@@ -1,17 +1,20 @@
 """Benchmark: what the transcript keeps of what was said (issue 11), on espeak-ng interviews.
 
-    python bench/fidelity.py [--fixtures A B C R] [--long] [--prompt] [--json F]
+    python bench/fidelity.py [--fixtures A B C R] [--long [MINUTES]] [--prompt] [--no-fillers]
+                             [--direct] [--json F]
 
 Fixtures (tests/fixtures_speech.py): a GP interview on low back pain in 12 turns, full of the GP
 guide's vocabulary and with spoken fillers, in three voice/rate pairs (A, B, C); R, the short
 delegation interview with a participant turn played backwards (time-reversed speech: energy no
 model can transcribe) inserted mid-interview; H1, H2, the delegation interview in C's and D's voices
 (held out when calibrating the uncertainty marks); ``--long`` adds a 60-minute fixture: the GP
-interview 48 times over, cycling through the five voice/rate pairs.
+interview 48 times over, cycling through the five voice/rate pairs (``--long 12``: its first
+12 minutes).
 Each is transcribed by ``guide-tui``'s pipeline (tiny.en, faster-whisper float32, 2 threads, the
 guide's vocabulary in the session) and by the engine called directly on the whole file.
 ``--prompt`` adds the pipeline with ``vocabulary_prompt`` (the vocabulary as a glossary prompt, the
-default before issue 11).
+default before issue 11); ``--no-fillers`` the pipeline without the filler prompt (the default
+before the fillers fix).
 
 Reported per fixture and configuration: per-turn recall (share of a turn's reference words found
 among the words timed within it; min, mean, turns under 0.5), WER, fillers kept of those spoken,
@@ -40,49 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-GP_TURNS: tuple[tuple[str, str, str], ...] = (
-    ("I", "Thank you for talking with me today. Could you start by describing your practice?", "a"),
-    (
-        "P",
-        "Um, it is a partnership practice with three general practitioners, two practice nurses "
-        "and a health care assistant.",
-        "a",
-    ),
-    ("I", "How do you usually handle patients with low back pain?", "a"),
-    (
-        "P",
-        "Well, uh, first I look for red flags. If there are none, I give them advice on "
-        "self-management and exercise instruction.",
-        "a",
-    ),
-    ("I", "Do you delegate any of that work to the clinic staff?", "b"),
-    (
-        "P",
-        "Yes, the practice nurse does the diabetes controls, and, um, she also follows up the "
-        "back pain patients by phone.",
-        "b",
-    ),
-    ("I", "And when do you refer to a physiotherapist or a chiropractor?", "b"),
-    (
-        "P",
-        "Hmm, when the pain lasts more than six weeks, or when the patient asks for it. The "
-        "referral goes to secondary care only with red flags.",
-        "b",
-    ),
-    ("I", "Do you follow the clinical guidelines for this?", "c"),
-    (
-        "P",
-        "Mostly, yes. We made a flowchart for triage at the front desk, so, uh, the secretaries "
-        "know what to ask.",
-        "c",
-    ),
-    ("I", "What would help you delegate more tasks?", "c"),
-    (
-        "P",
-        "Honestly, more time for training, and a medical student now and then would help a lot.",
-        "c",
-    ),
-)
+from fixtures_speech import GP_TURNS  # noqa: E402  (tests/, on the path above)
+
 VARIANTS = {
     "A": (("en-us", "en-gb+f3"), (165, 165)),
     "B": (("en-gb-scotland", "en-us+f2"), (185, 150)),
@@ -107,7 +69,7 @@ def _voices(name: str) -> dict:
     return {"voices": {"I": voice_i, "P": voice_p}, "speeds": {"I": speed_i, "P": speed_p}}
 
 
-def fixtures(names: list[str], long: bool) -> dict:
+def fixtures(names: list[str], long: float | None) -> dict:
     from fixtures_speech import INTERVIEW_TURNS, make_interview
 
     out = {}
@@ -119,8 +81,9 @@ def fixtures(names: list[str], long: bool) -> dict:
         else:
             out[name] = make_interview(GP_TURNS, **_voices(name))
     if long:
-        turns, kw = long_turns()
-        out["long"] = make_interview(turns, samplerate=16000, **kw)
+        turns, kw = long_turns(long)
+        label = "long" if long == 60 else f"long {long:g} min"
+        out[label] = make_interview(turns, samplerate=16000, **kw)
     return out
 
 
@@ -206,8 +169,18 @@ def marks(words: list[dict], wrong: list[bool | None], rule) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fixtures", nargs="*", default=["A", "B", "C", "D", "E", "R"])
-    ap.add_argument("--long", action="store_true")
+    ap.add_argument(
+        "--long",
+        type=float,
+        nargs="?",
+        const=60.0,
+        metavar="MINUTES",
+        help="the long fixture (60 minutes, or its first MINUTES)",
+    )
     ap.add_argument("--prompt", action="store_true")
+    ap.add_argument(
+        "--no-fillers", action="store_true", help="also the pipeline without the filler prompt"
+    )
     ap.add_argument("--direct", action="store_true", help="also the engine called directly")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--model", default="tiny.en", help="tiny.en (bundled) or base (see --store)")
@@ -235,6 +208,8 @@ def main() -> None:
     configs = [("pipeline", {})]
     if args.prompt:
         configs.append(("pipeline + vocabulary prompt", {"vocabulary_prompt": True}))
+    if args.no_fillers:
+        configs.append(("pipeline, no filler prompt", {"filler_prompt": False}))
     rows = []
     guide = guide_with_vocabulary()
     for name, fx in fixtures(args.fixtures, args.long).items():

@@ -63,6 +63,52 @@ INTERVIEW_TURNS: tuple[tuple[str, str, str], ...] = (
     ),
 )
 
+#: A GP interview on low back pain in 12 turns, full of the GP guide's vocabulary and with 5 spoken
+#: fillers (bench/fidelity.py; the fillers test in tests/test_transcribe_fidelity.py).
+GP_TURNS: tuple[tuple[str, str, str], ...] = (
+    ("I", "Thank you for talking with me today. Could you start by describing your practice?", "a"),
+    (
+        "P",
+        "Um, it is a partnership practice with three general practitioners, two practice nurses "
+        "and a health care assistant.",
+        "a",
+    ),
+    ("I", "How do you usually handle patients with low back pain?", "a"),
+    (
+        "P",
+        "Well, uh, first I look for red flags. If there are none, I give them advice on "
+        "self-management and exercise instruction.",
+        "a",
+    ),
+    ("I", "Do you delegate any of that work to the clinic staff?", "b"),
+    (
+        "P",
+        "Yes, the practice nurse does the diabetes controls, and, um, she also follows up the "
+        "back pain patients by phone.",
+        "b",
+    ),
+    ("I", "And when do you refer to a physiotherapist or a chiropractor?", "b"),
+    (
+        "P",
+        "Hmm, when the pain lasts more than six weeks, or when the patient asks for it. The "
+        "referral goes to secondary care only with red flags.",
+        "b",
+    ),
+    ("I", "Do you follow the clinical guidelines for this?", "c"),
+    (
+        "P",
+        "Mostly, yes. We made a flowchart for triage at the front desk, so, uh, the secretaries "
+        "know what to ask.",
+        "c",
+    ),
+    ("I", "What would help you delegate more tasks?", "c"),
+    (
+        "P",
+        "Honestly, more time for training, and a medical student now and then would help a lot.",
+        "c",
+    ),
+)
+
 
 @dataclass(frozen=True)
 class Turn:

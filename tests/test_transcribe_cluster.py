@@ -83,14 +83,14 @@ def test_a_tls_address_without_certificates_is_one_line() -> None:
 def test_a_window_arriving_twice_is_written_once(tmp_path) -> None:
     from guide_tui.transcribe.audio import AudioFile, Window
     from guide_tui.transcribe.runner import Job, _PartialWriter, _read_partial
-    from guide_tui.transcribe.types import Segment
+    from guide_tui.transcribe.types import Segment, TranscribeOptions
 
     partial = tmp_path / "transcript.partial.jsonl"
     f = AudioFile(tmp_path / "audio-001.wav", 0.0, 16000, 16000, 1)
     windows = [Window(0, f, [(0, 8000)]), Window(1, f, [(8000, 16000)])]
     job = Job(
         tmp_path, None, None, [f], windows, "en", (), "x", 1.0, None,  # type: ignore[arg-type]
-        {}, _PartialWriter(partial, "fp", fresh=True), 0.0, None, 0.0, 0.0, 0.0,
+        {}, _PartialWriter(partial, "fp", fresh=True), 0.0, TranscribeOptions(), 0.0, 0.0, 0.0,
     )  # fmt: skip
     seg = [Segment(0.6, 0.9, "late")]
     assert job.add(1, seg)  # out of order: window 1 first

@@ -64,9 +64,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     tr.add_argument(
         "--filler-prompt",
-        action="store_true",
-        help="prompt Whisper to write fillers (um, uh); a window where that makes it "
-        "skip speech is redone without the prompt",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="prompt Whisper to write the fillers it hears (um, uh) in English windows "
+        "(default); a window where that makes it skip speech is redone without the prompt",
     )
     tr.add_argument(
         "--vocabulary-prompt",

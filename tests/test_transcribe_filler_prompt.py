@@ -1,0 +1,87 @@
+"""The filler prompt (issue 11, fillers): every English window is decoded with it by default,
+no other language gets it, and it can be switched off. Fake engine, no weights; the effect on
+real tiny.en output is tested in test_transcribe_fidelity.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fixtures_speech import make_session
+
+from guide_tui.transcribe.models import ResolvedModel
+from guide_tui.transcribe.runner import FILLER_PROMPT, Transcriber, _prompt
+from guide_tui.transcribe.types import EngineInfo, Segment, TranscribeOptions, Word
+
+
+class RecordingEngine:
+    """A word every second over the whole window; records the prompt of each call."""
+
+    def __init__(self) -> None:
+        self.info = EngineInfo("fake", "0", "fake", "fake", "float32")
+        self.prompts: list[str | None] = []
+
+    def detect_language(self, audio):
+        return "da", 1.0
+
+    def transcribe(self, audio, *, language, prompt, seed, condition_on_previous_text=None):
+        self.prompts.append(prompt)
+        for k in range(len(audio) // 16000):
+            yield Segment(k, k + 1.0, " ord", words=(Word(k + 0.05, k + 0.95, " ord", 0.9),))
+
+
+def _run(tmp_path: Path, monkeypatch, model_name: str, **options) -> tuple[list, dict]:
+    rate = 16000
+    rng = np.random.default_rng(1)
+    x = (0.2 * rng.standard_normal(30 * rate)).astype(np.float32)  # "speech" throughout
+    wav = tmp_path / "a.wav"
+    sf.write(str(wav), x, rate, subtype="PCM_16")
+    folder = make_session(tmp_path / "s", [wav])
+    fake = RecordingEngine()
+    model = ResolvedModel(model_name, tmp_path, "ct2", "path")
+    monkeypatch.setattr(Transcriber, "_model_for", lambda self, language: model)
+    monkeypatch.setattr(Transcriber, "_engine", lambda self, m: fake)
+    Transcriber(TranscribeOptions(vad_filter=False, window_s=10.0, **options)).run(folder)
+    return fake.prompts, json.loads((folder / "transcript.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "expected"),
+    [
+        ("fake.en", {}, FILLER_PROMPT),
+        ("fake.en", {"filler_prompt": False}, None),
+        ("fake", {"language": "da"}, None),  # an English prompt could pull Danish to English
+        ("fake", {"language": "auto"}, None),  # detected: Danish (the fake engine says so)
+        ("fake", {"language": "en"}, FILLER_PROMPT),
+    ],
+)
+def test_every_english_window_gets_the_filler_prompt(
+    tmp_path: Path, monkeypatch, model: str, options: dict, expected: str | None
+) -> None:
+    prompts, tr = _run(tmp_path, monkeypatch, model, **options)
+    assert len(prompts) >= 3  # 30 s in windows of at most 10 s, each decoded once
+    assert prompts == [expected] * len(prompts)
+    assert tr["options"]["initial_prompt"] == expected
+
+
+def test_filler_prompt_comes_before_the_glossary() -> None:
+    opts = TranscribeOptions(vocabulary_prompt=True)
+    glossary = "Glossary: triage, physiotherapist."
+    assert _prompt(opts, ("triage", "physiotherapist"), "en") == f"{FILLER_PROMPT} {glossary}"
+    assert _prompt(opts, ("triage", "physiotherapist"), "da") == glossary
+    assert _prompt(TranscribeOptions(), (), "en") == FILLER_PROMPT
+
+
+def test_cli_switches_the_filler_prompt_off() -> None:
+    import argparse
+
+    from guide_tui.commands import transcribe
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    transcribe.register(sub)
+    assert parser.parse_args(["transcribe", "x"]).filler_prompt is True
+    assert parser.parse_args(["transcribe", "x", "--no-filler-prompt"]).filler_prompt is False
