@@ -85,3 +85,51 @@ def test_cli_switches_the_filler_prompt_off() -> None:
     transcribe.register(sub)
     assert parser.parse_args(["transcribe", "x"]).filler_prompt is True
     assert parser.parse_args(["transcribe", "x", "--no-filler-prompt"]).filler_prompt is False
+
+
+class GuessingEngine:
+    """Prompted, it writes a real "um" at 0.5 s and a guessed "Um," (p 0.001) over the question
+    at 6-9 s; a stretch decoded on its own gives the question's words."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str | None, bool | None]] = []
+
+    def transcribe(self, audio, *, language, prompt, seed, condition_on_previous_text=None):
+        self.calls.append((prompt, condition_on_previous_text))
+        if condition_on_previous_text is False:  # a stretch, from its own start
+            words = tuple(Word(0.3 + 0.5 * i, 0.7 + 0.5 * i, f" {t}", 0.9) for i, t in
+                          enumerate("when do you refer".split()))  # fmt: skip
+            yield Segment(0.3, 2.3, "when do you refer", words=words)
+            return
+        um = " um," if prompt else ""
+        first = (Word(0.5, 0.9, " um,", 0.6),) if prompt else ()
+        words = (
+            *first,
+            *(Word(1.0 + 0.5 * i, 1.4 + 0.5 * i, f" {t}", 0.9) for i, t in enumerate("abcdef")),
+        )
+        yield Segment(0.5, 4.0, f"{um} a b c d e f", words=words)
+        if prompt:
+            yield Segment(6.0, 9.0, "Um,", words=(Word(7.5, 8.0, " Um,", 0.001),))
+
+
+def test_a_prompted_window_keeps_its_fillers_and_gets_the_skipped_turn_back() -> None:
+    import numpy as np
+
+    from guide_tui.transcribe.audio import FRAME_S, AudioFile, Window
+    from guide_tui.transcribe.runner import decode_window
+    from guide_tui.transcribe.transcript import has_fillers
+
+    # Speech 0.4-4.2 s (the answer) and 6-9 s (the question); silence elsewhere; 10 s.
+    db = np.full(round(10 / FRAME_S), -80.0, np.float32)
+    db[round(0.4 / FRAME_S) : round(4.2 / FRAME_S)] = -20.0
+    db[round(6.0 / FRAME_S) : round(9.0 / FRAME_S)] = -20.0
+    f = AudioFile(Path("a.wav"), 0.0, 160000, 16000, 1)
+    f.frame_db = db
+    w = Window(0, f, [(0, 160000)])
+    engine = GuessingEngine()
+    segs = decode_window(engine, w, np.zeros(160000, np.float32), "en", FILLER_PROMPT)
+    text = " ".join(s.text for s in segs)
+    assert has_fillers(text) >= 1 and "when do you" in text, text
+    # The stretch was redecoded on its own; the window was not decoded again without the prompt
+    # (which would have kept no filler).
+    assert engine.calls == [(FILLER_PROMPT, None), (None, False)]

@@ -589,3 +589,16 @@ def test_vocabulary_respells_near_misses_only() -> None:
     assert spelt("a practice nurse did triage at") == "a practice nurse did triage at"
     assert spelt("the clinical staff members") == "the clinical staff members"
     assert spelt("go up") == "go up"
+
+
+def test_a_guessed_filler_accounts_for_no_speech() -> None:
+    """Under the filler prompt tiny.en once wrote a lone "Um," (p = 0.001) over a 3 s question:
+    such a filler covers nothing, so the question is found and redecoded; a filler the engine
+    heard (p 0.6) covers its time as any word."""
+    f = _scanned([(2, -80), (4, -20), (2, -80), (3, -20), (3, -80)], 14.0)
+    seg = Segment(2.0, 6.0, "", words=_words("a b c d e f g h", start=2.0))
+    guess = Segment(8.0, 11.0, "Um,", words=(Word(8.5, 10.5, " Um,", 0.001),))
+    assert guards.untranscribed([seg, guess], [f]) == [pytest.approx((8.0, 11.0))]
+    heard = Segment(8.0, 11.0, "Um,", words=(Word(8.5, 10.5, " Um,", 0.6),))
+    assert guards.untranscribed([seg, heard], [f]) == []
+    assert not guards.guessed_filler(Word(8.5, 10.5, " Umbrella", 0.001))

@@ -423,15 +423,26 @@ def speech_seconds(files: Sequence[AudioFile], start: float, end: float) -> floa
     return total
 
 
+#: A filler below this probability accounts for no speech: under the filler prompt tiny.en once
+#: wrote a lone "Um," (p = 0.001) for a whole 3 s question (60-minute fixture, 1950 s).
+GUESSED_FILLER_P = 0.01
+
+
+def guessed_filler(word: Word) -> bool:
+    """A filler (um, uh, …) the engine was nearly sure it did not hear."""
+    return word.probability < GUESSED_FILLER_P and bool(_FILLER_TOKEN.fullmatch(word.word.strip()))
+
+
 def covered_spans(segments: Sequence[Segment]) -> list[tuple[float, float]]:
-    """What the transcript accounts for: each word, a wordless segment whole, and the whole span
-    of a segment whose loop was collapsed (its later copies covered that audio)."""
+    """What the transcript accounts for: each word (except a :func:`guessed_filler`), a wordless
+    segment whole, and the whole span of a segment whose loop was collapsed (its later copies
+    covered that audio)."""
     spans: list[tuple[float, float]] = []
     for s in segments:
         if not s.words or "repetition_collapsed" in s.flags:
             spans.append((s.start, s.end))
         else:
-            spans.extend((w.start, w.end) for w in s.words)
+            spans.extend((w.start, w.end) for w in s.words if not guessed_filler(w))
     return spans
 
 

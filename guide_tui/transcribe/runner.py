@@ -756,31 +756,38 @@ def decode_window(
                     break
         return out
 
-    segments = run_once(w, samples, prompt)
+    def redecode_stretches(segments: list[Segment]) -> list[Segment]:
+        # Redecode every stretch of the window with speech energy and no words, on its own.
+        #
+        # Whisper skips speech: after a long pause, under a prompt, or when its previous text
+        # leads it astray (issue 11: 7 turns of a 60-minute interview gone, no warning). Each
+        # stretch of at least 1.5 s (:func:`guards.untranscribed`) is decoded in a window that
+        # starts at the stretch (0.3 s before it, so the first word is whole), with no prompt
+        # and no previous-text conditioning, and the words found over it are added. What is
+        # still without words is reported as ``untranscribed`` in transcript.json
+        # (:meth:`Transcriber._assemble`).
+        for start, end in guards.untranscribed(segments, [w.file], within=_window_spans(w)):
+            if time.process_time() - c_window > limit_s or (stop is not None and stop()):
+                break
+            sub = _sub_window(w, start - _GAP_LEAD_S, end + _GAP_TAIL_S)
+            if sub is None:
+                continue
+            found = run_once(sub, _sub_samples(w, samples, sub), None, condition=False)
+            add = _words_within(found, start - _GAP_LEAD_S, end + _GAP_TAIL_S, segments)
+            if add:
+                segments = sorted([*segments, *add], key=lambda s: (s.start, s.end))
+        return segments
+
+    segments = redecode_stretches(run_once(w, samples, prompt))
     if prompt and _skipped_speech(w, segments):
         # A prompt can make Whisper skip whole turns (tiny.en dropped five with a filler
-        # prompt): never trade speech for style. Keep whichever version covers more speech.
-        plain = run_once(w, samples, None)
+        # prompt): never trade speech for style. The skipped stretches are redecoded first
+        # (which keeps the prompted text, fillers included, where it is right); only when
+        # speech is still without words is the window decoded again without the prompt, and
+        # the version that covers more speech kept.
+        plain = redecode_stretches(run_once(w, samples, None))
         if _coverage(w, plain) > _coverage(w, segments):
             segments = plain
-    # Redecode every stretch of the window with speech energy and no words, on its own.
-    #
-    # Whisper skips speech: after a long pause, under a prompt, or when its previous text leads
-    # it astray (issue 11: 7 turns of a 60-minute interview gone, no warning). Each stretch of at
-    # least 1.5 s (:func:`guards.untranscribed`) is decoded in a window that starts at the
-    # stretch (0.3 s before it, so the first word is whole), with no prompt and no
-    # previous-text conditioning, and the words found over it are added. What is still without
-    # words is reported as ``untranscribed`` in transcript.json (:meth:`Transcriber._assemble`).
-    for start, end in guards.untranscribed(segments, [w.file], within=_window_spans(w)):
-        if time.process_time() - c_window > limit_s or (stop is not None and stop()):
-            break
-        sub = _sub_window(w, start - _GAP_LEAD_S, end + _GAP_TAIL_S)
-        if sub is None:
-            continue
-        found = run_once(sub, _sub_samples(w, samples, sub), None, condition=False)
-        add = _words_within(found, start - _GAP_LEAD_S, end + _GAP_TAIL_S, segments)
-        if add:
-            segments = sorted([*segments, *add], key=lambda s: (s.start, s.end))
     return segments
 
 
