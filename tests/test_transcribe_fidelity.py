@@ -141,12 +141,12 @@ def test_speech_with_no_text_fails_with_a_message(tmp_path) -> None:
 def test_verbatim_keeps_the_spoken_fillers_of_a_fresh_window(tmp_path) -> None:
     """Each ~120 s window is decoded fresh, and tiny.en picks its style from the window's first
     sentences: whole windows kept all or none of their fillers (68/240 in the 60-minute fixture).
-    The default filler prompt makes every English window write them. This interview (bench
-    fixture A) kept 0/5 without it (WER 0.129), 5/5 with it (WER 0.090)."""
+    The filler prompt (``filler_prompt``) makes every English window write them. This interview
+    (bench fixture A) kept 0/5 without it (WER 0.129), 5/5 with it (WER 0.090)."""
     fx = make_interview(
         GP_TURNS, voices={"I": "en-us", "P": "en-gb+f3"}, speeds={"I": 165, "P": 165}
     )
-    tr = _run(make_session(tmp_path / "s", [fx.path]))
+    tr = _run(make_session(tmp_path / "s", [fx.path]), filler_prompt=True)
     assert tr["options"]["filler_prompt"] is True
     text = " ".join(s["text"] for s in tr["segments"])
     from guide_tui.transcribe.transcript import has_fillers

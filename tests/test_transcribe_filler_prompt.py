@@ -1,5 +1,5 @@
-"""The filler prompt (issue 11, fillers): every English window is decoded with it by default,
-no other language gets it, and it can be switched off. Fake engine, no weights; the effect on
+"""The filler prompt (issue 11, fillers): with ``filler_prompt`` every English window is decoded
+with it, no other language gets it; off by default. Fake engine, no weights; the effect on
 real tiny.en output is tested in test_transcribe_fidelity.py."""
 
 from __future__ import annotations
@@ -51,11 +51,12 @@ def _run(tmp_path: Path, monkeypatch, model_name: str, **options) -> tuple[list,
 @pytest.mark.parametrize(
     ("model", "options", "expected"),
     [
-        ("fake.en", {}, FILLER_PROMPT),
-        ("fake.en", {"filler_prompt": False}, None),
-        ("fake", {"language": "da"}, None),  # an English prompt could pull Danish to English
-        ("fake", {"language": "auto"}, None),  # detected: Danish (the fake engine says so)
-        ("fake", {"language": "en"}, FILLER_PROMPT),
+        ("fake.en", {"filler_prompt": True}, FILLER_PROMPT),
+        ("fake.en", {}, None),
+        # An English prompt could pull Danish towards English; "auto": detected as Danish.
+        ("fake", {"language": "da", "filler_prompt": True}, None),
+        ("fake", {"language": "auto", "filler_prompt": True}, None),
+        ("fake", {"language": "en", "filler_prompt": True}, FILLER_PROMPT),
     ],
 )
 def test_every_english_window_gets_the_filler_prompt(
@@ -68,14 +69,15 @@ def test_every_english_window_gets_the_filler_prompt(
 
 
 def test_filler_prompt_comes_before_the_glossary() -> None:
-    opts = TranscribeOptions(vocabulary_prompt=True)
+    opts = TranscribeOptions(vocabulary_prompt=True, filler_prompt=True)
     glossary = "Glossary: triage, physiotherapist."
     assert _prompt(opts, ("triage", "physiotherapist"), "en") == f"{FILLER_PROMPT} {glossary}"
     assert _prompt(opts, ("triage", "physiotherapist"), "da") == glossary
-    assert _prompt(TranscribeOptions(), (), "en") == FILLER_PROMPT
+    assert _prompt(TranscribeOptions(filler_prompt=True), (), "en") == FILLER_PROMPT
+    assert _prompt(TranscribeOptions(), (), "en") is None
 
 
-def test_cli_switches_the_filler_prompt_off() -> None:
+def test_cli_switches_the_filler_prompt_on() -> None:
     import argparse
 
     from guide_tui.commands import transcribe
@@ -83,8 +85,8 @@ def test_cli_switches_the_filler_prompt_off() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
     transcribe.register(sub)
-    assert parser.parse_args(["transcribe", "x"]).filler_prompt is True
-    assert parser.parse_args(["transcribe", "x", "--no-filler-prompt"]).filler_prompt is False
+    assert parser.parse_args(["transcribe", "x"]).filler_prompt is False
+    assert parser.parse_args(["transcribe", "x", "--filler-prompt"]).filler_prompt is True
 
 
 class GuessingEngine:
@@ -112,7 +114,7 @@ class GuessingEngine:
             yield Segment(6.0, 9.0, "Um,", words=(Word(7.5, 8.0, " Um,", 0.001),))
 
 
-def test_a_prompted_window_keeps_its_fillers_and_gets_the_skipped_turn_back() -> None:
+def test_a_guessed_filler_over_a_question_does_not_hide_it() -> None:
     import numpy as np
 
     from guide_tui.transcribe.audio import FRAME_S, AudioFile, Window
@@ -130,6 +132,6 @@ def test_a_prompted_window_keeps_its_fillers_and_gets_the_skipped_turn_back() ->
     segs = decode_window(engine, w, np.zeros(160000, np.float32), "en", FILLER_PROMPT)
     text = " ".join(s.text for s in segs)
     assert has_fillers(text) >= 1 and "when do you" in text, text
-    # The stretch was redecoded on its own; the window was not decoded again without the prompt
-    # (which would have kept no filler).
-    assert engine.calls == [(FILLER_PROMPT, None), (None, False)]
+    # Speech without words: the window again without the prompt (no better here, so the
+    # prompted text and its filler stay), then the stretch on its own.
+    assert engine.calls == [(FILLER_PROMPT, None), (None, None), (None, False)]

@@ -65,9 +65,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tr.add_argument(
         "--filler-prompt",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="prompt Whisper to write the fillers it hears (um, uh) in English windows "
-        "(default); a window where that makes it skip speech is redone without the prompt",
+        default=False,
+        help="prompt Whisper to write the fillers it hears (um, uh) in English windows; "
+        "speech that makes it skip is redecoded without the prompt",
     )
     tr.add_argument(
         "--vocabulary-prompt",

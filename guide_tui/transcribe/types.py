@@ -153,14 +153,16 @@ class TranscribeOptions:
     filler and once skipped 7 turns (docs/benchmarks-transcription.md)."""
     initial_prompt: str | None = None
     """An explicit prompt (overrides the one made from the vocabulary)."""
-    filler_prompt: bool = True
+    filler_prompt: bool = False
     """Start each English window's prompt with a short run of fillers
     (:data:`guide_tui.transcribe.runner.FILLER_PROMPT`), so that Whisper writes the *um*s it hears.
     Without it each fresh window picks a style once, from its first sentences: in the 60-minute
     fixture whole windows kept all or none of their fillers (68/240 against the engine's 168/240
-    on the whole file). A window where the prompted run leaves speech without words is redone
-    without it (docs/benchmarks-transcription.md). Other languages: no prompt (an English one
-    could pull the text towards English)."""
+    on the whole file; with it 168/240). Still off by default: with it, two real-weight tests
+    fail (a collapsed loop's copies reported untranscribed, the reversed-speech test) and it costs
+    25-60 % more decoding CPU (docs/transcription.md, "Verbatim"). Speech it leaves without words
+    is redecoded per stretch, then the window without it if speech is still missing. Other
+    languages: no prompt (an English one could pull the text towards English)."""
     word_timestamps: bool = True
     vad_filter: bool = True
     """Leave long silences (≥ ``min_silence_s``) out of what the engine hears: Whisper invents text
