@@ -1,6 +1,6 @@
 """Benchmark: what the transcript keeps of what was said (issue 11), on espeak-ng interviews.
 
-    python bench/fidelity.py [--fixtures A B C R] [--long [MINUTES]] [--prompt] [--no-fillers]
+    python bench/fidelity.py [--fixtures A B C R] [--long [MINUTES]] [--prompt] [--filler-prompt]
                              [--direct] [--json F]
 
 Fixtures (tests/fixtures_speech.py): a GP interview on low back pain in 12 turns, full of the GP
@@ -13,8 +13,8 @@ interview 48 times over, cycling through the five voice/rate pairs (``--long 12`
 Each is transcribed by ``guide-tui``'s pipeline (tiny.en, faster-whisper float32, 2 threads, the
 guide's vocabulary in the session) and by the engine called directly on the whole file.
 ``--prompt`` adds the pipeline with ``vocabulary_prompt`` (the vocabulary as a glossary prompt, the
-default before issue 11); ``--no-fillers`` the pipeline without the filler prompt (the default
-before the fillers fix).
+default before issue 11); ``--filler-prompt`` the pipeline with the short filler prompt
+(``transcribe --filler-prompt``, opt-in: docs/benchmarks-transcription.md, "Fillers on long audio").
 
 Reported per fixture and configuration: per-turn recall (share of a turn's reference words found
 among the words timed within it; min, mean, turns under 0.5), WER, fillers kept of those spoken,
@@ -179,7 +179,7 @@ def main() -> None:
     )
     ap.add_argument("--prompt", action="store_true")
     ap.add_argument(
-        "--no-fillers", action="store_true", help="also the pipeline without the filler prompt"
+        "--filler-prompt", action="store_true", help="also the pipeline with the filler prompt"
     )
     ap.add_argument("--direct", action="store_true", help="also the engine called directly")
     ap.add_argument("--json", type=Path)
@@ -208,8 +208,8 @@ def main() -> None:
     configs = [("pipeline", {})]
     if args.prompt:
         configs.append(("pipeline + vocabulary prompt", {"vocabulary_prompt": True}))
-    if args.no_fillers:
-        configs.append(("pipeline, no filler prompt", {"filler_prompt": False}))
+    if args.filler_prompt:
+        configs.append(("pipeline + filler prompt", {"filler_prompt": True}))
     rows = []
     guide = guide_with_vocabulary()
     for name, fx in fixtures(args.fixtures, args.long).items():
