@@ -527,7 +527,6 @@ class _StudyView(_View):
         self.span_done: list[float] = []
         self.resumed: list[float] = []
         self.t0 = time.monotonic()
-        self._last_plain = 0.0
         self._moved: set[int] = set()
 
     def __enter__(self) -> _StudyView:
