@@ -49,6 +49,20 @@ def long_note(n: int) -> str:
     return (f"note {n}: " + "the participant explains the rota at length " * 14).strip()
 
 
+def _resume(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``guide-tui run --resume FOLDER`` in a real process without a terminal (it stops before
+    the screen, after merging any copied events)."""
+    return subprocess.run(
+        [sys.executable, "-m", "guide_tui", "run", "--resume", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def test_notes_beyond_a_full_tmpfs_reach_the_log_whole_once_space_returns(
     guide: Guide,
     tmp_path: Path,
@@ -235,28 +249,12 @@ def test_held_events_survive_kill_9_and_resume_puts_them_back_in_order(
         on_disk, _torn = read_events(folder)
         assert len(on_disk) < 9  # the disk did not take them all: some were only in memory
 
-        refused = subprocess.run(  # still full: nothing is lost, the copy is kept
-            [sys.executable, "-m", "guide_tui", "run", "--resume", str(folder)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
+        refused = _resume(folder, env)  # still full: nothing is lost, the copy is kept
         assert refused.returncode != 0 and "Free some space" in refused.stderr, refused.stderr
         assert "Traceback" not in refused.stderr and spill.exists()
 
         free(mount)
-        resumed = subprocess.run(
-            [sys.executable, "-m", "guide_tui", "run", "--resume", str(folder)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
+        resumed = _resume(folder, env)
         # No terminal here, so it stops before the screen: the merge comes first.
         assert "added" in resumed.stderr and str(spill) in resumed.stderr, resumed.stderr
         assert "Traceback" not in resumed.stderr
