@@ -20,7 +20,6 @@ Stdlib only at module level: the TUI asks :func:`has_profile` before its first s
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,7 +66,6 @@ def save_profile(embedding: Sequence[float], *, speech_s: float) -> Path:
             "embedding": [round(x, 6) for x in values],
         }
         path = write_bytes_atomic(profile_path(), (json.dumps(body) + "\n").encode())
-        os.chmod(path, 0o600)
     except OSError as error:
         raise ConfigError(
             f"{profile_path()}: cannot store the voice profile: {error.strerror or error}"

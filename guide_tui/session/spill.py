@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from guide_tui.atomic import write_bytes_atomic
+
 PREFIX = "guide-tui-unsaved-"
 SUFFIX = ".jsonl"
 MODE = 0o600
@@ -135,22 +137,13 @@ class Mirror:
         over it); else write a fresh one. The path, or None if no place took it."""
         target = self.path
         if target is not None and self._fd is not None:
-            temp = target.with_name(target.name + ".tmp")
+            self._close()  # the open descriptor would go on writing to the replaced file
             try:
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, MODE)
-                try:
-                    with contextlib.suppress(OSError, NotImplementedError):
-                        os.chmod(temp, MODE)
-                    _write_all(fd, data)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-                os.replace(temp, target)
-                return target
+                return write_bytes_atomic(target, data)  # owner-only, fsynced, one rename
             except OSError:
-                with contextlib.suppress(OSError):
-                    temp.unlink()
+                pass
         self._close()
+        self.path = None
         if self.append(data, data):
             return self.path
         return None
