@@ -168,7 +168,10 @@ def say(text: str, voice: str, samplerate: int, speed: int = 165) -> np.ndarray:
             capture_output=True,
         )
         subprocess.run(
-            ["sox", str(raw), "-r", str(samplerate), "-b", "16", str(out)],
+            # -R: sox dithers when it writes 16 bits, from an unseeded generator by default, so
+            # every fixture came out different (a WER threshold passed on one draw, failed on
+            # the next); repeatable mode seeds it.
+            ["sox", "-R", str(raw), "-r", str(samplerate), "-b", "16", str(out)],
             check=True,
             env=env,
             capture_output=True,
@@ -213,7 +216,7 @@ def make_interview(
         "noise": noise_db,
         "gain": gain,
         "voices": [INTERVIEWER_VOICE, PARTICIPANT_VOICE] if voices is None else chosen,
-        "v": 2,
+        "v": 3,  # 3: repeatable dither (say)
     }
     if speeds is not None:
         params["speeds"] = speeds
