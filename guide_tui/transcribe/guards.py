@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -96,7 +97,7 @@ def _unsupported(s: Segment, files: Sequence[AudioFile]) -> bool:
     return speech < _SUPPORT_S and speech < _SUPPORT_SHARE * max(length, 1e-6)
 
 
-def _norm(text: str) -> str:
+def norm_token(text: str) -> str:
     return re.sub(r"[^\w ]", "", text.lower()).strip()
 
 
@@ -137,27 +138,48 @@ def find_loop(tokens: Sequence[str]) -> tuple[int, int, int] | None:
     return None
 
 
-def _collapse_segment(s: Segment) -> Segment:
-    """Every loop inside ``s`` cut to its first copy; flagged ``repetition_collapsed``."""
+def _collapse_segment(s: Segment) -> list[Segment]:
+    """Every loop inside ``s`` cut to its first copy, flagged ``repetition_collapsed``.
+
+    With words, the segment is cut after each loop: the part that ends with the kept copy spans
+    the removed copies too (their audio is accounted for, not "untranscribed"), and the words
+    after the loop are a segment of their own, without the flag (a later split at a speaker or
+    topic change must not carry the loop's mark or span onto them).
+    """
     if s.words:
         words = list(s.words)
-        changed = False
-        while (loop := find_loop([_norm(w.word) for w in words])) is not None:
-            i, n, k = loop
-            del words[i + n : i + k * n]
-            changed = True
-        if not changed:
-            return s
-        return _collapsed(
-            replace(s, words=tuple(words), text="".join(w.word for w in words).strip())
-        )
+        loop = find_loop([norm_token(w.word) for w in words])
+        if loop is None:
+            return [s]
+        i, n, k = loop
+        head, rest = words[: i + n], words[i + k * n :]
+        end = words[i + k * n - 1].end if rest else s.end
+        kept = mark_collapsed(replace(s, end=end, words=tuple(head), text=joined(head)))
+        if not rest:
+            return [kept]
+        after = replace(s, start=rest[0].start, words=tuple(rest), text=joined(rest))
+        return [kept, *_collapse_segment(after)]
     tokens = s.text.split()
     changed = False
-    while (loop := find_loop([_norm(t) for t in tokens])) is not None:
+    while (loop := find_loop([norm_token(t) for t in tokens])) is not None:
         i, n, k = loop
         del tokens[i + n : i + k * n]
         changed = True
-    return _collapsed(replace(s, text=" ".join(tokens))) if changed else s
+    return [mark_collapsed(replace(s, text=" ".join(tokens)))] if changed else [s]
+
+
+def joined(words: Sequence[Word]) -> str:
+    return "".join(w.word for w in words).strip()
+
+
+#: Whisper's limit for a looping decode (gzip compression ratio of the text).
+COMPRESSION_LIMIT = 2.4
+
+
+def compression_ratio(text: str) -> float:
+    """Whisper's measure of repetitiveness: the text's length over its zlib-compressed length."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 def guard_repetition(segments: Sequence[Segment]) -> list[Segment]:
@@ -165,9 +187,11 @@ def guard_repetition(segments: Sequence[Segment]) -> list[Segment]:
 
     Three or more consecutive segments with the same text become the first one, stretched over
     the span of all (the audio under them is accounted for, not "untranscribed"); a phrase
-    repeated inside a segment (:func:`find_loop`) is cut to its first copy. A segment Whisper
-    itself found repetitive (compression ratio over 2.4) but with no loop we can cut keeps the
-    ``repetition`` flag.
+    repeated inside a segment (:func:`find_loop`) is cut to its first copy. A segment whose own
+    text compresses like a loop (:func:`compression_ratio` over Whisper's 2.4) but has no loop we
+    can cut is flagged ``repetition``. The engine's ``compression_ratio`` is not used for that:
+    faster-whisper gives every segment of a 30 s chunk the ratio of the whole chunk, so one loop
+    would flag its neighbours ("Thank you, that is clear." after a collapsed loop).
     """
     out: list[Segment] = []
     i = 0
@@ -175,17 +199,17 @@ def guard_repetition(segments: Sequence[Segment]) -> list[Segment]:
     while i < len(segments):
         s = segments[i]
         j = i + 1
-        key = _norm(s.text)
-        while key and j < len(segments) and _norm(segments[j].text) == key:
+        key = norm_token(s.text)
+        while key and j < len(segments) and norm_token(segments[j].text) == key:
             j += 1
         if j - i >= 3:
-            s = _collapsed(replace(s, end=max(x.end for x in segments[i:j])))
+            s = mark_collapsed(replace(s, end=max(x.end for x in segments[i:j])))
         else:
             j = i + 1
-        s = _collapse_segment(s)
-        if s.compression_ratio > 2.4:
-            s = _flag(s, "repetition")
-        out.append(s)
+        for part in _collapse_segment(s):
+            if compression_ratio(part.text) > COMPRESSION_LIMIT:
+                part = _flag(part, "repetition")
+            out.append(part)
         i = j
     return out
 
@@ -421,6 +445,25 @@ def speech_seconds(files: Sequence[AudioFile], start: float, end: float) -> floa
         b = max(a, int((end - f.offset) / _FRAME_S))
         total += float(speech_mask(f)[a:b].sum()) * _FRAME_S
     return total
+
+
+#: What Whisper writes over audio it cannot make out, learnt from video subtitles: over a reversed
+#: turn, decoded on its own, tiny.en wrote "Thank you so much for watching, and I'll see you in
+#: the next video" twice from two different starts (so two decodes agreeing do not vouch for
+#: it). Only fresh decodes of a stretch out of context are checked (runner._agreed): said in an
+#: interview, "thank you so much" stays.
+STOCK_PHRASES = re.compile(
+    r"\b(?:thanks?(?: you)?(?: so much| very much)? for watching"
+    r"|see you (?:in the |at the )?next (?:video|episode)"
+    r"|(?:please |don't forget to )?(?:like and )?subscribe to (?:my|the|our) channel"
+    r"|subtitles by|amara\.org)\b",
+    re.IGNORECASE,
+)
+
+
+def stock_phrase(text: str) -> bool:
+    """Does ``text`` hold one of Whisper's stock subtitle phrases (:data:`STOCK_PHRASES`)?"""
+    return STOCK_PHRASES.search(" ".join(text.split())) is not None
 
 
 #: A filler below this probability accounts for no speech: under the filler prompt tiny.en once
@@ -710,7 +753,7 @@ def spell_vocabulary(segments: Sequence[Segment], vocabulary: Sequence[str]) -> 
     return out
 
 
-def _collapsed(s: Segment) -> Segment:
+def mark_collapsed(s: Segment) -> Segment:
     """Flag a loop cut to one copy: ``repetition`` (the engine looped, which every renderer
     shows) and ``repetition_collapsed`` (copies were removed)."""
     return _flag(_flag(s, "repetition"), "repetition_collapsed")
