@@ -75,6 +75,49 @@ def test_reversed_speech_mid_interview_is_marked_untranscribed_with_no_words(tmp
             assert turn_recall(turn, _words(tr)) >= 0.5, turn.text
 
 
+#: Voices that made tiny.en write over a reversed turn before the recheck of suspect spans:
+#: "Thank you so much for watching" (en-us / en-gb+f3) and a "Mi-mi-mi" loop that also covered
+#: the two real turns after it (en-us-nyc / en-gb-x-gbclan).
+_SUBTITLES = ({"I": "en-us", "P": "en-gb+f3"}, {"I": 165, "P": 165})
+_MI_LOOP = ({"I": "en-us-nyc", "P": "en-gb-x-gbclan"}, {"I": 175, "P": 175})
+_SAME_PAIN = (
+    "Most of the time we talk about the patients who come back again and again with the same pain."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "voices", "speeds"),
+    [(_SAME_PAIN, *_SUBTITLES), (_SAME_PAIN, *_MI_LOOP)],
+    ids=["subtitle-phrase", "loop-over-real-turns"],
+)
+def test_speech_no_one_can_make_out_gets_no_invented_words_and_hides_no_turn(
+    tmp_path, text, voices, speeds
+) -> None:
+    # Over unintelligible speech Whisper invents: fluent subtitle phrases when the stretch is
+    # decoded on its own, a loop that runs on over the real turns after it when one bad stretch
+    # pushes a chunk into the temperature fallback. Neither may reach the transcript.
+    fx = make_interview(
+        (*INTERVIEW_TURNS[2:4], ("R", text, "training"), *INTERVIEW_TURNS[4:6]),
+        voices=voices,
+        speeds=speeds,
+    )
+    rev = next(t for t in fx.turns if t.speaker == "R")
+    tr = _run(make_session(tmp_path / "s", [fx.path]))
+    words = _words(tr)
+    over = [w["word"] for w in words if rev.start < (w["start"] + w["end"]) / 2 < rev.end]
+    assert over == [], f"words invented over the reversed turn: {over}"
+    marked = sum(
+        min(u["end"], rev.end) - max(u["start"], rev.start)
+        for u in tr["untranscribed"]
+        if u["start"] < rev.end and u["end"] > rev.start
+    )
+    assert marked >= 0.6 * (rev.end - rev.start), tr["untranscribed"]
+    recall = [round(turn_recall(t, words), 2) for t in fx.turns if t.speaker != "R"]
+    assert min(recall) >= 0.5, recall
+    text_out = " ".join(s["text"] for s in tr["segments"]).lower()
+    assert "watching" not in text_out and "-mi" not in text_out, text_out
+
+
 @pytest.mark.parametrize(
     ("voices", "speeds"),
     [

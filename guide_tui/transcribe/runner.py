@@ -16,12 +16,13 @@ segments at the end, so it is the same whether or not the run was interrupted.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +36,7 @@ from guide_tui.transcribe import speakers as speakers_mod
 from guide_tui.transcribe.align import GuideText, Timeline, read_events
 from guide_tui.transcribe.models import ResolvedModel, default_model, pull_command, resolve
 from guide_tui.transcribe.transcript import SCHEMA, get_writer, write_atomic
-from guide_tui.transcribe.types import EngineInfo, Progress, Segment, TranscribeOptions
+from guide_tui.transcribe.types import EngineInfo, Progress, Segment, TranscribeOptions, Word
 
 PARTIAL = "transcript.partial.jsonl"
 TRANSCRIPT = "transcript.json"
@@ -756,6 +757,16 @@ def decode_window(
                     break
         return out
 
+    def fresh(lo: float, hi: float, lead: float) -> list[tuple[Word, ...]]:
+        # The words of each segment of a decode of lo..hi on its own, started ``lead`` seconds
+        # before lo: no prompt, no previous-text conditioning.
+        sub = _sub_window(w, lo - lead, hi)
+        if sub is None:
+            return []
+        found = run_once(sub, _sub_samples(w, samples, sub), None, condition=False)
+        out = [tuple(x for x in s.words if lo <= (x.start + x.end) / 2 <= hi) for s in found]
+        return [ws for ws in out if ws]
+
     def redecode_stretches(segments: list[Segment]) -> list[Segment]:
         # Redecode every stretch of the window with speech energy and no words, on its own.
         #
@@ -763,19 +774,52 @@ def decode_window(
         # leads it astray (issue 11: 7 turns of a 60-minute interview gone, no warning). Each
         # stretch of at least 1.5 s (:func:`guards.untranscribed`) is decoded in a window that
         # starts at the stretch (0.3 s before it, so the first word is whole), with no prompt
-        # and no previous-text conditioning, and the words found over it are added. What is
-        # still without words is reported as ``untranscribed`` in transcript.json
-        # (:meth:`Transcriber._assemble`).
+        # and no previous-text conditioning. Out of context, over speech no one can make out,
+        # Whisper invents fluent text ("Thank you so much for watching"), so the stretch is
+        # decoded twice (the second time from 1 s before it) and only the segments both
+        # decodes agree on are added (:func:`_agreed`). What is still without words is
+        # reported as ``untranscribed`` in transcript.json (:meth:`Transcriber._assemble`).
         for start, end in guards.untranscribed(segments, [w.file], within=_window_spans(w)):
             if time.process_time() - c_window > limit_s or (stop is not None and stop()):
                 break
-            sub = _sub_window(w, start - _GAP_LEAD_S, end + _GAP_TAIL_S)
-            if sub is None:
+            lo, hi = start - _GAP_LEAD_S, end + _GAP_TAIL_S
+            first = fresh(lo, hi, 0.0)
+            if not first:
                 continue
-            found = run_once(sub, _sub_samples(w, samples, sub), None, condition=False)
-            add = _words_within(found, start - _GAP_LEAD_S, end + _GAP_TAIL_S, segments)
+            other = [x for ws in fresh(lo, hi, _SECOND_LEAD_S) for x in ws]
+            add = _words_within([_as_segment(_agreed(first, other))], lo, hi, segments)
             if add:
                 segments = sorted([*segments, *add], key=lambda s: (s.start, s.end))
+        return segments
+
+    def recheck_suspects(segments: list[Segment]) -> list[Segment]:
+        # A loop or a guessed run hides the speech under it: it "covers" the audio, so the
+        # stretch check above never sees it. One bad stretch (time-reversed speech) can also push
+        # a whole 30 s chunk into the temperature fallback, and a loop of "Mi-mi-mi" started
+        # there covered the two real turns after it. Each such span is decoded again on its
+        # own and the result is judged by :func:`_recheck`.
+        done: list[tuple[float, float]] = []
+        while True:
+            # Found again after each change (a change moves the words' indexes); a span already
+            # judged is not judged again (a loop confirmed, a guess nothing better replaced).
+            todo = [
+                sp
+                for sp in _suspects(segments)
+                if not any(sp.start < b and a < sp.end for a, b in done)
+            ]
+            if not todo or time.process_time() - c_window > limit_s:
+                break
+            if stop is not None and stop():
+                break
+            span = todo[0]
+            done.append((span.start, span.end))
+            lo, hi = span.start - _GAP_LEAD_S, span.end + _GAP_TAIL_S
+            first = fresh(lo, hi, 0.0)
+            if span.gram is None:  # the first decode's own words are the second opinion
+                other = [x for s in segments for x in s.words]
+            else:  # a loop's copies say nothing: a second fresh decode
+                other = [x for ws in fresh(lo, hi, _SECOND_LEAD_S) for x in ws]
+            segments = _recheck(segments, span, first, other)
         return segments
 
     segments = run_once(w, samples, prompt)
@@ -787,7 +831,192 @@ def decode_window(
         plain = run_once(w, samples, None)
         if _coverage(w, plain) > _coverage(w, segments):
             segments = plain
-    return redecode_stretches(segments)
+    return redecode_stretches(recheck_suspects(segments))
+
+
+@dataclass(frozen=True)
+class _Suspect:
+    """Words of a window's first decode that may hide speech: a loop's later copies (``gram``:
+    the repeated phrase, normalised; ``head``: the last word of its first copy) or a run the
+    engine guessed (``gram`` None)."""
+
+    start: float
+    end: float
+    words: frozenset[tuple[int, int]]  # (segment index, word index)
+    gram: tuple[str, ...] | None = None
+    head: tuple[int, int] | None = None
+
+
+def _suspects(segments: list[Segment]) -> list[_Suspect]:
+    """The loops (:func:`guards.find_loop`, across segment borders) and guessed runs
+    (:func:`guards.gibberish_runs`) of ``segments``, overlapping ones merged."""
+    flat = [(k, j, x) for k, s in enumerate(segments) for j, x in enumerate(s.words)]
+    words = [x for _, _, x in flat]
+
+    def keys(a: int, b: int) -> frozenset[tuple[int, int]]:
+        return frozenset((flat[i][0], flat[i][1]) for i in range(a, b + 1))
+
+    out = [
+        _Suspect(words[a].start, words[b].end, keys(a, b)) for a, b in guards.gibberish_runs(words)
+    ]
+    tokens = [guards.norm_token(x.word) for x in words]
+    at = 0
+    while (loop := guards.find_loop(tokens[at:])) is not None:
+        i, n, k = loop
+        first, last = at + i + n, at + i + k * n - 1
+        gram = tuple(tokens[at + i : at + i + n])
+        if sum(x.probability for x in words[at + i : first]) / n < guards.GIBBERISH_WORD_PROB:
+            # Its first copy is a guess too ("Mi", p = 0.00, then "-mi" 40 times).
+            start, head = at + i, None
+        else:
+            start, head = first, (flat[first - 1][0], flat[first - 1][1])
+        out.append(_Suspect(words[start].start, words[last].end, keys(start, last), gram, head))
+        at = last + 1
+    merged: list[_Suspect] = []
+    for sp in sorted(out, key=lambda x: x.start):
+        if merged and sp.start <= merged[-1].end:
+            m = merged[-1]
+            merged[-1] = _Suspect(
+                m.start,
+                max(m.end, sp.end),
+                m.words | sp.words,
+                m.gram or sp.gram,
+                m.head or sp.head,
+            )
+        else:
+            merged.append(sp)
+    return merged
+
+
+def _recheck(
+    segments: list[Segment], span: _Suspect, first: list[tuple[Word, ...]], other: list[Word]
+) -> list[Segment]:
+    """``segments`` after a fresh decode (``first``, words per segment) of a suspect span,
+    judged against a second opinion (``other``: the suspect words themselves for a guessed run,
+    a second fresh decode for a loop, whose copies say nothing).
+
+    - A loop the fresh decode repeats (:func:`_same_phrase`) is speech said again and again:
+      kept (its copies are collapsed to one, covering their audio, by
+      :func:`guards.guard_repetition`).
+    - Fresh segments the second opinion agrees with (:func:`_agreed`) replace the suspect words
+      they overlap (flagged ``redecoded``): a real turn decoded badly in a chunk that a stretch of
+      unintelligible speech pushed into the temperature fallback.
+    - A loop not confirmed loses its copies; its first copy stays, flagged ``repetition_collapsed``
+      over its own words only, so the audio of the copies is reported untranscribed unless
+      agreed words cover it.
+    - Other suspect words stay as they were (:func:`guards.drop_gibberish` removes a guess and
+      reports the stretch unintelligible).
+    """
+    if span.gram is not None:
+        tokens = [guards.norm_token(x.word) for ws in first for x in ws]
+        loop = guards.find_loop(tokens)
+        if loop is not None and _same_phrase(tokens[loop[0] : loop[0] + loop[1]], span.gram):
+            return segments  # said again and again
+    good = _agreed(first, other)
+    if not good and span.gram is None:
+        return segments
+    cover = [(ws[0].start, ws[-1].end) for ws in _runs(good)]
+
+    def drop(k: int, j: int, x: Word) -> bool:
+        if (k, j) not in span.words:
+            return False
+        return span.gram is not None or any(a - 0.3 < x.end and x.start < b + 0.3 for a, b in cover)
+
+    kept: list[Segment] = []
+    for k, s in enumerate(segments):
+        holds_head = span.head is not None and span.head[0] == k
+        if not holds_head and not any(drop(k, j, x) for j, x in enumerate(s.words)):
+            kept.append(s)
+            continue
+        # The words left, cut after the loop's first copy (which carries the loop's mark).
+        runs: list[list[Word]] = [[]]
+        for j, x in enumerate(s.words):
+            if not drop(k, j, x):
+                runs[-1].append(x)
+            if span.head == (k, j):
+                runs.append([])
+        for n, run in enumerate(runs):
+            if not run:
+                continue
+            part = replace(
+                s,
+                start=s.start if run[0] is s.words[0] else run[0].start,
+                end=run[-1].end,
+                words=tuple(run),
+                text=guards.joined(run),
+            )
+            kept.append(guards.mark_collapsed(part) if n == 0 and len(runs) > 1 else part)
+    add = _words_within([_as_segment(good)], span.start - 10, span.end + 10, kept) if good else []
+    return sorted([*kept, *add], key=lambda s: (s.start, s.end))
+
+
+def _same_phrase(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Are two loops' phrases the same, up to a misheard word ("we measured blood pressure" for
+    "we measure blood pressure") or where the copies were cut ("pressure we measure blood")?"""
+    return difflib.SequenceMatcher(None, list(a), list(b), autojunk=False).ratio() >= 0.5
+
+
+#: A fresh decode's segment is kept when at least this share of its words is also in the second
+#: opinion, within ``_AGREE_SLACK_S`` of its time span.
+_AGREE_SHARE = 0.5
+_AGREE_SLACK_S = 1.0
+#: The second fresh decode of a stretch starts this long before it (the first 0.3 s).
+_SECOND_LEAD_S = 1.0
+
+
+def _agreed(first: list[tuple[Word, ...]], other: Sequence[Word]) -> tuple[Word, ...]:
+    """The words of the segments of ``first`` that ``other`` agrees with and that are neither a
+    loop nor a guess themselves (:func:`_suspects`).
+
+    Real speech comes out the same when decoded twice from slightly different starts, even when
+    misheard; what Whisper invents over speech it cannot make out does not ("Thank you so much
+    for watching" once, "the most important thing is that we have to do it" the other time).
+    """
+    # A loop anywhere in the fresh decode (also across its segments: "I'm here for the next
+    # time." three times) makes every segment it touches a guess, its first copy included.
+    flat = [(n, x) for n, ws in enumerate(first) for x in ws]
+    bad = {
+        k
+        for sp in _suspects([_as_segment([x for _, x in flat])])
+        for _, j in (*sp.words, *((sp.head,) if sp.head else ()))
+        for k in (flat[j][0],)
+    }
+    out: list[Word] = []
+    for n, ws in enumerate(first):
+        if n in bad or guards.stock_phrase(guards.joined(ws)):
+            continue
+        mine = [guards.norm_token(x.word) for x in ws]
+        theirs = [
+            guards.norm_token(x.word)
+            for x in other
+            if ws[0].start - _AGREE_SLACK_S <= (x.start + x.end) / 2 <= ws[-1].end + _AGREE_SLACK_S
+        ]
+        same = sum(
+            b.size
+            for b in difflib.SequenceMatcher(
+                None, mine, theirs, autojunk=False
+            ).get_matching_blocks()
+        )
+        if same >= _AGREE_SHARE * len(mine):
+            out.extend(ws)
+    return tuple(out)
+
+
+def _runs(words: Sequence[Word], gap_s: float = 1.0) -> list[list[Word]]:
+    """``words`` cut where more than ``gap_s`` passes between two."""
+    out: list[list[Word]] = []
+    for x in words:
+        if out and x.start - out[-1][-1].end <= gap_s:
+            out[-1].append(x)
+        else:
+            out.append([x])
+    return out
+
+
+def _as_segment(words: Sequence[Word]) -> Segment:
+    if not words:
+        return Segment(0.0, 0.0, "")
+    return Segment(words[0].start, words[-1].end, guards.joined(words), words=tuple(words))
 
 
 def _sub_samples(w: audio_mod.Window, samples: Any, sub: audio_mod.Window) -> Any:

@@ -158,11 +158,13 @@ class TranscribeOptions:
     (:data:`guide_tui.transcribe.runner.FILLER_PROMPT`), so that Whisper writes the *um*s it hears.
     Without it each fresh window picks a style once, from its first sentences: in the 60-minute
     fixture whole windows kept all or none of their fillers (68/240 against the engine's 168/240
-    on the whole file; with it 168/240). Still off by default: with it, two real-weight tests
-    fail (a collapsed loop's copies reported untranscribed, the reversed-speech test) and it costs
-    25-60 % more decoding CPU (docs/transcription.md, "Verbatim"). Speech it leaves without words
-    is redecoded per stretch, then the window without it if speech is still missing. Other
-    languages: no prompt (an English one could pull the text towards English)."""
+    on the whole file; with it 168/240). Still off by default: under it tiny.en writes fluent,
+    probable text over speech no one can make out, so the guards cannot tell it from speech (the
+    reversed-turn sweep: up to 10 invented words, whole turns lost in 2 of 10 fixtures, none
+    without it), and it costs 25-60 % more decoding CPU (docs/transcription.md, "Verbatim").
+    Speech it leaves without words is redecoded per stretch, then the window without it if
+    speech is still missing. Other languages: no prompt (an English one could pull the text
+    towards English)."""
     word_timestamps: bool = True
     vad_filter: bool = True
     """Leave long silences (≥ ``min_silence_s``) out of what the engine hears: Whisper invents text

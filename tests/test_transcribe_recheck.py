@@ -1,0 +1,121 @@
+"""Suspect spans of a window's first decode, decoded again on their own (issue 11: no speech
+hidden under a loop or a guess, no text invented over speech no one can make out).
+
+Pure functions on synthetic word timelines; the same rules on real tiny.en output are tested in
+test_transcribe_fidelity.py (a reversed turn in several voices)."""
+
+from __future__ import annotations
+
+from guide_tui.transcribe.runner import _agreed, _recheck, _suspects
+from guide_tui.transcribe.types import Segment, Word
+
+
+def _w(spec: str, start: float, p: float = 0.9, step: float = 0.4) -> tuple[Word, ...]:
+    return tuple(
+        Word(start + i * step, start + i * step + step * 0.8, f" {t}", p)
+        for i, t in enumerate(spec.split())
+    )
+
+
+def _seg(words: tuple[Word, ...], flags: tuple[str, ...] = ()) -> Segment:
+    return Segment(
+        words[0].start,
+        words[-1].end,
+        "".join(w.word for w in words).strip(),
+        words=words,
+        flags=flags,
+    )
+
+
+def _text(segments: list[Segment]) -> str:
+    return " ".join(s.text for s in segments)
+
+
+MI_LOOP = _w("Mi " + "mi " * 30, 13.0, p=0.9, step=0.5)  # covers 13-28 s
+
+
+def test_a_loop_over_real_speech_is_replaced_by_what_two_fresh_decodes_agree_on() -> None:
+    """tiny.en wrote "Mi-mi-mi…" from a reversed turn on through two real turns (voice D): the
+    loop covered their audio, so the stretch check never saw it."""
+    before = _seg(_w("to discuss difficult cases.", 10.0))
+    segments = [before, _seg((Word(13.0, 13.5, " Mi", 0.0), *MI_LOOP[1:]))]
+    (span,) = _suspects(segments)
+    assert span.gram == ("mi",) and span.head is None  # the first copy is a guess too (p 0.0)
+    first = [
+        _w("It's a new mega, mega, roots in the shape", 13.7),
+        _w("Let us move on to training,", 19.3),
+    ]
+    second = _w("and the future of the future", 13.5) + _w("Let us move on to training.", 19.3)
+    out = _recheck(segments, span, first, list(second))
+    assert _text(out) == "to discuss difficult cases. Let us move on to training,"
+    assert "redecoded" in out[-1].flags and out[0] is before
+
+
+def test_a_loop_a_fresh_decode_repeats_is_speech_said_again_and_again() -> None:
+    said = _w("We measure blood pressure. " * 5, 1.0, p=0.8, step=0.4)
+    segments = [_seg(said)]
+    (span,) = _suspects(segments)
+    assert span.gram == ("we", "measure", "blood", "pressure")
+    first = [_w("We measure blood pressure. " * 4, 2.6, p=0.8)]
+    assert _recheck(segments, span, first, []) is segments
+    # Up to a misheard word, or copies cut where the fresh decode started (real tiny.en:
+    # "we measured blood pressure" four times).
+    for phrase in ("We measured blood pressure. ", "pressure, we measure blood "):
+        assert _recheck(segments, span, [_w(phrase * 4, 2.6, p=0.8)], []) is segments
+    # Another loop is not a confirmation.
+    other = [_w("Mi mi mi mi mi mi mi", 2.6, p=0.8)]
+    assert _recheck(segments, span, other, []) is not segments
+
+
+def test_a_loop_nothing_confirms_keeps_its_first_copy_marked_over_its_own_words_only() -> None:
+    """The copies' audio is then reported untranscribed (a collapsed loop covers only its span)."""
+    copies = _w("thank you " * 6, 5.0, p=0.7)
+    segments = [_seg(copies + _w("Next question.", 10.0))]
+    (span,) = _suspects(segments)
+    out = _recheck(segments, span, [], [])
+    assert [(s.text, s.flags) for s in out] == [
+        ("thank you", ("repetition", "repetition_collapsed")),
+        ("Next question.", ()),
+    ]
+    assert out[0].end == copies[1].end  # not over the removed copies
+
+
+def test_a_guess_is_replaced_only_where_a_fresh_decode_agrees_with_it() -> None:
+    """A real turn decoded badly in a chunk that a reversed turn pushed into the temperature
+    fallback comes out right when decoded on its own, and both versions share most words; over
+    the reversed turn the two guesses share nothing, so the old guess stays (drop_gibberish
+    removes it later and reports the stretch unintelligible)."""
+    guess = _w("They must numb your surface of men's armor", 13.0, p=0.2)
+    real = (
+        _w("Let", 20.5, p=0.14)
+        + _w("us move on to", 20.9, p=0.9)
+        + _w("3rd and hang the nonsense with the upon", 22.5, p=0.1)
+        + _w("this work.", 26.0, p=0.9)
+    )
+    segments = [_seg(guess), _seg(real)]
+    (span,) = _suspects(segments)  # one guess from the reversed turn through the real one
+    old = [x for s in segments for x in s.words]  # the first decode, as the runner passes it
+    fresh = [
+        _w("Thank you so much for watching, see you in the next video.", 13.2),
+        _w("Let us move on to training, how were the nurses prepared for this work.", 20.6),
+    ]
+    out = _recheck(segments, span, fresh, old)
+    text = _text(out)
+    assert "nurses prepared" in text and "nonsense" not in text
+    assert "watching" not in text and out[0] is segments[0]  # the old guess over the reversed turn
+    # Nothing agrees: everything stays for drop_gibberish.
+    assert _recheck(segments, span, fresh[:1], old) is segments
+
+
+def test_agreement_drops_inventions_loops_and_guesses_of_a_fresh_decode() -> None:
+    heard = _w("They took a course at the regional hospital", 24.6)
+    other = list(_w("it's all cut off at the regional hospital", 24.4))
+    invented = _w("Thank you so much for watching", 14.0)
+    assert _agreed([invented, heard], other) == heard
+    # Three copies of a sentence in three segments: a loop, every copy dropped.
+    again = [_w("I'm here for the next time.", t) for t in (14.2, 17.7, 18.7)]
+    assert _agreed(again, [x for ws in again for x in ws]) == ()
+    # A run the engine guessed (probabilities under 0.35 over 2.5 s) is no better for agreeing.
+    guessed = _w("the most important thing is that we have to do it", 13.1, p=0.1)
+    assert _agreed([guessed], list(guessed)) == ()
+    assert _agreed([], other) == ()
