@@ -99,12 +99,34 @@ def test_a_guess_is_replaced_only_where_a_fresh_decode_agrees_with_it() -> None:
         _w("Thank you so much for watching, see you in the next video.", 13.2),
         _w("Let us move on to training, how were the nurses prepared for this work.", 20.6),
     ]
-    out = _recheck(segments, span, fresh, old)
+    out = _recheck(segments, span, fresh, [], old)
     text = _text(out)
     assert "nurses prepared" in text and "nonsense" not in text
     assert "watching" not in text and out[0] is segments[0]  # the old guess over the reversed turn
     # Nothing agrees: everything stays for drop_gibberish.
-    assert _recheck(segments, span, fresh[:1], old) is segments
+    assert _recheck(segments, span, fresh[:1], [], old) is segments
+
+
+def test_a_garbled_real_turn_is_replaced_when_it_comes_out_the_same_twice() -> None:
+    """tiny.en garbled a whole real turn after a reversed one ("Nae tokka kosat narigenal
+    hosetal"); decoded on its own it came out right, and the same again from 1 s earlier, though
+    it shares almost nothing with the guess."""
+    guess = _w("Nae tokka kosat narigenal hosetal and i super continues nae mfvfurst", 25.2, p=0.2)
+    segments = [_seg(_w("to discuss difficult cases.", 10.0)), _seg(guess)]
+    (span,) = _suspects(segments)
+    said = "They took a course at the regional hospital and I supervised them"
+    out = _recheck(segments, span, [_w(said, 25.4)], _w(said, 25.3), guess)
+    assert _text(out) == f"to discuss difficult cases. {said}"
+    assert _recheck(segments, span, [_w(said, 25.4)], (), guess) is segments
+
+
+def test_doubtful_words_right_before_a_guessed_loop_belong_to_it() -> None:
+    lead = (Word(13.2, 13.6, " Nae,", 0.08),)
+    loop = tuple(Word(13.7 + 0.2 * i, 13.85 + 0.2 * i, "mez", 0.1) for i in range(20))
+    segments = [_seg(_w("to discuss difficult cases.", 10.0)), _seg(lead + loop)]
+    (span,) = _suspects(segments)
+    assert span.start == 13.2 and (1, 0) in span.words and span.head is None
+    assert _text(_recheck(segments, span, [], [])) == "to discuss difficult cases."
 
 
 def test_agreement_drops_inventions_loops_and_guesses_of_a_fresh_decode() -> None:

@@ -815,11 +815,13 @@ def decode_window(
             done.append((span.start, span.end))
             lo, hi = span.start - _GAP_LEAD_S, span.end + _GAP_TAIL_S
             first = fresh(lo, hi, 0.0)
-            if span.gram is None:  # the first decode's own words are the second opinion
-                other = [x for s in segments for x in s.words]
-            else:  # a loop's copies say nothing: a second fresh decode
-                other = [x for ws in fresh(lo, hi, _SECOND_LEAD_S) for x in ws]
-            segments = _recheck(segments, span, first, other)
+            # Second opinions: a second fresh decode, from 1 s earlier, and for a guessed run
+            # the first decode's own words too (a loop's copies say nothing). A real turn the
+            # first decode garbled ("Nae tokka kosat narigenal hosetal") does not agree with
+            # the guess, but it does with itself decoded again.
+            other = [x for ws in fresh(lo, hi, _SECOND_LEAD_S) for x in ws]
+            also = [x for s in segments for x in s.words] if span.gram is None else []
+            segments = _recheck(segments, span, first, other, also)
         return segments
 
     segments = run_once(w, samples, prompt)
@@ -866,8 +868,16 @@ def _suspects(segments: list[Segment]) -> list[_Suspect]:
         first, last = at + i + n, at + i + k * n - 1
         gram = tuple(tokens[at + i : at + i + n])
         if sum(x.probability for x in words[at + i : first]) / n < guards.GIBBERISH_WORD_PROB:
-            # Its first copy is a guess too ("Mi", p = 0.00, then "-mi" 40 times).
+            # Its first copy is a guess too ("Mi", p = 0.00, then "-mi" 40 times), and so are
+            # doubtful words right before it ("Nae," p = 0.08, then "-hmez" 90 times), as for a
+            # guessed run (guards.GIBBERISH_EDGE_PROB).
             start, head = at + i, None
+            while (
+                start > at
+                and words[start - 1].probability < guards.GIBBERISH_EDGE_PROB
+                and words[start].start - words[start - 1].end < guards.GIBBERISH_EDGE_GAP_S
+            ):
+                start -= 1
         else:
             start, head = first, (flat[first - 1][0], flat[first - 1][1])
         out.append(_Suspect(words[start].start, words[last].end, keys(start, last), gram, head))
@@ -889,11 +899,15 @@ def _suspects(segments: list[Segment]) -> list[_Suspect]:
 
 
 def _recheck(
-    segments: list[Segment], span: _Suspect, first: list[tuple[Word, ...]], other: list[Word]
+    segments: list[Segment],
+    span: _Suspect,
+    first: list[tuple[Word, ...]],
+    other: Sequence[Word],
+    also: Sequence[Word] = (),
 ) -> list[Segment]:
     """``segments`` after a fresh decode (``first``, words per segment) of a suspect span,
-    judged against a second opinion (``other``: the suspect words themselves for a guessed run,
-    a second fresh decode for a loop, whose copies say nothing).
+    judged against second opinions (``other``: a second fresh decode; ``also``: for a guessed
+    run, the first decode's words; a loop's copies say nothing).
 
     - A loop the fresh decode repeats (:func:`_same_phrase`) is speech said again and again:
       kept (its copies are collapsed to one, covering their audio, by
@@ -912,7 +926,7 @@ def _recheck(
         loop = guards.find_loop(tokens)
         if loop is not None and _same_phrase(tokens[loop[0] : loop[0] + loop[1]], span.gram):
             return segments  # said again and again
-    good = _agreed(first, other)
+    good = _agreed(first, other, also)
     if not good and span.gram is None:
         return segments
     cover = [(ws[0].start, ws[-1].end) for ws in _runs(good)]
@@ -964,9 +978,11 @@ _AGREE_SLACK_S = 1.0
 _SECOND_LEAD_S = 1.0
 
 
-def _agreed(first: list[tuple[Word, ...]], other: Sequence[Word]) -> tuple[Word, ...]:
-    """The words of the segments of ``first`` that ``other`` agrees with and that are neither a
-    loop nor a guess themselves (:func:`_suspects`).
+def _agreed(
+    first: list[tuple[Word, ...]], other: Sequence[Word], also: Sequence[Word] = ()
+) -> tuple[Word, ...]:
+    """The words of the segments of ``first`` that ``other`` or ``also`` (each a decode, in time
+    order) agrees with and that are neither a loop nor a guess themselves (:func:`_suspects`).
 
     Real speech comes out the same when decoded twice from slightly different starts, even when
     misheard; what Whisper invents over speech it cannot make out does not ("Thank you so much
@@ -986,19 +1002,15 @@ def _agreed(first: list[tuple[Word, ...]], other: Sequence[Word]) -> tuple[Word,
         if n in bad or guards.stock_phrase(guards.joined(ws)):
             continue
         mine = [guards.norm_token(x.word) for x in ws]
-        theirs = [
-            guards.norm_token(x.word)
-            for x in other
-            if ws[0].start - _AGREE_SLACK_S <= (x.start + x.end) / 2 <= ws[-1].end + _AGREE_SLACK_S
-        ]
-        same = sum(
-            b.size
-            for b in difflib.SequenceMatcher(
-                None, mine, theirs, autojunk=False
-            ).get_matching_blocks()
-        )
-        if same >= _AGREE_SHARE * len(mine):
-            out.extend(ws)
+        lo, hi = ws[0].start - _AGREE_SLACK_S, ws[-1].end + _AGREE_SLACK_S
+        for opinion in (other, also):
+            theirs = [
+                guards.norm_token(x.word) for x in opinion if lo <= (x.start + x.end) / 2 <= hi
+            ]
+            matcher = difflib.SequenceMatcher(None, mine, theirs, autojunk=False)
+            if sum(b.size for b in matcher.get_matching_blocks()) >= _AGREE_SHARE * len(mine):
+                out.extend(ws)
+                break
     return tuple(out)
 
 
