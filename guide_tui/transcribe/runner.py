@@ -784,7 +784,7 @@ def decode_window(
                 break
             lo, hi = start - _GAP_LEAD_S, end + _GAP_TAIL_S
             first = fresh(lo, hi, 0.0)
-            if not first:
+            if not _plausible(first):
                 continue
             other = [x for ws in fresh(lo, hi, _SECOND_LEAD_S) for x in ws]
             add = _words_within([_as_segment(_agreed(first, other))], lo, hi, segments)
@@ -819,7 +819,11 @@ def decode_window(
             # the first decode's own words too (a loop's copies say nothing). A real turn the
             # first decode garbled ("Nae tokka kosat narigenal hosetal") does not agree with
             # the guess, but it does with itself decoded again.
-            other = [x for ws in fresh(lo, hi, _SECOND_LEAD_S) for x in ws]
+            other = (
+                []
+                if not _plausible(first)
+                else [x for ws in fresh(lo, hi, _SECOND_LEAD_S) for x in ws]
+            )
             also = [x for s in segments for x in s.words] if span.gram is None else []
             segments = _recheck(segments, span, first, other, also)
         return segments
@@ -988,19 +992,8 @@ def _agreed(
     misheard; what Whisper invents over speech it cannot make out does not ("Thank you so much
     for watching" once, "the most important thing is that we have to do it" the other time).
     """
-    # A loop anywhere in the fresh decode (also across its segments: "I'm here for the next
-    # time." three times) makes every segment it touches a guess, its first copy included.
-    flat = [(n, x) for n, ws in enumerate(first) for x in ws]
-    bad = {
-        k
-        for sp in _suspects([_as_segment([x for _, x in flat])])
-        for _, j in (*sp.words, *((sp.head,) if sp.head else ()))
-        for k in (flat[j][0],)
-    }
     out: list[Word] = []
-    for n, ws in enumerate(first):
-        if n in bad or guards.stock_phrase(guards.joined(ws)):
-            continue
+    for ws in _plausible(first):
         mine = [guards.norm_token(x.word) for x in ws]
         lo, hi = ws[0].start - _AGREE_SLACK_S, ws[-1].end + _AGREE_SLACK_S
         for opinion in (other, also):
@@ -1012,6 +1005,26 @@ def _agreed(
                 out.extend(ws)
                 break
     return tuple(out)
+
+
+def _plausible(first: list[tuple[Word, ...]]) -> list[tuple[Word, ...]]:
+    """The segments of a fresh decode that may be speech: not a loop, not a guess, not a stock
+    subtitle phrase. Without any, no second opinion is needed (nor decoded: over speech no one
+    can make out, each fresh decode runs the whole temperature fallback)."""
+    # A loop anywhere in the fresh decode (also across its segments: "I'm here for the next
+    # time." three times) makes every segment it touches a guess, its first copy included.
+    flat = [(n, x) for n, ws in enumerate(first) for x in ws]
+    bad = {
+        k
+        for sp in _suspects([_as_segment([x for _, x in flat])])
+        for _, j in (*sp.words, *((sp.head,) if sp.head else ()))
+        for k in (flat[j][0],)
+    }
+    return [
+        ws
+        for n, ws in enumerate(first)
+        if n not in bad and not guards.stock_phrase(guards.joined(ws))
+    ]
 
 
 def _runs(words: Sequence[Word], gap_s: float = 1.0) -> list[list[Word]]:
