@@ -1,13 +1,15 @@
 """Benchmark: what the transcript keeps of what was said (issue 11), on espeak-ng interviews.
 
-    python bench/fidelity.py [--fixtures A B C R] [--long [MINUTES]] [--prompt] [--filler-prompt]
-                             [--direct] [--json F]
+    python bench/fidelity.py [--fixtures A B C R] [--long [MINUTES]] [--reversed-sweep] [--prompt]
+                             [--filler-prompt] [--direct] [--json F]
 
 Fixtures (tests/fixtures_speech.py): a GP interview on low back pain in 12 turns, full of the GP
 guide's vocabulary and with spoken fillers, in three voice/rate pairs (A, B, C); R, the short
 delegation interview with a participant turn played backwards (time-reversed speech: energy no
 model can transcribe) inserted mid-interview; H1, H2, the delegation interview in C's and D's voices
-(held out when calibrating the uncertainty marks); ``--long`` adds a 60-minute fixture: the GP
+(held out when calibrating the uncertainty marks); ``--reversed-sweep`` adds ten short fixtures
+(RA0 … RE1): one of two participant turns played backwards between four real turns, in each of
+the five voice/rate pairs; ``--long`` adds a 60-minute fixture: the GP
 interview 48 times over, cycling through the five voice/rate pairs (``--long 12``: its first
 12 minutes).
 Each is transcribed by ``guide-tui``'s pipeline (tiny.en, faster-whisper float32, 2 threads, the
@@ -61,6 +63,12 @@ REVERSED = (
     "months of the year.",
     "delegation",
 )
+#: The texts played backwards in the reversed-turn sweep (``--reversed-sweep``): fixture ``RD1`` is
+#: the second one between turns 3-4 and 5-6 of the delegation interview, in D's voices.
+REVERSED_TEXTS = (
+    REVERSED[1],
+    "Most of the time we talk about the patients who come back again and again with the same pain.",
+)
 
 
 def _voices(name: str) -> dict:
@@ -76,6 +84,10 @@ def fixtures(names: list[str], long: float | None) -> dict:
     for name in names:
         if name == "R":
             out[name] = make_interview((*INTERVIEW_TURNS[:4], REVERSED, *INTERVIEW_TURNS[4:]))
+        elif len(name) == 3 and name[0] == "R":  # the reversed-turn sweep: RA0 … RE1
+            turn = ("R", REVERSED_TEXTS[int(name[2])], "delegation")
+            turns = (*INTERVIEW_TURNS[2:4], turn, *INTERVIEW_TURNS[4:6])
+            out[name] = make_interview(turns, **_voices(name[1]))
         elif name.startswith("H"):  # held out: the delegation interview in a GP fixture's voices
             out[name] = make_interview(INTERVIEW_TURNS, **_voices(HELD_OUT[name]))
         else:
@@ -177,6 +189,12 @@ def main() -> None:
         metavar="MINUTES",
         help="the long fixture (60 minutes, or its first MINUTES)",
     )
+    ap.add_argument(
+        "--reversed-sweep",
+        action="store_true",
+        help="add a short fixture per voice pair and reversed text (RA0 … RE1): a turn played "
+        "backwards between four real ones",
+    )
     ap.add_argument("--prompt", action="store_true")
     ap.add_argument(
         "--filler-prompt", action="store_true", help="also the pipeline with the filler prompt"
@@ -212,7 +230,10 @@ def main() -> None:
         configs.append(("pipeline + filler prompt", {"filler_prompt": True}))
     rows = []
     guide = guide_with_vocabulary()
-    for name, fx in fixtures(args.fixtures, args.long).items():
+    names = list(args.fixtures)
+    if args.reversed_sweep:
+        names += [f"R{v}{k}" for v in VARIANTS for k in range(len(REVERSED_TEXTS))]
+    for name, fx in fixtures(names, args.long).items():
         reference = fx.reference
         for label, extra in configs:
             folder = make_session(work / f"{name}-{len(rows)}", [fx.path], guide_yaml=guide)
@@ -253,9 +274,17 @@ def _row(name, label, fx, reference, words, text, seconds, data) -> dict:
     invented = sum(
         1 for w in words for t in rev if t.start - 0.2 < (w["start"] + w["end"]) / 2 < t.end + 0.2
     )
-    rev_marked = all(
-        any(u["start"] < t.end and u["end"] > t.start for u in data.get("untranscribed", []))
-        for t in rev
+    rev_marked = min(
+        (
+            sum(
+                min(u["end"], t.end) - max(u["start"], t.start)
+                for u in data.get("untranscribed", [])
+                if u["start"] < t.end and u["end"] > t.start
+            )
+            / (t.end - t.start)
+            for t in rev
+        ),
+        default=None,
     )
     sweep = {
         str(p): marks(words, wrong, lambda w, p=p: w["probability"] < p)
@@ -272,7 +301,7 @@ def _row(name, label, fx, reference, words, text, seconds, data) -> dict:
         "wer": round(errors / n, 4),
         "fillers": f"{has_fillers(text)}/{has_fillers(reference)}",
         "untranscribed": len(data.get("untranscribed", [])),
-        "reversed_marked": rev_marked if rev else None,
+        "reversed_marked": round(rev_marked, 2) if rev_marked is not None else None,
         "invented_over_reversed": invented if rev else None,
         "pauses": len(data.get("pauses", [])),
         "marks": marks(words, wrong, lambda w: bool(w.get("uncertain"))),
@@ -371,6 +400,19 @@ def _markdown(rows: list[dict]) -> str:
             f"{r['fillers']} | {r.get('untranscribed', '–')} | "
             f"{m.get('per_100', 0):.1f} | {'–' if prec is None else f'{prec:.2f}'} |"
         )
+    reversed_rows = [r for r in rows if r.get("reversed_marked") is not None]
+    if reversed_rows:
+        out += [
+            "",
+            "| fixture | configuration | words over the reversed turn | share of it untranscribed "
+            "| min recall of the real turns |",
+            "|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {r['fixture']} | {r['config']} | {r['invented_over_reversed']} | "
+            f"{r['reversed_marked']:.2f} | {r['min_recall']:.2f} |"
+            for r in reversed_rows
+        ]
     sweeps = [r for r in rows if "sweep" in r and r["config"] == "pipeline"]
     if sweeps:
         out += [

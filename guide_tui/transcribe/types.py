@@ -160,7 +160,7 @@ class TranscribeOptions:
     fixture whole windows kept all or none of their fillers (68/240 against the engine's 168/240
     on the whole file; with it 168/240). Still off by default: under it tiny.en writes fluent,
     probable text over speech no one can make out, so the guards cannot tell it from speech (the
-    reversed-turn sweep: up to 10 invented words, whole turns lost in 2 of 10 fixtures, none
+    reversed-turn sweep: up to 10 invented words, whole turns lost in 3 of 10 fixtures, 1
     without it), and it costs 25-60 % more decoding CPU (docs/transcription.md, "Verbatim").
     Speech it leaves without words is redecoded per stretch, then the window without it if
     speech is still missing. Other languages: no prompt (an English one could pull the text
