@@ -243,7 +243,13 @@ def main() -> None:
             seconds = time.perf_counter() - t0
             cpu = time.process_time() - c0
             data = json.loads((folder / "transcript.json").read_text())
-            words = [w for s in data["segments"] for w in s["words"]]
+            words = [
+                # Words of a segment flagged possible_hallucination are printed inside
+                # "(possibly not spoken: …)": a mark too, counted apart.
+                {**w, "not_spoken": "possible_hallucination" in s.get("flags", ())}
+                for s in data["segments"]
+                for w in s["words"]
+            ]
             text = " ".join(s["text"] for s in data["segments"])
             rows.append(_row(name, label, fx, reference, words, text, seconds, data))
             rows[-1]["cpu_s"] = round(cpu, 1)
@@ -305,6 +311,7 @@ def _row(name, label, fx, reference, words, text, seconds, data) -> dict:
         "invented_over_reversed": invented if rev else None,
         "pauses": len(data.get("pauses", [])),
         "marks": marks(words, wrong, lambda w: bool(w.get("uncertain"))),
+        "not_spoken": marks(words, wrong, lambda w: bool(w.get("not_spoken"))),
         "sweep": sweep,
         "words": [
             {
@@ -386,19 +393,27 @@ def _markdown(rows: list[dict]) -> str:
     out = [
         "| fixture | configuration | audio s | wall s | CPU s | min turn recall | mean "
         "| turns < 0.5 "
-        "| WER | fillers | untranscribed | marks / 100 words | mark precision |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| WER | fillers | untranscribed | marks / 100 words | mark precision "
+        "| words marked possibly not spoken (wrong) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         m = r.get("marks") or {}
         prec = m.get("precision")
+        ns = r.get("not_spoken")
+        not_spoken = (
+            "–"
+            if ns is None
+            else f"{ns['marked']} ({round((ns['precision'] or 0) * ns['marked'])})"
+        )
         out.append(
             f"| {r['fixture']} | {r['config']} | {r['audio_s']} | {r['seconds']} | "
             f"{r.get('cpu_s', '–')}{_stage_note(r)} | "
             f"{r['min_recall']:.2f} | {r['mean_recall']:.3f} | {r['turns_lost']} | "
             f"{r['wer']:.3f} | "
             f"{r['fillers']} | {r.get('untranscribed', '–')} | "
-            f"{m.get('per_100', 0):.1f} | {'–' if prec is None else f'{prec:.2f}'} |"
+            f"{m.get('per_100', 0):.1f} | {'–' if prec is None else f'{prec:.2f}'} | "
+            f"{not_spoken} |"
         )
     reversed_rows = [r for r in rows if r.get("reversed_marked") is not None]
     if reversed_rows:

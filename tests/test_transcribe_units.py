@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -523,6 +524,38 @@ def test_text_over_silence_is_dropped_and_words_on_speech_kept() -> None:
     # Over the tail of speech (its first word overlaps the last 0.2 s): still no support.
     tail = Segment(5.8, 7.5, "Thank you.", words=_words("Thank you.", start=5.8, step=0.8))
     assert guards.drop_silence([real, tail], [f]) == [real]
+
+
+def test_the_engines_doubt_is_judged_on_each_segments_own_words() -> None:
+    """Both engines give every segment the 30 s chunk's avg_logprob and no_speech_prob: an
+    unintelligible stretch in the chunk must not flag (or drop) the clear turns beside it."""
+    f = _scanned([(1, -80), (12, -20), (1, -80)], 14.0)
+    doubtful_chunk = {"avg_logprob": -1.2, "no_speech_prob": 0.8}
+    clear = Segment(
+        1.0, 5.0, "a", words=_words("what makes you comfortable", 1.0), **doubtful_chunk
+    )
+    garbled = Segment(6.0, 9.0, "b", words=_words("nae tokka kosat", 6.0, p=0.45), **doubtful_chunk)
+    guessed = Segment(9.5, 12.5, "c", words=_words("mi " * 6, 9.5, p=0.2), **doubtful_chunk)
+    # Mean log-probability of the words: -0.11, -0.80, -1.61.
+    kept = guards.drop_silence([clear, garbled, guessed], [f])
+    doubt = ("possible_hallucination",)
+    assert [(s.text, s.flags) for s in kept] == [("a", ()), ("b", doubt), ("c", doubt)]
+    assert [s.flags for s in guards.flag_low_confidence(kept)] == [
+        (),
+        (*doubt, "low_confidence"),
+        (*doubt, "low_confidence"),
+    ]
+    # Over speech energy a guess is not "silence": its words go to drop_gibberish, which
+    # reports the span (unintelligible). Without an energy scan, Whisper's own rule drops it.
+    assert guards.drop_gibberish(kept)[1] == [pytest.approx((9.5, 12.4))]
+    assert [s.text for s in guards.drop_silence([clear, garbled, guessed], [])] == ["a", "b"]
+    assert guards.segment_logprob(Segment(0.0, 1.0, "", avg_logprob=-0.3)) == -0.3  # no words
+    # One improbable word opening a clear turn: mean log-probability -0.59, mean probability 0.78.
+    opening = _words("what makes you comfortable handing those", 1.0)
+    opening = (replace(opening[0], probability=0.05), *opening[1:])
+    turn = Segment(1.0, 4.0, "d", words=opening, **doubtful_chunk)
+    assert guards.segment_logprob(turn) < -0.5
+    assert guards.drop_silence([turn], [f])[0].flags == ()
 
 
 def test_uncertain_words_follow_one_rule() -> None:

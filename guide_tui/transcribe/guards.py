@@ -7,14 +7,15 @@ so a resumed run gives the same result. Thresholds are Whisper's own where it ha
 
 - **Text invented over silence.** Long silences never reach the engine (``audio``), and a segment
   whose span holds no frame above the recording's speech threshold is dropped: there was nothing to
-  hear. A segment the engine itself doubts twice (no-speech probability > 0.6 and mean
-  log-probability < -0.5) is flagged ``possible_hallucination``.
+  hear. A segment the engine itself doubts twice (no-speech probability > 0.6, and its own
+  words improbable: mean log-probability < -0.5 and mean probability < 0.5) is flagged
+  ``possible_hallucination``.
 - **Loops.** Three or more consecutive copies of the same text, and a phrase repeated inside a
   segment, are collapsed to one copy flagged ``repetition_collapsed``; a segment with a high
   compression ratio and no loop to cut is flagged ``repetition``.
-- **Low confidence.** ``low_confidence`` when the segment's mean log-probability is under -1.0 or
-  its mean word probability under 0.5; single stretches of improbable words are marked in the
-  Markdown as ``(unclear hh:mm:ss)``.
+- **Low confidence.** ``low_confidence`` when the segment's mean log-probability (of its own
+  words, :func:`segment_logprob`) is under -1.0 or its mean word probability under 0.5; runs of
+  improbable words are marked ``uncertain`` (:func:`uncertain_words`), written ``(word?)``.
 - **Speakers** (two channels, one microphone per speaker): each word goes to the channel that is
   at least 3 dB louder over the word (the other microphone hears the same voice, only weaker:
   bleed), undecided words follow their neighbours, and a segment is split where the speaker changes.
@@ -24,6 +25,7 @@ so a resumed run gives the same result. Thresholds are Whisper's own where it ha
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import zlib
 from collections.abc import Callable, Sequence
@@ -64,26 +66,60 @@ def drop_silence(segments: Sequence[Segment], files: Sequence[AudioFile]) -> lis
     the last word, timed over the silence that follows it. Real words, even mistimed ones, lie
     on speech for most of their length (measured on the fixtures: over half). What is dropped over
     speech energy is not lost silently: :func:`untranscribed` reports the stretch.
+
+    The engine's doubt is judged on the segment's own words (:func:`segment_logprob`): with a
+    no-speech probability over 0.6, a mean log-probability under -0.5 together with a mean word
+    probability under 0.5 flags the segment ``possible_hallucination``; a mean log-probability
+    under -1.0 drops it as silence only where the file has no energy scan (over speech energy,
+    :func:`drop_gibberish` judges its words).
     """
     from guide_tui.transcribe.audio import speech_threshold
 
     kept = []
     for s in segments:
         f = _file_at(files, s.start)
-        if f is not None and f.frame_db is not None and len(f.frame_db):
-            levels = f.frame_db[_frames(f, s.start, s.end)]
-            if len(levels) and float(levels.max()) <= speech_threshold(f.frame_db):
+        db = f.frame_db if f is not None else None
+        scanned = db is not None and len(db) > 0
+        if f is not None and db is not None and scanned:
+            levels = db[_frames(f, s.start, s.end)]
+            if len(levels) and float(levels.max()) <= speech_threshold(db):
                 continue
             if s.words and _unsupported(s, files):
                 continue
-        if s.no_speech_prob > 0.6 and s.avg_logprob < LOW_LOGPROB:
-            continue  # Whisper's own rule for "this was silence"
-        if s.no_speech_prob > 0.6 and s.avg_logprob < -0.5:
+        logprob = segment_logprob(s)
+        if s.no_speech_prob > 0.6 and logprob < LOW_LOGPROB and not scanned:
+            # Whisper's own rule for "this was silence", where no energy scan says otherwise.
+            # Over speech energy the words stay, flagged: drop_gibberish removes a guessed run
+            # and reports its speech as unintelligible.
+            continue
+        if s.no_speech_prob > 0.6 and logprob < -0.5 and _mean_probability(s) < LOW_WORD_PROB:
             # Both doubts at once; no_speech_prob alone is high on the first words after the
-            # silence we keep before speech (measured: 0.6-0.7 on clear espeak turns).
+            # silence we keep before speech (measured: 0.6-0.7 on clear espeak turns). The
+            # mean probability too: one improbable word opening a clear turn ("What" 0.21 in
+            # "What makes you comfortable handing those tasks over?") pulls a short segment's
+            # mean log-probability under -0.5 alone.
             s = _flag(s, "possible_hallucination")
         kept.append(s)
     return kept
+
+
+def segment_logprob(s: Segment) -> float:
+    """The mean log-probability of the segment's own words (the engine's ``avg_logprob`` when it
+    has none).
+
+    Both engines give every segment of a 30 s chunk the chunk's ``avg_logprob`` (as its
+    ``compression_ratio`` and ``no_speech_prob``): one stretch no one can make out (time-reversed
+    speech) pulled it under -0.5, and every real turn of that chunk was printed "(possibly not
+    spoken: …)" (and under -1.0 would have been dropped). The words' own probabilities say which
+    segment the doubt belongs to.
+    """
+    if not s.words:
+        return s.avg_logprob
+    return sum(math.log(max(w.probability, 1e-6)) for w in s.words) / len(s.words)
+
+
+def _mean_probability(s: Segment) -> float:
+    return sum(w.probability for w in s.words) / len(s.words) if s.words else 1.0
 
 
 #: Below both, a segment's words are not on speech (see :func:`drop_silence`).
@@ -217,8 +253,7 @@ def guard_repetition(segments: Sequence[Segment]) -> list[Segment]:
 def flag_low_confidence(segments: Sequence[Segment]) -> list[Segment]:
     out = []
     for s in segments:
-        mean_p = sum(w.probability for w in s.words) / len(s.words) if s.words else 1.0
-        if s.avg_logprob < LOW_LOGPROB or mean_p < LOW_WORD_PROB:
+        if segment_logprob(s) < LOW_LOGPROB or _mean_probability(s) < LOW_WORD_PROB:
             s = _flag(s, "low_confidence")
         out.append(s)
     return out
