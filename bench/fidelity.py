@@ -24,8 +24,9 @@ transcription seconds, untranscribed stretches (and words invented over the reve
 the uncertainty marks: marked words, the share of them that are wrong (precision), the share of
 wrong words marked (recall) and marks per 100 words, with a sweep of the probability threshold for
 calibration; apart, the words printed "(possibly not spoken: …)" (segments flagged
-``possible_hallucination``) and how many of them are wrong. A word is wrong when it is not matched to the reference by the alignment
-(difflib over words normalised by openai-whisper's English normaliser).
+``possible_hallucination``) and how many of them are wrong. A word is wrong when it is not
+matched to the reference by the alignment (difflib over words normalised by openai-whisper's
+English normaliser).
 """
 
 from __future__ import annotations

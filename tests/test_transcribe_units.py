@@ -615,6 +615,34 @@ def test_an_engine_guess_over_unintelligible_speech_is_removed_whole() -> None:
     assert guards.gibberish_runs(_parse_words(_CLEAR_TURN)) == []
 
 
+#: base over the reversed turn of the sweep's fixture RC0 (tiny.en guesses less fluently).
+_BASE_GUESS = (
+    "Hey,:0.28 you:0.19 must:0.79 know:0.18 me,:0.66 sir,:0.11 that:0.26 meant:0.52 me:0.74 "
+    "and:0.78 the:0.82 Busan:0.35 army,:0.06 or:0.15 the:0.49 new:0.54 ones:0.07 as:0.29 "
+    "all:0.33 the:0.37 Russians.:0.28"
+)
+
+
+def _timed(spec: str, start: float, step: float) -> tuple[Word, ...]:
+    pairs = [(w.rsplit(":", 1)[0], float(w.rsplit(":", 1)[1])) for w in spec.split()]
+    return tuple(
+        Word(start + step * i, start + step * i + step * 0.9, f" {t}", p)
+        for i, (t, p) in enumerate(pairs)
+    )
+
+
+def test_a_fluent_guess_is_one_run_though_two_probable_words_sit_inside() -> None:
+    words = _timed(_BASE_GUESS, 13.0, 0.26)
+    # The first stop (mean over 0.45 at "and") leaves two runs of 2.3 s, each too short.
+    assert guards.gibberish_runs(words) == [(0, len(words) - 1)]
+    # A pause of a second ends a run: the same words in two stretches are two short guesses.
+    apart = (*words[:10], *(replace(w, start=w.start + 1.5, end=w.end + 1.5) for w in words[10:]))
+    assert guards.gibberish_runs(apart) == []
+    # The low first words of two real turns with clear words between (tiny.en, fixture H2).
+    turns = _timed("this:0.07 work.:0.84 They:0.05 talk:0.41 a:0.90 course:0.33", 29.4, 0.43)
+    assert guards.gibberish_runs(turns) == []
+
+
 def test_vocabulary_respells_near_misses_only() -> None:
     vocab = ["spondylarthrosis", "physiotherapist", "referral", "flowchart", "GP"]
     vocab += ["clinical staff members", "clinic staff", "self-management"]

@@ -310,9 +310,32 @@ GIBBERISH_MEAN_PROB = 0.45
 GIBBERISH_WORD_PROB = 0.35
 GIBBERISH_MIN_S = 2.5  # 1.5 s removed a misheard but real "or if all goes to secondary care"
 GIBBERISH_MIN_WORDS = 3
+#: A fluent guess (see :func:`gibberish_runs`): at least this long, half its words uncertain.
+GIBBERISH_FLUENT_MIN_S = 4.0
+GIBBERISH_MAX_S = 30.0  # how far a fluent guess is looked for (a guess fills at most a chunk)
 #: Words next to such a run (less than this far from it) under this probability belong to it.
 GIBBERISH_EDGE_PROB = 0.6
 GIBBERISH_EDGE_GAP_S = 1.0
+
+
+def _grown(words: Sequence[Word], i: int, *, first_stop: bool) -> int:
+    """The last word of the run from ``words[i]`` whose mean probability stays under
+    :data:`GIBBERISH_MEAN_PROB` (``first_stop``: until the first word that lifts it over; else
+    the longest, up to a pause), shrunk back to its last uncertain word."""
+    total, last = 0.0, i
+    for j in range(i, len(words)):
+        if not first_stop and j > i and words[j].start - words[j - 1].end >= GIBBERISH_EDGE_GAP_S:
+            break
+        if not first_stop and words[j].end - words[i].start > GIBBERISH_MAX_S:
+            break
+        total += words[j].probability
+        if total / (j - i + 1) < GIBBERISH_MEAN_PROB:
+            last = j
+        elif first_stop:
+            break
+    while last > i and words[last].probability >= GIBBERISH_WORD_PROB:
+        last -= 1
+    return last
 
 
 def gibberish_runs(words: Sequence[Word]) -> list[tuple[int, int]]:
@@ -321,6 +344,14 @@ def gibberish_runs(words: Sequence[Word]) -> list[tuple[int, int]]:
     From each uncertain word the run grows while the mean probability stays under the limit (it
     stops at the first word that lifts it over: one clear word after a misheard one ends it),
     then shrinks back to its last uncertain word.
+
+    A fluent guess is found whole: when that run is too short, the longest one from the same
+    word whose mean stays under the limit (up to a pause of :data:`GIBBERISH_EDGE_GAP_S`) counts
+    when it lasts :data:`GIBBERISH_FLUENT_MIN_S` and half its words are uncertain. base wrote
+    "Hey, you must know me, sir, that meant me and the Busan army, or the new ones as all the
+    Russians." over a reversed turn (mean 0.39): "and the" (0.78/0.82) cut it into two runs of
+    2.3 s. Shorter mixed runs are left alone: they were the low first words of two real turns
+    ("this work. They talk a course").
     """
     out: list[tuple[int, int]] = []
     low = GIBBERISH_WORD_PROB
@@ -329,17 +360,16 @@ def gibberish_runs(words: Sequence[Word]) -> list[tuple[int, int]]:
         if words[i].probability >= low:
             i += 1
             continue
-        total, j = 0.0, i
-        while j < len(words) and (total + words[j].probability) / (j - i + 1) < GIBBERISH_MEAN_PROB:
-            total += words[j].probability
-            j += 1
-        last = j - 1
-        while last > i and words[last].probability >= low:
-            last -= 1
+        last = _grown(words, i, first_stop=True)
         doubtful = sum(1 for w in words[i : last + 1] if w.probability < low)
         if words[last].end - words[i].start < GIBBERISH_MIN_S or doubtful < GIBBERISH_MIN_WORDS:
-            i += 1
-            continue
+            last = _grown(words, i, first_stop=False)
+            doubtful = sum(1 for w in words[i : last + 1] if w.probability < low)
+            if words[last].end - words[i].start < GIBBERISH_FLUENT_MIN_S or 2 * doubtful < (
+                last + 1 - i
+            ):
+                i += 1
+                continue
         # The guess spills over: doubtful words right next to it belong to it ("A" before,
         # "or caustion." after the reversed turn, probabilities 0.35-0.53).
         first = i
