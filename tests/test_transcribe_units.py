@@ -573,13 +573,14 @@ def test_uncertain_words_follow_one_rule() -> None:
     assert guards.uncertain_words(Segment(0, 0.3, "", words=words[4:5])) == [False]
 
 
-def _parse_words(spec: str) -> tuple[Word, ...]:
-    """``word:probability@start-end`` items, as tiny.en gave them."""
+def _parse_words(spec: str, start: float = 0.0, step: float = 0.26) -> tuple[Word, ...]:
+    """``word:probability@start-end`` items, as tiny.en gave them; an item without ``@start-end``
+    is placed ``step`` seconds after the one before it (from ``start``)."""
     out = []
-    for item in spec.split():
+    for i, item in enumerate(spec.split()):
         word, rest = item.rsplit(":", 1)
-        p, span = rest.split("@")
-        a, b = span.split("-")
+        p, _, span = rest.partition("@")
+        a, b = span.split("-") if span else (start + step * i, start + step * (i + 0.9))
         out.append(Word(float(a), float(b), " " + word, float(p)))
     return tuple(out)
 
@@ -623,23 +624,15 @@ _BASE_GUESS = (
 )
 
 
-def _timed(spec: str, start: float, step: float) -> tuple[Word, ...]:
-    pairs = [(w.rsplit(":", 1)[0], float(w.rsplit(":", 1)[1])) for w in spec.split()]
-    return tuple(
-        Word(start + step * i, start + step * i + step * 0.9, f" {t}", p)
-        for i, (t, p) in enumerate(pairs)
-    )
-
-
 def test_a_fluent_guess_is_one_run_though_two_probable_words_sit_inside() -> None:
-    words = _timed(_BASE_GUESS, 13.0, 0.26)
+    words = _parse_words(_BASE_GUESS, 13.0)
     # The first stop (mean over 0.45 at "and") leaves two runs of 2.3 s, each too short.
     assert guards.gibberish_runs(words) == [(0, len(words) - 1)]
     # A pause of a second ends a run: the same words in two stretches are two short guesses.
     apart = (*words[:10], *(replace(w, start=w.start + 1.5, end=w.end + 1.5) for w in words[10:]))
     assert guards.gibberish_runs(apart) == []
     # The low first words of two real turns with clear words between (tiny.en, fixture H2).
-    turns = _timed("this:0.07 work.:0.84 They:0.05 talk:0.41 a:0.90 course:0.33", 29.4, 0.43)
+    turns = _parse_words("this:0.07 work.:0.84 They:0.05 talk:0.41 a:0.90 course:0.33", 29.4, 0.43)
     assert guards.gibberish_runs(turns) == []
 
 

@@ -78,11 +78,11 @@ def drop_silence(segments: Sequence[Segment], files: Sequence[AudioFile]) -> lis
     kept = []
     for s in segments:
         f = _file_at(files, s.start)
-        db = f.frame_db if f is not None else None
-        scanned = db is not None and len(db) > 0
-        if f is not None and db is not None and scanned:
-            levels = db[_frames(f, s.start, s.end)]
-            if len(levels) and float(levels.max()) <= speech_threshold(db):
+        scanned = False
+        if f is not None and f.frame_db is not None and len(f.frame_db):
+            scanned = True
+            levels = f.frame_db[_frames(f, s.start, s.end)]
+            if len(levels) and float(levels.max()) <= speech_threshold(f.frame_db):
                 continue
             if s.words and _unsupported(s, files):
                 continue
