@@ -7,9 +7,10 @@ Fixtures (tests/fixtures_speech.py): a GP interview on low back pain in 12 turns
 guide's vocabulary and with spoken fillers, in three voice/rate pairs (A, B, C); R, the short
 delegation interview with a participant turn played backwards (time-reversed speech: energy no
 model can transcribe) inserted mid-interview; H1, H2, the delegation interview in C's and D's voices
-(held out when calibrating the uncertainty marks); ``--reversed-sweep`` adds ten short fixtures
-(RA0 … RE1): one of two participant turns played backwards between four real turns, in each of
-the five voice/rate pairs; ``--long`` adds a 60-minute fixture: the GP
+(held out when calibrating the uncertainty marks); MM, FF (MMR, FFR with a reversed turn), the
+GP interview in two same-sex voice pairs no rule was tuned on; ``--reversed-sweep`` adds ten
+short fixtures (RA0 … RE1): one of two participant turns played backwards between four real
+turns, in each of the five voice/rate pairs; ``--long`` adds a 60-minute fixture: the GP
 interview 48 times over, cycling through the five voice/rate pairs (``--long 12``: its first
 12 minutes).
 Each is transcribed by ``guide-tui``'s pipeline (tiny.en, faster-whisper float32, 2 threads, the
@@ -59,6 +60,12 @@ VARIANTS = {
 #: Held-out fixtures for calibrating the uncertainty marks: the 8-turn delegation interview (text
 #: the GP fixtures do not have) in the voices of C and D.
 HELD_OUT = {"H1": "C", "H2": "D"}
+#: Same-sex voice pairs no rule was tuned on: the GP interview (``MM``, ``FF``) and the same with
+#: a reversed turn after its 5th turn (``MMR``, ``FFR``).
+UNSEEN = {
+    "MM": (("en-us", "en-gb-x-rp"), (170, 180)),
+    "FF": (("en-gb+f4", "en-us+f2"), (160, 185)),
+}
 REVERSED = (
     "R",
     "They took a course at the regional hospital, and I supervised them for the first three "
@@ -90,6 +97,15 @@ def fixtures(names: list[str], long: float | None) -> dict:
             turn = ("R", REVERSED_TEXTS[int(name[2])], "delegation")
             turns = (*INTERVIEW_TURNS[2:4], turn, *INTERVIEW_TURNS[4:6])
             out[name] = make_interview(turns, **_voices(name[1]))
+        elif name[:2] in UNSEEN:
+            (voice_i, voice_p), (speed_i, speed_p) = UNSEEN[name[:2]]
+            turn = ("R", REVERSED_TEXTS[0], "b")
+            turns = (*GP_TURNS[:5], turn, *GP_TURNS[5:]) if name.endswith("R") else GP_TURNS
+            out[name] = make_interview(
+                turns,
+                voices={"I": voice_i, "P": voice_p},
+                speeds={"I": speed_i, "P": speed_p},
+            )
         elif name.startswith("H"):  # held out: the delegation interview in a GP fixture's voices
             out[name] = make_interview(INTERVIEW_TURNS, **_voices(HELD_OUT[name]))
         else:
