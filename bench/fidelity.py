@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from fixtures_speech import GP_TURNS  # noqa: E402  (tests/, on the path above)
+from fixtures_speech import GP_TURNS, guide_with_vocabulary  # noqa: E402  (tests/, on the path above)
 
 VARIANTS = {
     "A": (("en-us", "en-gb+f3"), (165, 165)),
@@ -134,14 +134,6 @@ def long_turns(minutes: float = 60.0) -> tuple[tuple, dict]:
         for speaker, text, topic in GP_TURNS
     )
     return turns, {"voices": voices, "speeds": speeds}
-
-
-def guide_with_vocabulary() -> str:
-    import yaml
-    from fixtures_speech import DEMO_GUIDE
-
-    vocab = yaml.safe_load((ROOT / "guides" / "gp-delegation-lbp.yaml").read_text())["vocabulary"]
-    return DEMO_GUIDE + "vocabulary:\n" + "".join(f"  - {json.dumps(v)}\n" for v in vocab)
 
 
 def _norm_word(word: str) -> str:

@@ -37,7 +37,7 @@ def _fixture(minutes: float):
 
 
 def measure(minutes: float, mode: str) -> dict:
-    from fixtures_speech import make_session, models_cache, word_errors
+    from fixtures_speech import guide_with_vocabulary, make_session, models_cache, word_errors
 
     os.environ["GUIDE_TUI_MODELS"] = str(models_cache())
     fx = _fixture(minutes)
@@ -59,15 +59,13 @@ def measure(minutes: float, mode: str) -> dict:
         text = " ".join(s.text.strip() for s in segs)
         stages: dict = {}
     else:
-        import fidelity
-
         from guide_tui.transcribe import diarize
         from guide_tui.transcribe.runner import Transcriber
         from guide_tui.transcribe.types import TranscribeOptions
 
         diarize.ENCODER_THREADS = int(mode.split("=")[1])
         folder = make_session(
-            Path(tempfile.mkdtemp()) / "s", [fx.path], guide_yaml=fidelity.guide_with_vocabulary()
+            Path(tempfile.mkdtemp()) / "s", [fx.path], guide_yaml=guide_with_vocabulary()
         )
         tr = Transcriber(TranscribeOptions(model="tiny.en", threads=2))
         t, c = time.perf_counter(), time.process_time()

@@ -304,6 +304,15 @@ topics:
 """
 
 
+def guide_with_vocabulary() -> str:
+    """:data:`DEMO_GUIDE` with the shipped GP guide's ``vocabulary`` (the glossary prompt)."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    vocab = yaml.safe_load((root / "guides" / "gp-delegation-lbp.yaml").read_text())["vocabulary"]
+    return DEMO_GUIDE + "vocabulary:\n" + "".join(f"  - {json.dumps(v)}\n" for v in vocab)
+
+
 def make_session(
     folder: Path,
     audio: list[Path],

@@ -636,6 +636,42 @@ def test_a_fluent_guess_is_one_run_though_two_probable_words_sit_inside() -> Non
     assert guards.gibberish_runs(turns) == []
 
 
+#: tiny.en over a reversed turn (31.0-36.7 s, fixture FFR) and the real answer after it (from
+#: 37.6 s), as the first decode of the window gave them: one segment each.
+_GUESS_THEN_ANSWER = (
+    "There:0.00@31.3-31.7 must:0.46@31.7-32.0 be:0.29@32.0-32.5 no:0.62@32.5-32.5 "
+    "use:0.21@32.5-32.8 for:0.62@32.8-33.1 the:0.62@33.1-33.3 movement,:0.19@33.3-33.6 "
+    "the:0.39@33.8-33.9 other:0.06@33.9-34.1 groups:0.10@34.1-34.3 are:0.54@34.3-34.5 "
+    "not:0.42@34.5-34.7 all:0.18@34.7-34.9 it:0.21@34.9-35.1 are,:0.47@35.1-35.3 "
+    "or:0.69@35.5-35.6 the:0.81@35.6-35.7 events:0.04@35.7-35.9 are:0.26@35.9-36.1 "
+    "all:0.85@36.1-36.3 across:0.06@36.3-36.6 the:0.77@36.6-37.2 country.:0.15@37.2-37.2 "
+    "Yes,:0.94@37.7-38.1 the:0.91@38.3-38.4 practice:0.73@38.4-38.7 nurse:0.48@38.7-39.1 "
+    "does:0.68@39.1-39.4 the:0.58@39.4-39.5 diabetes:0.33@39.5-39.8 controls,:0.46@39.8-40.5 "
+    "and:0.98@41.2-41.6 she:0.90@41.6-41.9 also:0.98@41.9-42.3 follow:0.29@42.3-42.6 "
+    "up:0.71@42.6-42.8"
+)
+
+
+def test_a_guess_ends_where_the_next_clear_turn_begins() -> None:
+    words = _parse_words(_GUESS_THEN_ANSWER)
+    answer = next(n for n, w in enumerate(words) if w.word == " Yes,")
+    # Its mean stays under the limit over "Yes, the practice nurse does the diabetes": without
+    # the turn's edge the answer's first half went into the 'unintelligible' stretch.
+    assert guards.gibberish_runs(words) == [(0, answer - 1)]
+    # The same at a new segment without the pause before it (Whisper stretches a first word
+    # back into the silence).
+    joined = (*words[:answer], replace(words[answer], start=37.2), *words[answer + 1 :])
+    assert guards.gibberish_runs(joined, {answer}) == [(0, answer - 1)]
+    guess, rest = Segment(31.3, 37.2, "", words=words[:answer]), words[answer:]
+    out, spans = guards.drop_gibberish([guess, Segment(37.7, 42.8, "", words=rest)])
+    assert spans == [(31.3, 37.2)]
+    kept = [w.word.strip() for s in out for w in s.words]
+    assert kept[:4] == ["Yes,", "the", "practice", "nurse"]
+    # A clear turn before the guess does not join it either (the run starts after it).
+    before = _parse_words("clinic:0.30@30.2-30.6 staff?:0.97@30.6-31.0")
+    assert guards.gibberish_runs((*before, *words[:answer])) == [(2, answer + 1)]
+
+
 def test_vocabulary_respells_near_misses_only() -> None:
     vocab = ["spondylarthrosis", "physiotherapist", "referral", "flowchart", "GP"]
     vocab += ["clinical staff members", "clinic staff", "self-management"]

@@ -863,7 +863,8 @@ def _suspects(segments: list[Segment]) -> list[_Suspect]:
         return frozenset((flat[i][0], flat[i][1]) for i in range(a, b + 1))
 
     out = [
-        _Suspect(words[a].start, words[b].end, keys(a, b)) for a, b in guards.gibberish_runs(words)
+        _Suspect(words[a].start, words[b].end, keys(a, b))
+        for a, b in guards.gibberish_runs(words, {n for n, (_, j, _) in enumerate(flat) if j == 0})
     ]
     tokens = [guards.norm_token(x.word) for x in words]
     at = 0
