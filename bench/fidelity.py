@@ -396,7 +396,8 @@ def _stage_note(row: dict) -> str:
     if not st:
         return ""
     decode = st.get("decode", 0) + st.get("redecode", 0)
-    return f" (decode {decode:.1f}, speakers {st.get('speakers', 0):.1f})"
+    fillers = f", fillers {st['fillers']:.1f}" if "fillers" in st else ""
+    return f" (decode {decode:.1f}{fillers}, speakers {st.get('speakers', 0):.1f})"
 
 
 def _markdown(rows: list[dict]) -> str:

@@ -230,6 +230,31 @@ def test_speech_with_no_text_fails_with_a_message(tmp_path) -> None:
     assert tr["segments"] == [] and tr["untranscribed"]
 
 
+def test_the_filler_pass_adds_the_spoken_fillers_and_nothing_else(tmp_path) -> None:
+    """By default (verbatim, English) each window is decoded a second time with fillers in the
+    prompt, and only its fillers are added between words both decodes agree on. Fixture A kept
+    0/5 fillers without the pass (the window's style), 3/5 with it (greedy pass)."""
+    from guide_tui.transcribe.transcript import has_fillers
+
+    fx = make_interview(
+        GP_TURNS, voices={"I": "en-us", "P": "en-gb+f3"}, speeds={"I": 165, "P": 165}
+    )
+    tr = _run(make_session(tmp_path / "s", [fx.path]))
+    plain = _run(make_session(tmp_path / "p", [fx.path]), filler_pass=False)
+    assert tr["options"]["filler_pass"] is True and plain["options"]["filler_pass"] is False
+    found = [w for w in _words(tr) if has_fillers(w["word"])]
+    had = [w for w in _words(plain) if has_fillers(w["word"])]
+    assert len(found) - len(had) >= 3, " ".join(s["text"] for s in tr["segments"])
+    # Each inside a turn that has one.
+    spoken = [t for t in fx.turns if has_fillers(t.text)]
+    for w in found:
+        assert any(t.start - 0.5 <= w["start"] <= t.end for t in spoken), (w, spoken)
+    # Nothing else changed: the same words (times of a filler's neighbours trimmed off it).
+    rest = [w["word"] for w in _words(tr) if not has_fillers(w["word"])]
+    assert rest == [w["word"] for w in _words(plain) if not has_fillers(w["word"])]
+    assert tr["untranscribed"] == plain["untranscribed"] == []
+
+
 def test_verbatim_keeps_the_spoken_fillers_of_a_fresh_window(tmp_path) -> None:
     """Each ~120 s window is decoded fresh, and tiny.en picks its style from the window's first
     sentences: whole windows kept all or none of their fillers (68/240 in the 60-minute fixture).

@@ -18,17 +18,31 @@ from guide_tui.transcribe.types import EngineInfo, Segment, TranscribeOptions, W
 
 
 class RecordingEngine:
-    """A word every second over the whole window; records the prompt of each call."""
+    """A word every second over the whole window; records the prompt of each call (``passes``:
+    of the filler pass, greedy at temperature 0)."""
 
     def __init__(self) -> None:
         self.info = EngineInfo("fake", "0", "fake", "fake", "float32")
         self.prompts: list[str | None] = []
+        self.passes: list[str | None] = []
 
     def detect_language(self, audio):
         return "da", 1.0
 
-    def transcribe(self, audio, *, language, prompt, seed, condition_on_previous_text=None):
-        self.prompts.append(prompt)
+    def transcribe(
+        self,
+        audio,
+        *,
+        language,
+        prompt,
+        seed,
+        condition_on_previous_text=None,
+        temperature=None,
+        beam_size=None,
+    ):
+        if temperature is not None:
+            assert (temperature, beam_size) == ((0.0,), 1)
+        (self.prompts if temperature is None else self.passes).append(prompt)
         for k in range(len(audio) // 16000):
             # A different word each second: one word again and again is a loop, which the
             # runner decodes a second time on its own, without a prompt.
@@ -36,7 +50,7 @@ class RecordingEngine:
             yield Segment(k, k + 1.0, word, words=(Word(k + 0.05, k + 0.95, word, 0.9),))
 
 
-def _run(tmp_path: Path, monkeypatch, model_name: str, **options) -> tuple[list, dict]:
+def _run(tmp_path: Path, monkeypatch, model_name: str, **options) -> tuple[RecordingEngine, dict]:
     rate = 16000
     rng = np.random.default_rng(1)
     x = (0.2 * rng.standard_normal(30 * rate)).astype(np.float32)  # "speech" throughout
@@ -48,7 +62,7 @@ def _run(tmp_path: Path, monkeypatch, model_name: str, **options) -> tuple[list,
     monkeypatch.setattr(Transcriber, "_model_for", lambda self, language: model)
     monkeypatch.setattr(Transcriber, "_engine", lambda self, m: fake)
     Transcriber(TranscribeOptions(vad_filter=False, window_s=10.0, **options)).run(folder)
-    return fake.prompts, json.loads((folder / "transcript.json").read_text())
+    return fake, json.loads((folder / "transcript.json").read_text())
 
 
 @pytest.mark.parametrize(
@@ -65,10 +79,22 @@ def _run(tmp_path: Path, monkeypatch, model_name: str, **options) -> tuple[list,
 def test_every_english_window_gets_the_filler_prompt(
     tmp_path: Path, monkeypatch, model: str, options: dict, expected: str | None
 ) -> None:
-    prompts, tr = _run(tmp_path, monkeypatch, model, **options)
+    fake, tr = _run(tmp_path, monkeypatch, model, **options)
+    prompts = fake.prompts
     assert len(prompts) >= 3  # 30 s in windows of at most 10 s, each decoded once
     assert prompts == [expected] * len(prompts)
     assert tr["options"]["initial_prompt"] == expected
+    # English without the filler prompt: every window gets the filler pass (with it, the first
+    # decode has the fillers; other languages: no English prompt at all).
+    english = model.endswith(".en") or options.get("language") == "en"
+    passes = [FILLER_PROMPT] * len(prompts) if english and expected is None else []
+    assert fake.passes == passes
+    assert tr["options"]["filler_pass"] is bool(passes)
+
+
+def test_no_filler_pass_when_switched_off(tmp_path: Path, monkeypatch) -> None:
+    fake, tr = _run(tmp_path, monkeypatch, "fake.en", filler_pass=False)
+    assert fake.passes == [] and tr["options"]["filler_pass"] is False
 
 
 def test_filler_prompt_comes_before_the_glossary() -> None:
@@ -90,6 +116,9 @@ def test_cli_switches_the_filler_prompt_on() -> None:
     transcribe.register(sub)
     assert parser.parse_args(["transcribe", "x"]).filler_prompt is False
     assert parser.parse_args(["transcribe", "x", "--filler-prompt"]).filler_prompt is True
+    # The filler pass follows the style unless it is set: verbatim has fillers, clean has none.
+    assert parser.parse_args(["transcribe", "x"]).filler_pass is None
+    assert parser.parse_args(["transcribe", "x", "--no-filler-pass"]).filler_pass is False
 
 
 class GuessingEngine:
@@ -99,7 +128,7 @@ class GuessingEngine:
     def __init__(self) -> None:
         self.calls: list[tuple[str | None, bool | None]] = []
 
-    def transcribe(self, audio, *, language, prompt, seed, condition_on_previous_text=None):
+    def transcribe(self, audio, *, language, prompt, seed, condition_on_previous_text=None, **_):
         self.calls.append((prompt, condition_on_previous_text))
         if condition_on_previous_text is False:  # a stretch, from its own start
             words = tuple(Word(0.3 + 0.5 * i, 0.7 + 0.5 * i, f" {t}", 0.9) for i, t in

@@ -571,6 +571,11 @@ def test_uncertain_words_follow_one_rule() -> None:
     assert guards.uncertain_words(seg) == marked
     assert guards.unclear_stretches(seg) == [(1.2, 1.7)]
     assert guards.uncertain_words(Segment(0, 0.3, "", words=words[4:5])) == [False]
+    # A filler is never marked and neither starts nor breaks a run.
+    um = _parse_words("Um,:0.05@0.0-0.2 the:0.30@0.2-0.4 and:0.9@0.4-0.6 uh:0.6@0.6-0.7 land:0.07")
+    assert guards.uncertain_words(Segment(0, 1, "", words=um)) == [False] * 5
+    split = (*words[4:6], replace(um[3], probability=0.9), words[6])  # is, on, uh, land
+    assert guards.uncertain_words(Segment(0, 2, "", words=split)) == [True, True, False, True]
 
 
 def _parse_words(spec: str, start: float = 0.0, step: float = 0.26) -> tuple[Word, ...]:
@@ -670,6 +675,43 @@ def test_a_guess_ends_where_the_next_clear_turn_begins() -> None:
     # A clear turn before the guess does not join it either (the run starts after it).
     before = _parse_words("clinic:0.30@30.2-30.6 staff?:0.97@30.6-31.0")
     assert guards.gibberish_runs((*before, *words[:answer])) == [(2, answer + 1)]
+
+
+def _segment(spec: str) -> Segment:
+    words = _parse_words(spec)
+    return Segment(words[0].start, words[-1].end, guards.joined(words), words=words)
+
+
+def test_the_filler_pass_adds_only_fillers_between_words_both_decodes_agree_on() -> None:
+    # tiny.en on fixture A: the plain decode stretched "and" over the "um" it left out.
+    plain = [
+        _segment("controls,:0.9@31.0-35.2 and:0.9@35.2-36.4 she:0.9@36.4-36.8"),
+        _segment("When:0.8@38.0-38.3 the:0.9@38.3-38.5"),
+        _segment("so:0.9@60.0-60.3 the:0.9@63.5-63.8 patients:0.9@63.8-64.2"),
+    ]
+    heard = _parse_words(
+        "controls,:0.9@31.0-35.2 and,:0.9@35.2-35.9 um,:0.7@36.0-36.3 she:0.9@36.4-36.8 "
+        # Between two segments; and a guess the engine was nearly sure it did not hear.
+        "Um,:0.8@37.4-37.9 When:0.8@38.0-38.3 uh:0.003@38.3-38.4 the:0.9@38.4-38.5 "
+        # In the middle of 3.2 s between "so" and "the": an untranscribed stretch, no filler.
+        "so:0.9@60.0-60.3 uh,:0.6@61.5-61.8 the:0.9@63.5-63.8 patients:0.9@63.8-64.2"
+    )
+    out = guards.add_fillers(plain, heard)
+    assert [s.text for s in out] == ["controls, and um, she", "Um, When the", plain[2].text]
+    assert [(w.word.strip(), w.start, w.end) for w in out[0].words[1:3]] == [
+        ("and", 35.2, 36.0),  # trimmed off the filler
+        ("um,", 36.0, 36.3),
+    ]
+    assert (out[1].start, out[1].end) == (37.4, 38.5) and out[2] == plain[2]
+    # Nothing but fillers, and nothing next to words the decodes disagree on.
+    base = [_segment("so:0.9@0.0-0.3 the:0.9@0.8-1.0")]
+    said = _parse_words("so:0.9@0.0-0.3 you:0.9@0.3-0.5 know:0.9@0.5-0.7 the:0.9@0.8-1.0")
+    assert guards.add_fillers(base, said) == base
+    misheard = _parse_words("sew:0.5@0.0-0.3 um:0.8@0.3-0.6 the:0.9@0.8-1.0")
+    assert guards.add_fillers(base, misheard) == base
+    # A filler both decodes wrote is not doubled.
+    both = [_segment("and,:0.9@35.2-35.9 um,:0.7@36.0-36.3 she:0.9@36.4-36.8")]
+    assert guards.add_fillers(both, both[0].words) == both
 
 
 def test_vocabulary_respells_near_misses_only() -> None:

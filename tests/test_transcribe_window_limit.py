@@ -31,7 +31,7 @@ class FakeEngine:
         self.pause, self.busy = pause, busy
         self.info = EngineInfo("fake", "0", "fake", "fake", "float32")
 
-    def transcribe(self, audio, *, language, prompt, seed, condition_on_previous_text=None):
+    def transcribe(self, audio, *, language, prompt, seed, condition_on_previous_text=None, **_):
         for k in range(len(audio) // 32000):
             if self.busy:
                 end = time.process_time() + self.pause

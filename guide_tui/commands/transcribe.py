@@ -70,6 +70,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "speech that makes it skip is redecoded without the prompt",
     )
     tr.add_argument(
+        "--filler-pass",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="decode English windows a second time with fillers in the prompt and add the "
+        "fillers (um, uh) it finds between words both decodes agree on (default: on with "
+        "--verbatim, off with --clean; costs decoding time)",
+    )
+    tr.add_argument(
         "--vocabulary-prompt",
         action="store_true",
         help="also give the guide's vocabulary to Whisper as a glossary prompt (off: it is used "
@@ -195,6 +203,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
         beam_size=args.beam_size,
         verbatim=args.verbatim,
         filler_prompt=args.filler_prompt,
+        filler_pass=args.verbatim if args.filler_pass is None else args.filler_pass,
         vocabulary_prompt=args.vocabulary_prompt,
         window_s=args.window,
         vad_filter=args.vad,

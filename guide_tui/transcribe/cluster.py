@@ -256,6 +256,7 @@ def window_task(
     samples: Any,
     language: str | None,
     prompt: str | None,
+    fillers: str | None = None,
 ) -> tuple[int, list[Segment], float]:
     """One window on a worker: ``(index, segments, wall seconds)``. ``samples`` None: read the
     window from ``file.path`` (a shared filesystem)."""
@@ -270,7 +271,7 @@ def window_task(
     t0, c0 = time.perf_counter(), time.process_time()
     # The window's CPU-time limit scales with this worker's speed so far, as in a local run.
     rtf = max(0.05, sorted(_RTFS)[len(_RTFS) // 2]) if _RTFS else _FIRST_RTF * (os.cpu_count() or 1)
-    segments = decode_window(engine, w, samples, language, prompt, rtf=rtf)
+    segments = decode_window(engine, w, samples, language, prompt, rtf=rtf, fillers=fillers)
     if w.end > w.start:
         _RTFS.append((time.process_time() - c0) / (w.end - w.start))
     return index, segments, time.perf_counter() - t0
@@ -426,6 +427,7 @@ class ClusterRun:
                     samples,
                     job.language,
                     job.prompt,
+                    job.fillers,
                     pure=False,
                     retries=0,  # a dead worker's task is reassigned; an error is not retried
                 )

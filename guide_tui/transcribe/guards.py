@@ -24,6 +24,7 @@ so a resumed run gives the same result. Thresholds are Whisper's own where it ha
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 import re
@@ -282,10 +283,12 @@ def uncertain_words(s: Segment) -> list[bool]:
     The one rule behind ``"uncertain"`` in transcript.json and every mark an export shows: the
     word is in a run of two or more adjacent improbable words (see :data:`UNCERTAIN_RUN_PROB`).
     Segment flags are not spread to their words (a flagged segment is marked as a whole by its
-    flag).
+    flag). Fillers (um, uh) are never marked and do not join or break a run: "(um?)" tells a
+    reader nothing, and an improbable filler of the filler pass must not mark its neighbours.
     """
-    p = [w.probability for w in s.words]
-    out = [False] * len(p)
+    at = [k for k, w in enumerate(s.words) if not is_filler(w)]
+    p = [s.words[k].probability for k in at]
+    out = [False] * len(s.words)
     i = 0
     while i < len(p):
         if p[i] >= UNCERTAIN_RUN_PROB:
@@ -295,7 +298,8 @@ def uncertain_words(s: Segment) -> list[bool]:
         while j + 1 < len(p) and p[j + 1] < UNCERTAIN_RUN_PROB:
             j += 1
         if j > i and min(p[i : j + 1]) < UNCERTAIN_PEAK_PROB:
-            out[i : j + 1] = [True] * (j + 1 - i)
+            for k in at[i : j + 1]:
+                out[k] = True
         i = j + 1
     return out
 
@@ -575,9 +579,72 @@ def stock_phrase(text: str) -> bool:
 GUESSED_FILLER_P = 0.01
 
 
+def is_filler(word: Word) -> bool:
+    """Is ``word`` a filler (um, uh, hmm, …, with its punctuation)?"""
+    return _FILLER_TOKEN.fullmatch(word.word.strip()) is not None
+
+
 def guessed_filler(word: Word) -> bool:
     """A filler (um, uh, …) the engine was nearly sure it did not hear."""
-    return word.probability < GUESSED_FILLER_P and bool(_FILLER_TOKEN.fullmatch(word.word.strip()))
+    return word.probability < GUESSED_FILLER_P and is_filler(word)
+
+
+#: A filler of the filler pass is added only this close to one of the words around it.
+FILLER_NEAR_S = 1.0
+
+
+def add_fillers(segments: Sequence[Segment], heard: Sequence[Word]) -> list[Segment]:
+    """``segments`` with the fillers (um, uh, …) of a second decode of the same audio (``heard``:
+    its words, prompted with fillers) added where both decodes wrote the same words on either
+    side of them and nothing else differs there: "controls, and she" and "controls, and, um,
+    she" give "controls, and um, she", with the filler's own times (its neighbours' trimmed off
+    it: Whisper stretches the words around a filler it leaves out over it). A filler the engine
+    was nearly sure it did not hear (:func:`guessed_filler`), one outside its neighbours' span
+    or more than :data:`FILLER_NEAR_S` from both (in a long gap: an untranscribed stretch), or
+    next to words the two decodes disagree on, is not added; nothing but fillers is ever taken
+    from ``heard``."""
+    ordered = sorted(segments, key=lambda s: (s.start, s.end))
+    flat = [(k, j) for k, s in enumerate(ordered) for j in range(len(s.words))]
+    mine = [ordered[k].words[j] for k, j in flat]
+    ops = difflib.SequenceMatcher(
+        None,
+        [norm_token(x.word) for x in mine],
+        [norm_token(x.word) for x in heard],
+        autojunk=False,
+    ).get_opcodes()
+    before: dict[int, list[Word]] = {}  # index in ``mine`` -> fillers to add before that word
+    for n, (op, i1, _i2, j1, j2) in enumerate(ops):
+        if op != "insert" or not 0 < n < len(ops) - 1:
+            continue
+        if ops[n - 1][0] != "equal" or ops[n + 1][0] != "equal":
+            continue
+        new, prev, nxt = list(heard[j1:j2]), mine[i1 - 1], mine[i1]
+        if not all(is_filler(x) and not guessed_filler(x) for x in new):
+            continue
+        if new[0].start < prev.start or new[-1].end > nxt.end:
+            continue
+        if new[0].start - prev.end > FILLER_NEAR_S and nxt.start - new[-1].end > FILLER_NEAR_S:
+            continue
+        before[i1] = new
+    if not before:
+        return list(ordered)
+    words = [list(s.words) for s in ordered]
+    for i, new in sorted(before.items(), reverse=True):
+        (kp, jp), (kn, jn) = flat[i - 1], flat[i]
+        prev, nxt = words[kp][jp], words[kn][jn]
+        words[kp][jp] = replace(prev, end=max(prev.start, min(prev.end, new[0].start)))
+        words[kn][jn] = replace(nxt, start=min(nxt.end, max(nxt.start, new[-1].end)))
+        # A filler between two segments opens the second (a turn's "Um, it is …").
+        k, at = (kp, jp + 1) if kp == kn else (kn, 0)
+        words[k][at:at] = new
+    out = []
+    for s, ws in zip(ordered, words, strict=True):
+        if len(ws) == len(s.words) and ws == list(s.words):
+            out.append(s)
+        else:
+            out.append(replace(s, start=min(s.start, ws[0].start), end=max(s.end, ws[-1].end),
+                               words=tuple(ws), text=joined(ws)))  # fmt: skip
+    return out
 
 
 def covered_spans(segments: Sequence[Segment]) -> list[tuple[float, float]]:

@@ -220,6 +220,11 @@ class Job:
         """Every window's prompt; it depends on the language (the filler prompt is English)."""
         return _prompt(self.options, self.vocabulary, self.language)
 
+    @property
+    def fillers(self) -> str | None:
+        """The prompt of every window's filler pass (``TranscribeOptions.filler_pass``)."""
+        return _filler_pass(self.options, self.language)
+
     def set_language(self, language: str) -> None:
         """The language detected on the first window: fixed for the session, checkpointed."""
         self.language = language
@@ -368,6 +373,7 @@ class Transcriber:
                     samples,
                     language,
                     job.prompt,
+                    job.fillers,
                     job.label,
                     job.total,
                     job.resumed_s,
@@ -513,6 +519,7 @@ class Transcriber:
         samples: Any,
         language: str | None,
         prompt: str | None,
+        fillers: str | None,
         label: str,
         total: float,
         resumed_s: float,
@@ -545,6 +552,7 @@ class Transcriber:
             on_segment=on_segment,
             stop=self.cancel.is_set,
             stage=self._stage,
+            fillers=fillers,
         )
         spent = time.process_time() - c_window
         if w.end > w.start:
@@ -665,6 +673,7 @@ class Transcriber:
                 "min_silence_s": options.min_silence_s,
                 "initial_prompt": _prompt(options, vocabulary, language),
                 "filler_prompt": options.filler_prompt,
+                "filler_pass": _filler_pass(options, language) is not None,
                 "vocabulary_prompt": options.vocabulary_prompt,
                 "vocabulary": list(vocabulary),
                 "word_timestamps": options.word_timestamps,
@@ -723,6 +732,7 @@ def decode_window(
     on_segment: Callable[[Segment, int], None] | None = None,
     stop: Callable[[], bool] | None = None,
     stage: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None,
+    fillers: str | None = None,
 ) -> list[Segment]:
     """The whole work of one window: its segments on the session clock.
 
@@ -733,21 +743,37 @@ def decode_window(
     measured so far (CPU seconds ÷ audio seconds), for the window's time limit (CPU time of this
     process, :data:`_WINDOW_BASE_S`); ``on_segment`` sees each segment as it arrives (with how
     many so far) and may raise to stop; ``stop`` ends a redecode early; ``stage(name)`` times
-    the decode and redecode calls (``timings.stages``).
+    the decode and redecode calls (``timings.stages``); ``fillers``: the prompt of the filler
+    pass (:func:`guards.add_fillers`), ``None`` for none.
     """
     c_window = time.process_time()
     limit_s = _WINDOW_BASE_S + _WINDOW_RTF_FACTOR * (w.end - w.start) * rtf
 
     def run_once(
-        win: audio_mod.Window, audio: Any, p: str | None, *, condition: bool | None = None
+        win: audio_mod.Window,
+        audio: Any,
+        p: str | None,
+        *,
+        condition: bool | None = None,
+        name: str | None = None,
     ) -> list[Segment]:
         out: list[Segment] = []
-        kwargs = {} if condition is None else {"condition_on_previous_text": condition}
-        name = "decode" if condition is None else "redecode"
+        kwargs: dict[str, Any] = (
+            {} if condition is None else {"condition_on_previous_text": condition}
+        )
+        if name == "fillers":
+            # One greedy pass at temperature 0, about as long as the plain decode (a beam search
+            # found a few more fillers, 4/5 for 3/5, but took up to 4x as long on fixture C); a
+            # window that needs the temperature fallback gets no fillers added.
+            kwargs |= {"temperature": (0.0,), "beam_size": 1}
+        name = name or ("decode" if condition is None else "redecode")
         with stage(name) if stage is not None else contextlib.nullcontext():
             for s in engine.transcribe(audio, language=language, prompt=p, seed=w.index, **kwargs):
                 out.append(_to_session(win, s))
-                if on_segment is not None:
+                if name == "fillers":
+                    if stop is not None and stop():
+                        break
+                elif on_segment is not None:
                     on_segment(out[-1], len(out))
                 if time.process_time() - c_window > limit_s:
                     # One bad window (a loop the temperature fallback keeps resampling) must
@@ -837,7 +863,16 @@ def decode_window(
         plain = run_once(w, samples, None)
         if _coverage(w, plain) > _coverage(w, segments):
             segments = plain
-    return redecode_stretches(recheck_suspects(segments))
+    segments = redecode_stretches(recheck_suspects(segments))
+    late = time.process_time() - c_window > limit_s or (stop is not None and stop())
+    if fillers is not None and not late:
+        # Verbatim: a fresh window settles on a style from its first sentences and then writes
+        # all or none of its fillers (68 of 240 in the 60-minute fixture, the engine on the
+        # whole file 168). Decoded again with fillers in the prompt, it writes them; only those
+        # fillers are taken, where both decodes agree on the words around them.
+        heard = run_once(w, samples, fillers, name="fillers")
+        segments = guards.add_fillers(segments, [x for s in heard for x in s.words])
+    return segments
 
 
 @dataclass(frozen=True)
@@ -1084,6 +1119,11 @@ def _prompt(
     if options.filler_prompt and language == "en":
         return f"{FILLER_PROMPT} {base}" if base else FILLER_PROMPT
     return base
+
+
+def _filler_pass(options: TranscribeOptions, language: str | None) -> str | None:
+    on = options.filler_pass and not options.filler_prompt and language == "en"
+    return FILLER_PROMPT if on else None
 
 
 def _merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:

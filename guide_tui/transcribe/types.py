@@ -165,6 +165,12 @@ class TranscribeOptions:
     Speech it leaves without words is redecoded per stretch, then the window without it if
     speech is still missing. Other languages: no prompt (an English one could pull the text
     towards English)."""
+    filler_pass: bool = True
+    """Verbatim fillers without the filler prompt's risks: each English window is decoded a
+    second time with the filler prompt, at temperature 0, and only the fillers of that decode
+    are added, between words both decodes wrote alike (:func:`guide_tui.transcribe.guards.
+    add_fillers`); the transcript's words, guards and marks stay the plain decode's. Off with
+    ``filler_prompt`` (the first decode has them) and for other languages."""
     word_timestamps: bool = True
     vad_filter: bool = True
     """Leave long silences (≥ ``min_silence_s``) out of what the engine hears: Whisper invents text

@@ -42,7 +42,13 @@ class Engine(Protocol):
         prompt: str | None,
         seed: int,
         condition_on_previous_text: bool | None = None,
-    ) -> Iterator[Segment]: ...
+        temperature: tuple[float, ...] | None = None,
+        beam_size: int | None = None,
+    ) -> Iterator[Segment]:
+        """Segments of ``audio`` (16 kHz mono) on its own clock. ``condition_on_previous_text``,
+        ``temperature`` and ``beam_size`` override the engine's options for this call (``None``:
+        as set)."""
+        ...
 
 
 def offline_environment() -> None:

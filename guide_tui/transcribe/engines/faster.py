@@ -70,6 +70,8 @@ class FasterWhisperEngine:
         prompt: str | None,
         seed: int,
         condition_on_previous_text: bool | None = None,
+        temperature: tuple[float, ...] | None = None,
+        beam_size: int | None = None,
     ) -> Iterator[Segment]:
         import ctranslate2
 
@@ -78,9 +80,9 @@ class FasterWhisperEngine:
         segments, _info = self._model.transcribe(
             audio,
             language=language,
-            beam_size=o.beam_size,
+            beam_size=o.beam_size if beam_size is None else beam_size,
             best_of=5,
-            temperature=list(o.temperature),
+            temperature=list(o.temperature if temperature is None else temperature),
             initial_prompt=prompt,
             condition_on_previous_text=(
                 o.condition_on_previous_text

@@ -75,6 +75,8 @@ class OpenAIWhisperEngine:
         prompt: str | None,
         seed: int,
         condition_on_previous_text: bool | None = None,
+        temperature: tuple[float, ...] | None = None,
+        beam_size: int | None = None,
     ) -> Iterator[Segment]:
         import torch
         import whisper
@@ -86,8 +88,8 @@ class OpenAIWhisperEngine:
             audio,
             verbose=None,
             language=language,
-            temperature=tuple(o.temperature),
-            beam_size=o.beam_size,
+            temperature=tuple(o.temperature if temperature is None else temperature),
+            beam_size=o.beam_size if beam_size is None else beam_size,
             best_of=5,
             initial_prompt=prompt,
             condition_on_previous_text=(
