@@ -704,3 +704,48 @@ async def test_enter_walks_forward_through_steps_without_fields(tmp_path: Path) 
         assert app.screen.current_step == "step-participant"
         await pilot.press("enter")
         assert app.screen.current_step == "step-baseline"
+
+
+@pytest.mark.parametrize("typing", [False, True], ids=["consent screen", "typing a note"])
+@run_async
+async def test_a_closed_terminal_ends_the_app_though_nothing_can_be_imported(
+    tmp_path: Path, monkeypatch, typing: bool
+) -> None:
+    """The app must leave on SIGHUP/SIGTERM even when its install is gone (a deleted clone or
+    virtual environment): an import failing in the signal handler left it running, spinning on
+    the dead terminal at 50 % CPU."""
+    import builtins
+    import sys
+
+    app, _session, _rec = new_app(tmp_path, GUIDES / "demo.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        if typing:
+            await pass_consent(pilot, app)
+            await pilot.press("ctrl+n")
+            await fill_baseline(
+                pilot, app, {"role": "Office", "years-in-job": 12, "works-remotely": True}
+            )
+            await start_interview(pilot, app)
+            await pilot.press("n", *"typed when the lid closed")
+
+        real = builtins.__import__
+
+        def gone(name, globals=None, locals=None, fromlist=(), level=0):
+            # What is loaded still imports; nothing more can be read from the deleted files.
+            loaded = sys.modules.get(name) if level == 0 else None
+            if loaded is not None and all(hasattr(loaded, x) for x in fromlist or ()):
+                return real(name, globals, locals, fromlist, level)
+            raise ImportError(f"No module named {name!r} (the install was deleted)")
+
+        with monkeypatch.context() as m:
+            if not typing:  # nothing has opened a dialog yet
+                m.delitem(sys.modules, "guide_tui.tui.screens.modals", raising=False)
+            m.setattr(builtins, "__import__", gone)
+            app._hangup()
+        await pilot.pause()
+        assert app.ended_by == "SIGHUP"
+    assert app.return_code is not None  # it left
+    events = read_events(_session.path)
+    assert [e["data"]["kind"] for e in events if e["type"] == "warning"] == ["terminal_closed"]
+    notes = [e["data"]["text"] for e in events if e["type"] == "note"]
+    assert notes == (["typed when the lid closed"] if typing else [])

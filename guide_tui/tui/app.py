@@ -280,8 +280,7 @@ class GuideApp(App[Path | None]):
             kind="terminal_closed",
             message="The terminal was closed (SIGHUP); the interview was left to be resumed.",
         )
-        if not self._save_draft_note():
-            self.leave_unfinished()
+        self._leave_on_signal()
 
     def _terminated(self) -> None:
         """SIGTERM (``kill``, a logout, a shutdown): as SIGHUP, but the terminal is still there."""
@@ -293,20 +292,31 @@ class GuideApp(App[Path | None]):
             kind="terminated",
             message="guide-tui was told to stop (SIGTERM); the interview was left to be resumed.",
         )
-        if not self._save_draft_note():
+        self._leave_on_signal()
+
+    def _leave_on_signal(self) -> None:
+        """Leave, whatever happens on the way: an app left running with its terminal gone spins
+        on the dead terminal (seen at 50 % CPU for minutes once its install was deleted)."""
+        try:
+            if self._save_draft_note():
+                return
+        except Exception:  # the note is in the event log only if it was saved; leave anyway
+            pass
+        try:
             self.leave_unfinished()
+        except Exception:
+            self.exit(None)
 
     def _save_draft_note(self) -> bool:
         """A note being typed when the terminal closed is saved as Enter would have saved it;
-        then the app leaves (queued behind the note on the screen that takes it)."""
-        from textual.widgets import Input
-
-        from guide_tui.tui.screens.modals import NoteScreen
-
+        then the app leaves (queued behind the note on the screen that takes it). Nothing is
+        imported here: the install may be gone by now (a deleted clone or virtual environment),
+        and an import failing in a signal handler would leave the app running."""
         screen = self.screen
-        if not isinstance(screen, NoteScreen) or len(self.screen_stack) < 2:
+        draft_of = getattr(screen, "draft", None)
+        if not callable(draft_of) or len(self.screen_stack) < 2:
             return False
-        draft = screen.query_one(Input).value
+        draft = str(draft_of())
         if not draft.strip():
             return False
         below = self.screen_stack[-2]

@@ -84,6 +84,10 @@ class NoteScreen(ModalScreen[str | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    def draft(self) -> str:
+        """What has been typed so far (the app saves it when the terminal closes)."""
+        return self.query_one(Input).value
+
 
 def _matches(query: str, number: int, title: str, topic_id: str = "") -> bool:
     """Type to search: a number picks the topic, words match anywhere (all of them)."""
