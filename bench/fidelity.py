@@ -1,7 +1,7 @@
 """Benchmark: what the transcript keeps of what was said (issue 11), on espeak-ng interviews.
 
     python bench/fidelity.py [--fixtures A B C R] [--long [MINUTES]] [--reversed-sweep] [--prompt]
-                             [--filler-prompt] [--direct] [--json F]
+                             [--filler-prompt] [--no-filler-pass] [--direct] [--json F]
 
 Fixtures (tests/fixtures_speech.py): a GP interview on low back pain in 12 turns, full of the GP
 guide's vocabulary and with spoken fillers, in three voice/rate pairs (A, B, C); R, the short
@@ -209,6 +209,9 @@ def main() -> None:
     ap.add_argument(
         "--filler-prompt", action="store_true", help="also the pipeline with the filler prompt"
     )
+    ap.add_argument(
+        "--no-filler-pass", action="store_true", help="also the pipeline without the filler pass"
+    )
     ap.add_argument("--direct", action="store_true", help="also the engine called directly")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--model", default="tiny.en", help="tiny.en (bundled) or base (see --store)")
@@ -238,6 +241,8 @@ def main() -> None:
         configs.append(("pipeline + vocabulary prompt", {"vocabulary_prompt": True}))
     if args.filler_prompt:
         configs.append(("pipeline + filler prompt", {"filler_prompt": True}))
+    if args.no_filler_pass:
+        configs.append(("pipeline without the filler pass", {"filler_pass": False}))
     rows = []
     guide = guide_with_vocabulary()
     names = list(args.fixtures)
