@@ -116,9 +116,16 @@ def test_cli_switches_the_filler_prompt_on() -> None:
     transcribe.register(sub)
     assert parser.parse_args(["transcribe", "x"]).filler_prompt is False
     assert parser.parse_args(["transcribe", "x", "--filler-prompt"]).filler_prompt is True
+
     # The filler pass follows the style unless it is set: verbatim has fillers, clean has none.
-    assert parser.parse_args(["transcribe", "x"]).filler_pass is None
-    assert parser.parse_args(["transcribe", "x", "--no-filler-pass"]).filler_pass is False
+    def filler_pass(*flags: str) -> bool:
+        args = parser.parse_args(["transcribe", "x", "--device", "cpu", *flags])
+        return transcribe.options_from(args).filler_pass
+
+    assert filler_pass() is True
+    assert filler_pass("--clean") is False
+    assert filler_pass("--no-filler-pass") is False
+    assert filler_pass("--clean", "--filler-pass") is True
 
 
 class GuessingEngine:

@@ -12,7 +12,10 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from guide_tui.transcribe.types import TranscribeOptions
 
 ORDER = 40
 
@@ -186,16 +189,12 @@ def _device(args: argparse.Namespace) -> str:
     return "cuda" if cuda_devices() else "cpu"
 
 
-def run_transcribe(args: argparse.Namespace) -> int:
-    from guide_tui.transcribe.runner import TRANSCRIPT, Transcriber
+def options_from(args: argparse.Namespace) -> TranscribeOptions:
+    """The transcription options the command line asks for (the filler pass follows the style
+    unless it is set: a clean transcript drops the fillers anyway)."""
     from guide_tui.transcribe.types import TranscribeOptions
 
-    folders = [_session_folder(s) for s in args.sessions]
-    if getattr(args, "cluster", None):
-        from guide_tui.transcribe.cluster import parse_local
-
-        parse_local(args.cluster)  # a bad address is refused before any work
-    options = TranscribeOptions(
+    return TranscribeOptions(
         engine=args.engine,
         model=args.model,
         compute_type=args.compute_type,
@@ -210,6 +209,17 @@ def run_transcribe(args: argparse.Namespace) -> int:
         threads=args.threads,
         device=_device(args),
     )
+
+
+def run_transcribe(args: argparse.Namespace) -> int:
+    from guide_tui.transcribe.runner import TRANSCRIPT, Transcriber
+
+    folders = [_session_folder(s) for s in args.sessions]
+    if getattr(args, "cluster", None):
+        from guide_tui.transcribe.cluster import parse_local
+
+        parse_local(args.cluster)  # a bad address is refused before any work
+    options = options_from(args)
     todo = [f for f in folders if args.force or not (f / TRANSCRIPT).exists()]
     from guide_tui.session.lock import is_locked
 
