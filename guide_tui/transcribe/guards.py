@@ -93,7 +93,7 @@ def drop_silence(segments: Sequence[Segment], files: Sequence[AudioFile]) -> lis
             # Over speech energy the words stay, flagged: drop_gibberish removes a guessed run
             # and reports its speech as unintelligible.
             continue
-        if s.no_speech_prob > 0.6 and logprob < -0.5 and _mean_probability(s) < LOW_WORD_PROB:
+        if s.no_speech_prob > 0.6 and logprob < -0.5 and _mean_prob(s.words) < LOW_WORD_PROB:
             # Both doubts at once; no_speech_prob alone is high on the first words after the
             # silence we keep before speech (measured: 0.6-0.7 on clear espeak turns). The
             # mean probability too: one improbable word opening a clear turn ("What" 0.21 in
@@ -119,8 +119,9 @@ def segment_logprob(s: Segment) -> float:
     return sum(math.log(max(w.probability, 1e-6)) for w in s.words) / len(s.words)
 
 
-def _mean_probability(s: Segment) -> float:
-    return sum(w.probability for w in s.words) / len(s.words) if s.words else 1.0
+def _mean_prob(words: Sequence[Word]) -> float:
+    """Mean word probability (1.0 without words: nothing doubtful)."""
+    return sum(w.probability for w in words) / len(words) if words else 1.0
 
 
 #: Below both, a segment's words are not on speech (see :func:`drop_silence`).
@@ -254,7 +255,7 @@ def guard_repetition(segments: Sequence[Segment]) -> list[Segment]:
 def flag_low_confidence(segments: Sequence[Segment]) -> list[Segment]:
     out = []
     for s in segments:
-        if segment_logprob(s) < LOW_LOGPROB or _mean_probability(s) < LOW_WORD_PROB:
+        if segment_logprob(s) < LOW_LOGPROB or _mean_prob(s.words) < LOW_WORD_PROB:
             s = _flag(s, "low_confidence")
         out.append(s)
     return out
@@ -347,10 +348,6 @@ def _shrunk(words: Sequence[Word], i: int, last: int) -> int:
     while last > i and words[last].probability >= GIBBERISH_WORD_PROB:
         last -= 1
     return last
-
-
-def _mean_prob(words: Sequence[Word]) -> float:
-    return sum(w.probability for w in words) / len(words) if words else 0.0
 
 
 def _clear_edges(
@@ -639,7 +636,7 @@ def add_fillers(segments: Sequence[Segment], heard: Sequence[Word]) -> list[Segm
         words[k][at:at] = new
     out = []
     for s, ws in zip(ordered, words, strict=True):
-        if len(ws) == len(s.words) and ws == list(s.words):
+        if ws == list(s.words):
             out.append(s)
         else:
             out.append(replace(s, start=min(s.start, ws[0].start), end=max(s.end, ws[-1].end),
