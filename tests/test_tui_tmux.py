@@ -144,6 +144,15 @@ def session_folder(recordings: Path) -> Path:
     return folder
 
 
+def frames_in(wav: Path) -> int:
+    import soundfile as sf
+
+    try:
+        return int(sf.info(str(wav)).frames)
+    except (RuntimeError, sf.LibsndfileError):  # the header not written yet
+        return 0
+
+
 def state_from_disk(folder: Path) -> InterviewState:
     events = [Event.from_json_dict(e) for e in read_events(folder)]
     return InterviewState.from_events(load_guide(folder / "guide.yaml"), events)
@@ -252,7 +261,10 @@ def test_a_lost_microphone_does_not_garble_the_screen(tmux: Tmux, tmp_path: Path
         tmux.start(launcher(tmp_path, args, recordings, keep_open=True, env=env))
         through_pre_interview(tmux)
         tmux.wait_for("● REC")
-        time.sleep(1.5)
+        # REC shows when the stream opens; on a loaded machine the first audio can take a few
+        # seconds more. Pull the plug only once a second of audio is on disk.
+        audio = session_folder(recordings) / "audio-001.wav"
+        wait(lambda: audio.exists() and frames_in(audio) > 48000, 30, "no audio on disk", tmux)
         mic.kill()
         screen = tmux.wait_for("DEVICE LOST", timeout=30)
         time.sleep(1.0)  # let anything the libraries print arrive
@@ -279,7 +291,7 @@ def test_a_lost_microphone_does_not_garble_the_screen(tmux: Tmux, tmp_path: Path
     # (Textual repaints over them within a frame, so the screen alone cannot tell.)
     log = (folder / "messages.log").read_text(errors="replace")
     assert "pa_linux_alsa" in log
-    assert (folder / "audio-001.wav").stat().st_size > 44
+    assert frames_in(folder / "audio-001.wav") > 48000  # what came before the loss is kept
 
 
 @pytest.mark.parametrize(("answer", "kept"), [("y", False), ("Escape", True)])
@@ -326,7 +338,8 @@ def test_closing_the_terminal_writes_the_final_events(tmux: Tmux, tmp_path: Path
     tmux.start(launcher(tmp_path, args, recordings, keep_open=term))
     through_pre_interview(tmux)
     tmux.wait_for("● REC")
-    time.sleep(1.0)
+    wav = session_folder(recordings) / "audio-001.wav"
+    wait(lambda: wav.exists() and frames_in(wav) > rate, 30, "no audio reached the file", tmux)
     tmux.keys("n")
     tmux.wait_for("Note at")
     tmux.type("just before the lid closed")
