@@ -5,6 +5,7 @@ real tiny.en output is tested in test_transcribe_fidelity.py."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -175,3 +176,47 @@ def test_a_guessed_filler_over_a_question_does_not_hide_it() -> None:
     # prompted text and its filler stay), then the stretch on its own, from two starts (its
     # words are kept where the two decodes agree).
     assert engine.calls == [(FILLER_PROMPT, None), (None, None), (None, False), (None, False)]
+
+
+def test_a_window_cancelled_in_its_filler_pass_is_decoded_again_on_resume(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Ctrl+C during the filler pass (or a redecode, which also stop early rather than raise):
+    the window is not checkpointed half done; the resumed run decodes it whole."""
+    rate = 16000
+    rng = np.random.default_rng(1)
+    wav = tmp_path / "a.wav"
+    sf.write(str(wav), (0.2 * rng.standard_normal(30 * rate)).astype(np.float32), rate)
+    folder = make_session(tmp_path / "s", [wav])
+    straight = tmp_path / "straight"
+    shutil.copytree(folder, straight)
+    model = ResolvedModel("fake.en", tmp_path, "ct2", "path")
+    monkeypatch.setattr(Transcriber, "_model_for", lambda self, language: model)
+    options = TranscribeOptions(vad_filter=False, window_s=10.0)
+
+    class CancelInSecondPass(RecordingEngine):
+        def transcribe(self, audio, **kw):
+            for k, segment in enumerate(super().transcribe(audio, **kw)):
+                if len(self.passes) == 2 and k == 1:
+                    transcriber.cancel.set()
+                yield segment
+
+    transcriber = Transcriber(options)
+    monkeypatch.setattr(Transcriber, "_engine", lambda self, m: CancelInSecondPass())
+    with pytest.raises(KeyboardInterrupt):
+        transcriber.run(folder)
+    partial = (folder / "transcript.partial.jsonl").read_text().splitlines()
+    assert sum('"window"' in line for line in partial) == 1  # the first only
+
+    monkeypatch.setattr(Transcriber, "_engine", lambda self, m: RecordingEngine())
+
+    def content(folder: Path) -> dict:
+        Transcriber(options).run(folder)
+        tr = json.loads((folder / "transcript.json").read_text())
+        tr.pop("created")
+        return tr | {"timings": tr["timings"]["resumed_audio_s"]}
+
+    resumed = content(folder)
+    fresh = content(straight)
+    assert resumed.pop("timings") > 0 and fresh.pop("timings") == 0
+    assert resumed == fresh

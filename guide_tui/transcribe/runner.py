@@ -554,6 +554,10 @@ class Transcriber:
             stage=self._stage,
             fillers=fillers,
         )
+        if self.cancel.is_set():
+            # Cancelled during a redecode or the filler pass (which stop early rather than
+            # raise): a window cut short is not kept, so a resumed run decodes it whole.
+            raise KeyboardInterrupt
         spent = time.process_time() - c_window
         if w.end > w.start:
             self._rtfs.append(spent / (w.end - w.start))
@@ -754,27 +758,22 @@ def decode_window(
         audio: Any,
         p: str | None,
         *,
-        condition: bool | None = None,
-        name: str | None = None,
+        name: str = "decode",
+        live: bool = True,
+        **engine_args: Any,
     ) -> list[Segment]:
+        # ``live``: the segments are the transcript's own (``on_segment`` sees them); the filler
+        # pass only lends its fillers and stops early on ``stop`` instead.
         out: list[Segment] = []
-        kwargs: dict[str, Any] = (
-            {} if condition is None else {"condition_on_previous_text": condition}
-        )
-        if name == "fillers":
-            # One greedy pass at temperature 0, about as long as the plain decode (a beam search
-            # found a few more fillers, 4/5 for 3/5, but took up to 4x as long on fixture C); a
-            # window that needs the temperature fallback gets no fillers added.
-            kwargs |= {"temperature": (0.0,), "beam_size": 1}
-        name = name or ("decode" if condition is None else "redecode")
         with stage(name) if stage is not None else contextlib.nullcontext():
-            for s in engine.transcribe(audio, language=language, prompt=p, seed=w.index, **kwargs):
+            for s in engine.transcribe(
+                audio, language=language, prompt=p, seed=w.index, **engine_args
+            ):
                 out.append(_to_session(win, s))
-                if name == "fillers":
-                    if stop is not None and stop():
-                        break
-                elif on_segment is not None:
+                if live and on_segment is not None:
                     on_segment(out[-1], len(out))
+                elif not live and stop is not None and stop():
+                    break
                 if time.process_time() - c_window > limit_s:
                     # One bad window (a loop the temperature fallback keeps resampling) must
                     # not take minutes: stop here; the rest is redecoded per stretch below or
@@ -789,7 +788,13 @@ def decode_window(
         sub = _sub_window(w, lo - lead, hi)
         if sub is None:
             return []
-        found = run_once(sub, _sub_samples(w, samples, sub), None, condition=False)
+        found = run_once(
+            sub,
+            _sub_samples(w, samples, sub),
+            None,
+            name="redecode",
+            condition_on_previous_text=False,
+        )
         out = [tuple(x for x in s.words if lo <= (x.start + x.end) / 2 <= hi) for s in found]
         return [ws for ws in out if ws]
 
@@ -870,7 +875,12 @@ def decode_window(
         # all or none of its fillers (68 of 240 in the 60-minute fixture, the engine on the
         # whole file 168). Decoded again with fillers in the prompt, it writes them; only those
         # fillers are taken, where both decodes agree on the words around them.
-        heard = run_once(w, samples, fillers, name="fillers")
+        # One greedy pass at temperature 0, about as long as the plain decode (a beam search
+        # found a few more fillers, 4/5 for 3/5, but took up to 4x as long on fixture C); a
+        # window that needs the temperature fallback gets no fillers added.
+        heard = run_once(
+            w, samples, fillers, name="fillers", live=False, temperature=(0.0,), beam_size=1
+        )
         segments = guards.add_fillers(segments, [x for s in heard for x in s.words])
     return segments
 
