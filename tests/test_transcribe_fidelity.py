@@ -167,6 +167,29 @@ def test_the_answer_after_unintelligible_speech_is_not_taken_into_the_guess(tmp_
     assert all(u["end"] < after.start + 0.5 for u in marked), (marked, after.start)
 
 
+def test_the_turn_after_unintelligible_speech_is_redecoded_from_the_silence_before_it(
+    tmp_path,
+) -> None:
+    # The sweep fixture RC0 (bench/fidelity.py --reversed-sweep). tiny.en's first decode loops
+    # its guess over the reversed turn on into the answer after the next question ("I am a
+    # Muslim youth person of men" three times). Redecoded on its own from 1 s before, the
+    # decode began in the question's last words, wrote "of this work." and stopped, so the two
+    # fresh decodes never agreed and the whole answer was reported untranscribed (recall 0.00;
+    # the engine called directly: 0.00 too). Both now begin in the silence before the answer.
+    turns = (*INTERVIEW_TURNS[2:4], (*REVERSED[:2], "delegation"), *INTERVIEW_TURNS[4:6])
+    fx = make_interview(
+        turns, voices={"I": "en-029", "P": "en-gb-x-rp+f4"}, speeds={"I": 145, "P": 200}
+    )
+    tr = _run(make_session(tmp_path / "s", [fx.path], guide_yaml=guide_with_vocabulary()))
+    recall = [round(turn_recall(t, _words(tr)), 2) for t in fx.turns if t.speaker != "R"]
+    assert min(recall) >= 0.5, recall
+    rev = next(t for t in fx.turns if t.speaker == "R")
+    marked = [u for u in tr["untranscribed"] if u["start"] < rev.end and u["end"] > rev.start]
+    assert marked, tr["untranscribed"]
+    over = [w for w in _words(tr) if rev.start + 0.3 < (w["start"] + w["end"]) / 2 < rev.end]
+    assert over == [], over  # nothing invented over the reversed turn
+
+
 @pytest.mark.parametrize(
     ("voices", "speeds"),
     [

@@ -141,3 +141,26 @@ def test_agreement_drops_inventions_loops_and_guesses_of_a_fresh_decode() -> Non
     guessed = _w("the most important thing is that we have to do it", 13.1, p=0.1)
     assert _agreed([guessed], list(guessed)) == ()
     assert _agreed([], other) == ()
+
+
+def test_what_is_left_of_a_replaced_guess_goes_with_it() -> None:
+    """RC0 (tiny.en): the guess looped on over the answer after the question and ended in a
+    clear-looking "of men." after a short pause, which the edge rule keeps out of the run; the
+    two fresh decodes agree on the answer, whose last word ("months") lies under that remnant.
+    The remnant goes with the guess and the agreed answer is added whole."""
+    guess = _w("I am a Muslim youth person of men and I am a Muslim youth person", 24.6, 0.05, 0.3)
+    tail = _w("of men.", guess[-1].end + 0.4, p=0.9)
+    segments = [_seg(_w("how were the nurses prepared for this work?", 21.0)), _seg(guess + tail)]
+    (span,) = _suspects(segments)
+    assert (1, len(guess)) not in span.words  # "of" is not part of the guess
+    said = "They took a course at the regional hospital and I supervised them for three months."
+    fresh = _w(said, 25.0)
+    assert fresh[0].start < tail[0].start and tail[-1].end < fresh[-1].end  # the answer's time
+    out = _recheck(segments, span, [fresh], list(fresh), list(guess + tail))
+    assert _text(out) == f"how were the nurses prepared for this work? {said}"
+    # Words of the segment beyond the agreed answer's time stay.
+    later = _w("of men.", fresh[-1].end + 1.0, p=0.9)
+    segments = [segments[0], _seg(guess + later)]
+    (span,) = _suspects(segments)
+    out = _recheck(segments, span, [fresh], list(fresh), list(guess + later))
+    assert _text(out).endswith(f"{said} of men.")

@@ -745,3 +745,48 @@ def test_a_guessed_filler_accounts_for_no_speech() -> None:
     heard = Segment(8.0, 11.0, "Um,", words=(Word(8.5, 10.5, " Um,", 0.6),))
     assert guards.untranscribed([seg, heard], [f]) == []
     assert not guards.guessed_filler(Word(8.5, 10.5, " Umbrella", 0.001))
+
+
+def test_fresh_decodes_start_in_the_silence_before_the_speech() -> None:
+    """A redecode begun in the last words of the previous turn writes those and stops, so
+    both fresh decodes of a stretch begin in the silence before its speech when there is one."""
+    from guide_tui.transcribe.runner import _fresh_span, _fresh_starts
+
+    # 0-4 previous turn, 4-4.9 silence, 4.9-9.5 the lost answer, 9.5-12 silence.
+    f = _scanned([(4, -20), (0.9, -80), (4.6, -20), (2.5, -80)], 12.0)
+    w = audio.Window(0, f, [(0, 12 * 16000)])
+    # A guessed run began at 4.2 (in the silence): both start in it, 0.3 s before the speech
+    # and at the silence's start, not 1 s earlier in the previous turn.
+    one, two = _fresh_starts(w, 4.2)
+    assert one == pytest.approx(4.6) and two == pytest.approx(4.0)
+    # An untranscribed stretch found at the speech onset: the same.
+    assert _fresh_starts(w, 4.9) == (pytest.approx(4.6), pytest.approx(4.0))
+    # The guessed run ended at 9.0 while the speech went on to 9.5: its words may reach 10.0.
+    assert _fresh_span(w, 4.2, 9.0) == (pytest.approx(3.9), pytest.approx(10.0))
+    # A long silence: the second starts a whole second before the first.
+    quiet = _scanned([(4, -20), (3, -80), (3, -20), (2, -80)], 12.0)
+    assert _fresh_starts(audio.Window(0, quiet, [(0, 12 * 16000)]), 7.0) == (
+        pytest.approx(6.7),
+        pytest.approx(5.7),
+    )
+    # Turns 0.2 s apart: no silence to start in; as before (0.3 s and 1.3 s before the stretch).
+    tight = _scanned([(4, -20), (0.2, -80), (5.8, -20), (2, -80)], 12.0)
+    assert _fresh_starts(audio.Window(0, tight, [(0, 12 * 16000)]), 4.2) == (
+        pytest.approx(3.9),
+        pytest.approx(2.9),
+    )
+
+
+def test_a_loop_inside_one_word_is_cut_to_its_first_copy() -> None:
+    """base wrote a 372-character "Nyehmiyehmi…" as one word over the end of a real turn (after
+    a reversed one): a loop no word-level rule sees. It is cut like a loop of words: one copy,
+    flagged and shown, the words after it a segment of their own."""
+    loop = " Nyehmi" + "yehmi" * 70
+    words = (*_words("for the", 28.9), Word(29.9, 31.2, loop, 0.95), *_words("months.", 31.3))
+    out = guards.guard_repetition([Segment(28.9, 31.7, "", words=words)])
+    assert [s.text for s in out] == ["for the Nyehmi", "months."]
+    assert set(out[0].flags) == {"repetition", "repetition_collapsed"} and out[1].flags == ()
+    assert out[0].end == pytest.approx(31.2)  # the loop's audio stays accounted for
+    # Words that only look repetitive stay as spoken.
+    for word in (" hahahaha", " internationalisation", " Mi-mi-mi-mi-mi-mi-mi-mi-mi"):
+        assert guards.word_loop(word) is None

@@ -188,15 +188,15 @@ def _collapse_segment(s: Segment) -> list[Segment]:
         words = list(s.words)
         loop = find_loop([norm_token(w.word) for w in words])
         if loop is None:
-            return [s]
+            return _collapse_words(s)
         i, n, k = loop
         head, rest = words[: i + n], words[i + k * n :]
         end = words[i + k * n - 1].end if rest else s.end
         kept = mark_collapsed(replace(s, end=end, words=tuple(head), text=joined(head)))
         if not rest:
-            return [kept]
+            return _collapse_words(kept)
         after = replace(s, start=rest[0].start, words=tuple(rest), text=joined(rest))
-        return [kept, *_collapse_segment(after)]
+        return [*_collapse_words(kept), *_collapse_segment(after)]
     tokens = s.text.split()
     changed = False
     while (loop := find_loop([norm_token(t) for t in tokens])) is not None:
@@ -204,6 +204,45 @@ def _collapse_segment(s: Segment) -> list[Segment]:
         del tokens[i + n : i + k * n]
         changed = True
     return [mark_collapsed(replace(s, text=" ".join(tokens)))] if changed else [s]
+
+
+def _collapse_words(s: Segment) -> list[Segment]:
+    """``s`` with every loop inside a single word cut to its first copy (:func:`word_loop`),
+    cut after that word as after a loop of words (the words after it are a segment of their
+    own, without the flag)."""
+    for i, w in enumerate(s.words):
+        short = word_loop(w.word)
+        if short is None:
+            continue
+        head = (*s.words[:i], replace(w, word=short))
+        rest = s.words[i + 1 :]
+        kept = mark_collapsed(
+            replace(s, end=w.end if rest else s.end, words=head, text=joined(head))
+        )
+        if not rest:
+            return [kept]
+        return [
+            kept,
+            *_collapse_words(replace(s, start=rest[0].start, words=rest, text=joined(rest))),
+        ]
+    return [s]
+
+
+_WORD_LOOP = re.compile(r"(\w{2,10}?)\1{3,}")
+#: A "word" this long that is mostly one syllable again and again is a loop, not a word.
+_WORD_LOOP_MIN_CHARS = 20
+
+
+def word_loop(word: str) -> str | None:
+    """``word`` with a loop inside it cut to its first copy ("Nyehmiyehmiyehmi…" → "Nyehmi", a
+    372-character word base wrote over the end of a real turn after a reversed one), or None.
+    Only long words that are mostly the loop: "hahaha" or "mmmm" stay as written."""
+    if len(word) < _WORD_LOOP_MIN_CHARS:
+        return None
+    m = _WORD_LOOP.search(word)
+    if m is None or m.end() - m.start() < 0.8 * len(word.strip()):
+        return None
+    return word[: m.start()] + m.group(1) + word[m.end() :]
 
 
 def joined(words: Sequence[Word]) -> str:

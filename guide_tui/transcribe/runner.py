@@ -782,10 +782,10 @@ def decode_window(
                     break
         return out
 
-    def fresh(lo: float, hi: float, lead: float) -> list[tuple[Word, ...]]:
-        # The words of each segment of a decode of lo..hi on its own, started ``lead`` seconds
-        # before lo: no prompt, no previous-text conditioning.
-        sub = _sub_window(w, lo - lead, hi)
+    def fresh(lo: float, hi: float, begin: float) -> list[tuple[Word, ...]]:
+        # The words of lo..hi in a decode of begin..hi on its own (begin <= lo: from
+        # :func:`_fresh_starts`): no prompt, no previous-text conditioning.
+        sub = _sub_window(w, begin, hi)
         if sub is None:
             return []
         found = run_once(
@@ -813,11 +813,12 @@ def decode_window(
         for start, end in guards.untranscribed(segments, [w.file], within=_window_spans(w)):
             if time.process_time() - c_window > limit_s or (stop is not None and stop()):
                 break
-            lo, hi = start - _GAP_LEAD_S, end + _GAP_TAIL_S
-            first = fresh(lo, hi, 0.0)
+            lo, hi = _fresh_span(w, start, end)
+            one, two = _fresh_starts(w, start)
+            first = fresh(lo, hi, one)
             if not _plausible(first):
                 continue
-            other = [x for ws in fresh(lo, hi, _SECOND_LEAD_S) for x in ws]
+            other = [x for ws in fresh(lo, hi, two) for x in ws]
             add = _words_within([_as_segment(_agreed(first, other))], lo, hi, segments)
             if add:
                 segments = sorted([*segments, *add], key=lambda s: (s.start, s.end))
@@ -844,17 +845,14 @@ def decode_window(
                 break
             span = todo[0]
             done.append((span.start, span.end))
-            lo, hi = span.start - _GAP_LEAD_S, span.end + _GAP_TAIL_S
-            first = fresh(lo, hi, 0.0)
-            # Second opinions: a second fresh decode, from 1 s earlier, and for a guessed run
+            lo, hi = _fresh_span(w, span.start, span.end)
+            one, two = _fresh_starts(w, span.start)
+            first = fresh(lo, hi, one)
+            # Second opinions: a second fresh decode, up to 1 s earlier, and for a guessed run
             # the first decode's own words too (a loop's copies say nothing). A real turn the
             # first decode garbled ("Nae tokka kosat narigenal hosetal") does not agree with
             # the guess, but it does with itself decoded again.
-            other = (
-                []
-                if not _plausible(first)
-                else [x for ws in fresh(lo, hi, _SECOND_LEAD_S) for x in ws]
-            )
+            other = [] if not _plausible(first) else [x for ws in fresh(lo, hi, two) for x in ws]
             also = [x for s in segments for x in s.words] if span.gram is None else []
             segments = _recheck(segments, span, first, other, also)
         return segments
@@ -980,9 +978,10 @@ def _recheck(
     if not good and span.gram is None:
         return segments
     cover = [(ws[0].start, ws[-1].end) for ws in _runs(good)]
+    suspect = set(span.words) | _remnants(segments, span, cover)
 
     def drop(k: int, j: int, x: Word) -> bool:
-        if (k, j) not in span.words:
+        if (k, j) not in suspect:
             return False
         return span.gram is not None or any(a - 0.3 < x.end and x.start < b + 0.3 for a, b in cover)
 
@@ -1014,6 +1013,29 @@ def _recheck(
     return sorted([*kept, *add], key=lambda s: (s.start, s.end))
 
 
+def _remnants(
+    segments: list[Segment], span: _Suspect, cover: list[tuple[float, float]]
+) -> set[tuple[int, int]]:
+    """Words of a guessed run's segments right next to the run, in line with it, and inside the
+    agreed words that replace it: what is left of the guess (the edge rule keeps a clear-looking
+    tail, "of men." after a loop of "… person of men"), which would keep the agreed word under
+    it ("months") out. Not for a loop (its first copy stays)."""
+    if span.gram is not None or not cover:
+        return set()
+    out: set[tuple[int, int]] = set()
+    for k in {k for k, _ in span.words}:
+        words = segments[k].words
+        held = [j for kk, j in span.words if kk == k]
+        for start, step in ((max(held) + 1, 1), (min(held) - 1, -1)):
+            j = start
+            while 0 <= j < len(words) and any(
+                a <= (words[j].start + words[j].end) / 2 <= b for a, b in cover
+            ):
+                out.add((k, j))
+                j += step
+    return out
+
+
 def _same_phrase(a: Sequence[str], b: Sequence[str]) -> bool:
     """Are two loops' phrases the same, up to a misheard word ("we measured blood pressure" for
     "we measure blood pressure") or where the copies were cut ("pressure we measure blood")?"""
@@ -1024,7 +1046,7 @@ def _same_phrase(a: Sequence[str], b: Sequence[str]) -> bool:
 #: opinion, within ``_AGREE_SLACK_S`` of its time span.
 _AGREE_SHARE = 0.5
 _AGREE_SLACK_S = 1.0
-#: The second fresh decode of a stretch starts this long before it (the first 0.3 s).
+#: The second fresh decode of a stretch starts up to this long before the first.
 _SECOND_LEAD_S = 1.0
 
 
@@ -1174,6 +1196,9 @@ def _coverage(w: audio_mod.Window, segments: list[Segment]) -> float:
 #: A gap is redecoded from this long before its speech (the first word whole) to this long after.
 _GAP_LEAD_S = 0.3
 _GAP_TAIL_S = 0.5
+#: ... and on through the speech still going on at its end, at most this much further.
+_GAP_RUN_ON_S = 2.0
+_FRAME_S = audio_mod.FRAME_S
 #: Time limit of one window, in CPU seconds of this process: this plus this many times the
 #: window's audio length at the speed measured so far in the run (CPU seconds per audio second;
 #: before the first window: :data:`_FIRST_RTF` per CPU core, i.e. real time on every core).
@@ -1183,6 +1208,65 @@ _GAP_TAIL_S = 0.5
 _WINDOW_BASE_S = 30.0
 _WINDOW_RTF_FACTOR = 5.0
 _FIRST_RTF = 1.0
+
+
+def _fresh_span(w: audio_mod.Window, start: float, end: float) -> tuple[float, float]:
+    """The part of the audio whose words a fresh decode of ``start``..``end`` may add:
+    :data:`_GAP_LEAD_S` before to :data:`_GAP_TAIL_S` after, and on to the end of the speech
+    going on at ``end`` (+ the tail; at most :data:`_GAP_RUN_ON_S` more). A suspect span ends
+    where its guessed words end, and the turn under it may go on: cut at 0.5 s, its last word
+    was lost."""
+    f = w.file
+    hi = end + _GAP_TAIL_S
+    if f.frame_db is not None and len(f.frame_db):
+        mask = guards.speech_mask(f)
+        i = int((end - f.offset) / _FRAME_S)
+        last = min(len(mask), i + round(_GAP_RUN_ON_S / _FRAME_S))
+        while 0 <= i < last and mask[i]:
+            i += 1
+        hi = max(hi, f.offset + i * _FRAME_S + _GAP_TAIL_S)
+    return start - _GAP_LEAD_S, hi
+
+
+def _fresh_starts(w: audio_mod.Window, start: float) -> tuple[float, float]:
+    """Where the two fresh decodes of a stretch beginning at ``start`` begin (session clock).
+
+    Both start in the silence before the stretch's speech when there is one: the first
+    :data:`_GAP_LEAD_S` before the speech (so the first word is whole), the second up to
+    :data:`_SECOND_LEAD_S` earlier, never inside the speech before that silence. A decode that
+    began in the last words of the previous turn wrote those ("of this work.") and stopped
+    there, so the turn that followed a stretch of unintelligible speech was never agreed on and
+    was reported untranscribed (the RC0 fixture). Without a silence of at least twice the lead
+    before the speech, the second begins :data:`_SECOND_LEAD_S` before the first, as before.
+    """
+    one = start - _GAP_LEAD_S
+    two = one - _SECOND_LEAD_S
+    f = w.file
+    if f.frame_db is None or not len(f.frame_db):
+        return one, two
+    mask = guards.speech_mask(f)
+    n = len(mask)
+    lead = round(_GAP_LEAD_S / _FRAME_S)
+    i = int((start - f.offset) / _FRAME_S)
+    if not 0 <= i < n:
+        return one, two
+    if mask[i]:  # the speech began a little earlier, perhaps: back to its onset, within the lead
+        while i > 0 and mask[i - 1] and int((start - f.offset) / _FRAME_S) - i < lead:
+            i -= 1
+    else:  # the stretch begins in silence (a guessed word's start): on to the speech, within 1 s
+        j = i
+        while j < min(n, i + round(1.0 / _FRAME_S)) and not mask[j]:
+            j += 1
+        i = j if j < n and mask[j] else i
+    onset = i
+    quiet = onset  # the silence before the onset reaches back to here (within the second lead)
+    while quiet > 0 and not mask[quiet - 1] and onset - quiet < lead + _SECOND_LEAD_S / _FRAME_S:
+        quiet -= 1
+    if onset - quiet < 2 * lead:
+        return one, two
+    at = f.offset + onset * _FRAME_S
+    one = at - _GAP_LEAD_S
+    return one, max(f.offset + quiet * _FRAME_S, one - _SECOND_LEAD_S)
 
 
 def _sub_window(w: audio_mod.Window, start: float, end: float) -> audio_mod.Window | None:
