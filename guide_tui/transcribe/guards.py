@@ -190,13 +190,8 @@ def _collapse_segment(s: Segment) -> list[Segment]:
         if loop is None:
             return _collapse_words(s)
         i, n, k = loop
-        head, rest = words[: i + n], words[i + k * n :]
-        end = words[i + k * n - 1].end if rest else s.end
-        kept = mark_collapsed(replace(s, end=end, words=tuple(head), text=joined(head)))
-        if not rest:
-            return _collapse_words(kept)
-        after = replace(s, start=rest[0].start, words=tuple(rest), text=joined(rest))
-        return [*_collapse_words(kept), *_collapse_segment(after)]
+        kept, after = _cut_after(s, words[: i + n], words[i + k * n :], words[i + k * n - 1].end)
+        return [*_collapse_words(kept), *(_collapse_segment(after) if after else [])]
     tokens = s.text.split()
     changed = False
     while (loop := find_loop([norm_token(t) for t in tokens])) is not None:
@@ -214,18 +209,23 @@ def _collapse_words(s: Segment) -> list[Segment]:
         short = word_loop(w.word)
         if short is None:
             continue
-        head = (*s.words[:i], replace(w, word=short))
-        rest = s.words[i + 1 :]
-        kept = mark_collapsed(
-            replace(s, end=w.end if rest else s.end, words=head, text=joined(head))
-        )
-        if not rest:
-            return [kept]
-        return [
-            kept,
-            *_collapse_words(replace(s, start=rest[0].start, words=rest, text=joined(rest))),
-        ]
+        kept, after = _cut_after(s, (*s.words[:i], replace(w, word=short)), s.words[i + 1 :], w.end)
+        return [kept, *(_collapse_words(after) if after else [])]
     return [s]
+
+
+def _cut_after(
+    s: Segment, head: Sequence[Word], rest: Sequence[Word], end: float
+) -> tuple[Segment, Segment | None]:
+    """``s`` cut after a collapsed loop: the part kept (``head``, flagged, spanning to ``end``,
+    the loop's last copy, or to the end of ``s`` when nothing follows) and the words after it
+    (``rest``), a segment of their own without the flag, or None."""
+    kept = mark_collapsed(
+        replace(s, end=end if rest else s.end, words=tuple(head), text=joined(head))
+    )
+    if not rest:
+        return kept, None
+    return kept, replace(s, start=rest[0].start, words=tuple(rest), text=joined(rest))
 
 
 _WORD_LOOP = re.compile(r"(\w{2,10}?)\1{3,}")

@@ -798,6 +798,16 @@ def decode_window(
         out = [tuple(x for x in s.words if lo <= (x.start + x.end) / 2 <= hi) for s in found]
         return [ws for ws in out if ws]
 
+    def twice(start: float, end: float) -> tuple[float, float, list[tuple[Word, ...]], list[Word]]:
+        # The stretch start..end decoded fresh from the two starts of :func:`_fresh_starts`,
+        # over the span of :func:`_fresh_span`: (lo, hi, the first decode's words by segment,
+        # the second's words). The second is skipped (empty) when the first is implausible.
+        lo, hi = _fresh_span(w, start, end)
+        one, two = _fresh_starts(w, start)
+        first = fresh(lo, hi, one)
+        other = [] if not _plausible(first) else [x for ws in fresh(lo, hi, two) for x in ws]
+        return lo, hi, first, other
+
     def redecode_stretches(segments: list[Segment]) -> list[Segment]:
         # Redecode every stretch of the window with speech energy and no words, on its own.
         #
@@ -813,12 +823,9 @@ def decode_window(
         for start, end in guards.untranscribed(segments, [w.file], within=_window_spans(w)):
             if time.process_time() - c_window > limit_s or (stop is not None and stop()):
                 break
-            lo, hi = _fresh_span(w, start, end)
-            one, two = _fresh_starts(w, start)
-            first = fresh(lo, hi, one)
+            lo, hi, first, other = twice(start, end)
             if not _plausible(first):
                 continue
-            other = [x for ws in fresh(lo, hi, two) for x in ws]
             add = _words_within([_as_segment(_agreed(first, other))], lo, hi, segments)
             if add:
                 segments = sorted([*segments, *add], key=lambda s: (s.start, s.end))
@@ -845,14 +852,11 @@ def decode_window(
                 break
             span = todo[0]
             done.append((span.start, span.end))
-            lo, hi = _fresh_span(w, span.start, span.end)
-            one, two = _fresh_starts(w, span.start)
-            first = fresh(lo, hi, one)
             # Second opinions: a second fresh decode, up to 1 s earlier, and for a guessed run
             # the first decode's own words too (a loop's copies say nothing). A real turn the
             # first decode garbled ("Nae tokka kosat narigenal hosetal") does not agree with
             # the guess, but it does with itself decoded again.
-            other = [] if not _plausible(first) else [x for ws in fresh(lo, hi, two) for x in ws]
+            _, _, first, other = twice(span.start, span.end)
             also = [x for s in segments for x in s.words] if span.gram is None else []
             segments = _recheck(segments, span, first, other, also)
         return segments
