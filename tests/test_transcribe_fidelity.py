@@ -190,6 +190,27 @@ def test_the_turn_after_unintelligible_speech_is_redecoded_from_the_silence_befo
     assert over == [], over  # nothing invented over the reversed turn
 
 
+def test_a_turn_the_engine_doubts_twice_is_decoded_again_from_the_silence_before_it(
+    tmp_path,
+) -> None:
+    # The sweep fixture RB0 (bench/fidelity.py --reversed-sweep). tiny.en read the Scottish
+    # interviewer's first question (185 words a minute, 1 s into the window) as "What makes you
+    # come to know London won't ask so much?" (recall 0.38, no-speech probability 0.67), printed
+    # "(possibly not spoken: ...)" over clear speech. Decoded again on its own, twice, it comes
+    # out alike both times and closer ("Well, it makes you a comfortable hand in little tasks
+    # over.").
+    turns = (*INTERVIEW_TURNS[2:4], (*REVERSED[:2], "delegation"), *INTERVIEW_TURNS[4:6])
+    fx = make_interview(
+        turns, voices={"I": "en-gb-scotland", "P": "en-us+f2"}, speeds={"I": 185, "P": 150}
+    )
+    tr = _run(make_session(tmp_path / "s", [fx.path], guide_yaml=guide_with_vocabulary()))
+    recall = [round(turn_recall(t, _words(tr)), 2) for t in fx.turns if t.speaker != "R"]
+    assert min(recall) >= 0.5, recall
+    first = fx.turns[0]
+    said = [s for s in tr["segments"] if s["start"] < first.end and s["end"] > first.start]
+    assert said and all("possible_hallucination" not in s["flags"] for s in said), said
+
+
 @pytest.mark.parametrize(
     ("voices", "speeds"),
     [

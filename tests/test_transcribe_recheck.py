@@ -6,6 +6,8 @@ test_transcribe_fidelity.py (a reversed turn in several voices)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from guide_tui.transcribe.runner import _agreed, _recheck, _suspects
 from guide_tui.transcribe.types import Segment, Word
 
@@ -164,3 +166,28 @@ def test_what_is_left_of_a_replaced_guess_goes_with_it() -> None:
     (span,) = _suspects(segments)
     out = _recheck(segments, span, [fresh], list(fresh), list(guess + later))
     assert _text(out).endswith(f"{said} of men.")
+
+
+def test_a_segment_the_engine_doubts_twice_is_decoded_again_on_its_own() -> None:
+    """tiny.en read the Scottish interviewer's first question, 1 s into the window, as "What makes
+    you come to know London won't ask so much?" (no-speech probability 0.67, mean word
+    probability 0.46) over clear speech energy: misheard, flagged possible_hallucination, and
+    not a guessed run (its doubtful words lie between clear ones). Decoded again from the silence
+    before it, twice, it came out alike and closer to what was said."""
+    probs = (0.09, 0.99, 0.62, 0.34, 0.52, 0.17, 0.06, 0.77, 0.68, 0.16, 0.64)
+    heard = "What makes you come to know London won't ask so much?"
+    words = tuple(
+        replace(x, probability=p) for x, p in zip(_w(heard, 0.7, step=0.3), probs, strict=True)
+    )
+    answer = _seg(_w("Trust, mostly. I have worked with the same team", 5.2))
+    doubted = replace(_seg(words), no_speech_prob=0.67)
+    (span,) = _suspects([doubted, answer])
+    assert (span.start, span.gram) == (0.7, None) and len(span.words) == len(heard.split())
+    fresh = "Well, it makes you comfortable handling the tasks over."
+    out = _recheck([doubted, answer], span, [_w(fresh, 0.9)], _w(fresh, 0.8), words)
+    assert _text(out) == f"{fresh} {answer.text}" and "redecoded" in out[0].flags
+    # Nothing agrees: the doubted words stay (drop_silence flags them "possibly not spoken").
+    other = _w("and the future of the future", 0.9)
+    assert _recheck([doubted, answer], span, [_w(fresh, 0.9)], other, words) == [doubted, answer]
+    # The engine sure of the words (no-speech probability low): not a suspect.
+    assert _suspects([replace(doubted, no_speech_prob=0.3), answer]) == []

@@ -93,7 +93,7 @@ def drop_silence(segments: Sequence[Segment], files: Sequence[AudioFile]) -> lis
             # Over speech energy the words stay, flagged: drop_gibberish removes a guessed run
             # and reports its speech as unintelligible.
             continue
-        if s.no_speech_prob > 0.6 and logprob < -0.5 and _mean_prob(s.words) < LOW_WORD_PROB:
+        if doubted(s):
             # Both doubts at once; no_speech_prob alone is high on the first words after the
             # silence we keep before speech (measured: 0.6-0.7 on clear espeak turns). The
             # mean probability too: one improbable word opening a clear turn ("What" 0.21 in
@@ -102,6 +102,15 @@ def drop_silence(segments: Sequence[Segment], files: Sequence[AudioFile]) -> lis
             s = _flag(s, "possible_hallucination")
         kept.append(s)
     return kept
+
+
+def doubted(s: Segment) -> bool:
+    """Does the engine doubt the segment twice over: a no-speech probability over 0.6 and a mean
+    log-probability under -0.5 (:func:`segment_logprob`) with a mean word probability under
+    :data:`LOW_WORD_PROB`? (Flagged ``possible_hallucination`` by :func:`drop_silence`.)"""
+    return (
+        s.no_speech_prob > 0.6 and segment_logprob(s) < -0.5 and _mean_prob(s.words) < LOW_WORD_PROB
+    )
 
 
 def segment_logprob(s: Segment) -> float:
