@@ -506,6 +506,33 @@ def test_untranscribed_finds_speech_without_words_and_nothing_else() -> None:
     assert guards.untranscribed([seg, loop], [f]) == []
 
 
+def test_a_word_stretched_back_over_a_silence_starts_where_its_speech_starts() -> None:
+    # 0-1 silence, 1-3.8 speech, 3.8-5.2 silence, 5.2-8 speech. Whisper's first word of each
+    # turn reaches back over the silence before it ("What" 0.0-1.2 for speech from 1.0).
+    f = _scanned([(1, -80), (2.8, -20), (1.4, -80), (2.8, -20)], 8.0)
+    first = Segment(0.0, 3.8, "", words=(Word(0.0, 1.2, " What", 0.6), Word(1.2, 3.8, " x", 0.9)))
+    late = Word(4.0, 5.6, " Trust,", 0.9)  # over 1.2 s of silence, then speech
+    short = Word(5.6, 5.9, " mostly,", 0.9)  # on speech
+    second = Segment(3.9, 5.9, "", words=(late, short))
+    out = guards.trim_lead_silence([first, second], [f])
+    assert [(w.start, w.end) for w in out[0].words] == [
+        pytest.approx((0.9, 1.2)),
+        pytest.approx((1.2, 3.8)),
+    ]
+    assert out[0].start == pytest.approx(0.9) and out[0].end == 3.8
+    assert out[1].words[0].start == pytest.approx(5.1) and out[1].start == pytest.approx(5.1)
+    assert out[1].words[1] is short
+    # Under 0.3 s of silence before the speech: left alone (word times are approximate).
+    near = Segment(0.8, 3.8, "", words=(Word(0.8, 1.2, " What", 0.6),))
+    assert guards.trim_lead_silence([near], [f])[0] is near
+    # No speech energy under the word at all, or no energy scan: left to the other guards.
+    silent = Segment(3.9, 4.9, "", words=(Word(3.9, 4.9, " hm", 0.2),))
+    assert guards.trim_lead_silence([silent], [f])[0] is silent
+    unscanned = _scanned([(8, -20)], 8.0)
+    unscanned.frame_db = None
+    assert guards.trim_lead_silence([first], [unscanned])[0] is first
+
+
 def test_pause_is_never_recorded_over_speech_energy() -> None:
     f = _scanned([(2, -80), (4, -20), (2, -80), (3, -20), (3, -80)], 14.0)
     first = Segment(2.0, 6.0, "", words=_words("a b c d e f g h", start=2.0))
@@ -513,7 +540,23 @@ def test_pause_is_never_recorded_over_speech_energy() -> None:
     assert guards.pauses([first, last]) == [pytest.approx((5.9, 11.5))]  # blind: one pause
     assert guards.pauses([first, last], files=[f]) == []  # 8-11 s is speech, not a pause
     quiet = _scanned([(2, -80), (4, -20), (10, -80)], 16.0)
-    assert guards.pauses([first, last], files=[quiet]) == [pytest.approx((5.9, 11.5))]
+    # The pause is the silence: the last word's speech goes on to 6.0 s.
+    assert guards.pauses([first, last], files=[quiet]) == [pytest.approx((6.0, 11.5))]
+
+
+def test_a_pause_is_the_silence_between_the_words_not_their_timing() -> None:
+    # 0.9 s of silence (5.0-5.9) between two words Whisper timed 1.3 s apart: the word before
+    # ended early (4.8), the word after began late (6.1). No pause; 1.2 s of silence is one.
+    f = _scanned([(2, -80), (3, -20), (0.9, -80), (3, -20), (1.2, -80), (2, -20)], 12.1)
+    words = (
+        Word(2.0, 4.8, " a", 0.9),
+        Word(6.1, 7.0, " b", 0.9),
+        Word(7.0, 8.6, " c", 0.9),
+        Word(10.4, 11.0, " d", 0.9),
+    )
+    seg = Segment(2.0, 11.0, "a b c d", words=words)
+    assert guards.pauses([seg]) == [pytest.approx((4.8, 6.1)), pytest.approx((8.6, 10.4))]
+    assert guards.pauses([seg], files=[f]) == [pytest.approx((8.9, 10.1))]
 
 
 def test_text_over_silence_is_dropped_and_words_on_speech_kept() -> None:

@@ -113,6 +113,47 @@ def doubted(s: Segment) -> bool:
     )
 
 
+#: A word whose first this-long lies on no speech energy was stretched back over a silence.
+_LEAD_SILENCE_S = 0.3
+#: ... and starts this long before its first frame of speech energy (a soft onset, "h" or "f",
+#: can lie under the speech threshold).
+_ONSET_PAD_S = 0.1
+
+
+def trim_lead_silence(segments: Sequence[Segment], files: Sequence[AudioFile]) -> list[Segment]:
+    """Every word starts where its speech starts.
+
+    Whisper stretches the first word after a pause back over the silence: "What" at 0.0-1.2 s
+    for a question that begins at 1.0 s, "Which" at 149.62-151.20 s for a turn that begins at
+    150.87 s (issue 11). The word's time is then wrong everywhere it is used: the subtitle cue
+    and the review's playback start in the silence, the pause before the word is hidden, and a
+    topic change or a speaker turn is judged against the wrong time. A word whose first
+    :data:`_LEAD_SILENCE_S` hold no speech energy starts :data:`_ONSET_PAD_S` before its first
+    frame of speech energy (a segment starting with it, with it); a word with no speech energy
+    at all stays as it was (the other guards judge it). Only silence is taken off a word, so no
+    speech is left uncovered.
+    """
+    out = []
+    for s in segments:
+        words = []
+        for w in s.words:
+            f = _file_at(files, w.start)
+            if f is None or f.frame_db is None or not len(f.frame_db):
+                words.append(w)
+                continue
+            frames = _frames(f, w.start, w.end)
+            heard = speech_mask(f)[frames].nonzero()[0]
+            onset = f.offset + (frames.start + int(heard[0])) * _FRAME_S if len(heard) else w.start
+            if onset - w.start >= _LEAD_SILENCE_S:
+                w = replace(w, start=min(onset - _ONSET_PAD_S, w.end))
+            words.append(w)
+        if words and words != list(s.words):
+            start = words[0].start if words[0] != s.words[0] else s.start
+            s = replace(s, start=start, words=tuple(words))
+        out.append(s)
+    return out
+
+
 def segment_logprob(s: Segment) -> float:
     """The mean log-probability of the segment's own words (the engine's ``avg_logprob`` when it
     has none).
@@ -538,7 +579,10 @@ def pauses(
     With ``files`` (scanned), a gap holding speech energy is no pause: it is speech the engine did
     not write (an ``untranscribed`` stretch), and ``(12.1 s)`` over it would tell the reader
     nothing was said. The gap's first and last ``_EDGE_S`` are not looked at: word times are
-    approximate and the tail of the word before a pause often lies there.
+    approximate and the tail of the word before a pause often lies there. The pause is the
+    silence itself: speech energy in those edges (the end of the word before, Whisper ending it
+    early; the onset of the word after) is not part of it, so a 0.9 s silence between two
+    words timed 1.1 s apart is no pause.
     """
     spans: list[tuple[float, float]] = []
     for s in segments:
@@ -548,11 +592,36 @@ def pauses(
     spans.sort()
     gaps = []
     for (_, end), (start, _) in itertools.pairwise(spans):
-        if start - end >= min_s and (
-            files is None or speech_seconds(files, end + _EDGE_S, start - _EDGE_S) < _CLICK_S
-        ):
+        if start - end < min_s:
+            continue
+        if files is not None:
+            if speech_seconds(files, end + _EDGE_S, start - _EDGE_S) >= _CLICK_S:
+                continue
+            end, start = _silence_within(files, end, start)
+        if start - end >= min_s:
             gaps.append((end, start))
     return gaps
+
+
+def _silence_within(files: Sequence[AudioFile], end: float, start: float) -> tuple[float, float]:
+    """The gap ``end``-``start`` between two words without the speech energy in its first and
+    last :data:`_EDGE_S` (unchanged where the file has no energy scan)."""
+    f = _file_at(files, end)
+    if f is None or f.frame_db is None or not len(f.frame_db):
+        return end, start
+    mask = speech_mask(f)
+    edge = round(_EDGE_S / _FRAME_S)
+    a = max(0, int((end - f.offset) / _FRAME_S))
+    b = min(len(mask), int((start - f.offset) / _FRAME_S))
+    if b - a < 2 * edge:
+        return end, start
+    head = mask[a : a + edge].nonzero()[0]
+    tail = mask[b - edge : b].nonzero()[0]
+    if len(head):
+        end = max(end, f.offset + (a + int(head[-1]) + 1) * _FRAME_S)
+    if len(tail):
+        start = min(start, f.offset + (b - edge + int(tail[0])) * _FRAME_S)
+    return end, start
 
 
 #: Margin at each end of a gap between words where speech energy is still the words' own.

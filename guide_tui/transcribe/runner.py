@@ -603,6 +603,7 @@ class Transcriber:
         with self._stage("guards"):
             segments = sorted(segments, key=lambda s: (s.start, s.end))
             segments = guards.drop_silence(segments, files)
+            segments = guards.trim_lead_silence(segments, files)
             segments = guards.guard_repetition(segments)
             segments, guessed = guards.drop_gibberish(segments)
             segments = guards.spell_vocabulary(segments, vocabulary)
