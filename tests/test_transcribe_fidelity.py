@@ -209,6 +209,11 @@ def test_a_turn_the_engine_doubts_twice_is_decoded_again_from_the_silence_before
     first = fx.turns[0]
     said = [s for s in tr["segments"] if s["start"] < first.end and s["end"] > first.start]
     assert said and all("possible_hallucination" not in s["flags"] for s in said), said
+    # Its first word starts where the question does, not in the silence before it (tiny.en
+    # stretched it back to 0.7 s), and no pause lies inside a turn.
+    assert said[0]["words"][0]["start"] >= first.start - 0.15, said[0]["words"][0]
+    for p in tr["pauses"]:
+        assert not any(t.start + 0.3 < p["end"] and p["start"] < t.end - 0.3 for t in fx.turns), p
 
 
 @pytest.mark.parametrize(
