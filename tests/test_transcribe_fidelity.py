@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fixtures_speech import (
@@ -167,6 +168,25 @@ def test_the_answer_after_unintelligible_speech_is_not_taken_into_the_guess(tmp_
     assert all(u["end"] < after.start + 0.5 for u in marked), (marked, after.start)
 
 
+def _sweep_fixture(
+    tmp_path, voices: tuple[str, str], speeds: tuple[int, int]
+) -> tuple[Any, dict[str, Any]]:
+    """A fixture of bench/fidelity.py's reversed-turn sweep (question, answer, a reversed turn,
+    question, answer) in the interviewer's and participant's ``voices`` and ``speeds``,
+    transcribed with the guide's vocabulary in the session; every real turn found (recall
+    >= 0.5)."""
+    turns = (*INTERVIEW_TURNS[2:4], (*REVERSED[:2], "delegation"), *INTERVIEW_TURNS[4:6])
+    fx = make_interview(
+        turns,
+        voices={"I": voices[0], "P": voices[1]},
+        speeds={"I": speeds[0], "P": speeds[1]},
+    )
+    tr = _run(make_session(tmp_path / "s", [fx.path], guide_yaml=guide_with_vocabulary()))
+    recall = [round(turn_recall(t, _words(tr)), 2) for t in fx.turns if t.speaker != "R"]
+    assert min(recall) >= 0.5, recall
+    return fx, tr
+
+
 def test_the_turn_after_unintelligible_speech_is_redecoded_from_the_silence_before_it(
     tmp_path,
 ) -> None:
@@ -176,13 +196,7 @@ def test_the_turn_after_unintelligible_speech_is_redecoded_from_the_silence_befo
     # decode began in the question's last words, wrote "of this work." and stopped, so the two
     # fresh decodes never agreed and the whole answer was reported untranscribed (recall 0.00;
     # the engine called directly: 0.00 too). Both now begin in the silence before the answer.
-    turns = (*INTERVIEW_TURNS[2:4], (*REVERSED[:2], "delegation"), *INTERVIEW_TURNS[4:6])
-    fx = make_interview(
-        turns, voices={"I": "en-029", "P": "en-gb-x-rp+f4"}, speeds={"I": 145, "P": 200}
-    )
-    tr = _run(make_session(tmp_path / "s", [fx.path], guide_yaml=guide_with_vocabulary()))
-    recall = [round(turn_recall(t, _words(tr)), 2) for t in fx.turns if t.speaker != "R"]
-    assert min(recall) >= 0.5, recall
+    fx, tr = _sweep_fixture(tmp_path, ("en-029", "en-gb-x-rp+f4"), (145, 200))
     rev = next(t for t in fx.turns if t.speaker == "R")
     marked = [u for u in tr["untranscribed"] if u["start"] < rev.end and u["end"] > rev.start]
     assert marked, tr["untranscribed"]
@@ -199,13 +213,7 @@ def test_a_turn_the_engine_doubts_twice_is_decoded_again_from_the_silence_before
     # "(possibly not spoken: ...)" over clear speech. Decoded again on its own, twice, it comes
     # out alike both times and closer ("Well, it makes you a comfortable hand in little tasks
     # over.").
-    turns = (*INTERVIEW_TURNS[2:4], (*REVERSED[:2], "delegation"), *INTERVIEW_TURNS[4:6])
-    fx = make_interview(
-        turns, voices={"I": "en-gb-scotland", "P": "en-us+f2"}, speeds={"I": 185, "P": 150}
-    )
-    tr = _run(make_session(tmp_path / "s", [fx.path], guide_yaml=guide_with_vocabulary()))
-    recall = [round(turn_recall(t, _words(tr)), 2) for t in fx.turns if t.speaker != "R"]
-    assert min(recall) >= 0.5, recall
+    fx, tr = _sweep_fixture(tmp_path, ("en-gb-scotland", "en-us+f2"), (185, 150))
     first = fx.turns[0]
     said = [s for s in tr["segments"] if s["start"] < first.end and s["end"] > first.start]
     assert said and all("possible_hallucination" not in s["flags"] for s in said), said
