@@ -914,8 +914,9 @@ def _suspects(segments: list[Segment]) -> list[_Suspect]:
         _Suspect(words[a].start, words[b].end, keys(a, b))
         for a, b in guards.gibberish_runs(words, {n for n, (_, j, _) in enumerate(flat) if j == 0})
     ]
-    # A segment the engine itself doubts twice over (guards.doubted) lies on speech energy (else
-    # drop_silence removes it): misheard, not invented. tiny.en read the first question of a
+    # A segment the engine itself doubts twice over (guards.doubted): over speech energy it is
+    # misheard, not invented (over silence drop_silence removes it later, whatever the fresh
+    # decodes say, so no energy check is needed here). tiny.en read the first question of a
     # window, 1 s into it, "What makes you come to know London won't ask so much?" (no-speech
     # probability 0.67); decoded on its own from the silence before it, twice, the question
     # comes out alike both times and closer ("Well, it makes you comfortable handling the
