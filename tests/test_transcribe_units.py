@@ -557,6 +557,11 @@ def test_a_pause_is_the_silence_between_the_words_not_their_timing() -> None:
     seg = Segment(2.0, 11.0, "a b c d", words=words)
     assert guards.pauses([seg]) == [pytest.approx((4.8, 6.1)), pytest.approx((8.6, 10.4))]
     assert guards.pauses([seg], files=[f]) == [pytest.approx((8.9, 10.1))]
+    # A gap that runs on into the next file: each edge judged on its own file's energy.
+    first = _scanned([(2, -80), (3, -20), (0.9, -80), (3, -20), (0.5, -80)], 9.4)
+    second = _scanned([(0.7, -80), (1.0, -20), (2, -80)], 3.7)
+    second.offset = 9.4
+    assert guards.pauses([seg], files=[first, second]) == [pytest.approx((8.9, 10.1))]
 
 
 def test_text_over_silence_is_dropped_and_words_on_speech_kept() -> None:

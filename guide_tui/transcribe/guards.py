@@ -605,22 +605,21 @@ def pauses(
 
 def _silence_within(files: Sequence[AudioFile], end: float, start: float) -> tuple[float, float]:
     """The gap ``end``-``start`` between two words without the speech energy in its first and
-    last :data:`_EDGE_S` (unchanged where the file has no energy scan)."""
-    f = _file_at(files, end)
-    if f is None or f.frame_db is None or not len(f.frame_db):
-        return end, start
-    mask = speech_mask(f)
+    last :data:`_EDGE_S` (unchanged where the file has no energy scan; each edge judged on the
+    energy of the file it lies in)."""
     edge = round(_EDGE_S / _FRAME_S)
-    a = max(0, int((end - f.offset) / _FRAME_S))
-    b = min(len(mask), int((start - f.offset) / _FRAME_S))
-    if b - a < 2 * edge:
-        return end, start
-    head = mask[a : a + edge].nonzero()[0]
-    tail = mask[b - edge : b].nonzero()[0]
-    if len(head):
-        end = max(end, f.offset + (a + int(head[-1]) + 1) * _FRAME_S)
-    if len(tail):
-        start = min(start, f.offset + (b - edge + int(tail[0])) * _FRAME_S)
+    f = _file_at(files, end)
+    if f is not None and f.frame_db is not None and len(f.frame_db):
+        a = max(0, int((end - f.offset) / _FRAME_S))
+        head = speech_mask(f)[a : a + edge].nonzero()[0]
+        if len(head):
+            end = max(end, f.offset + (a + int(head[-1]) + 1) * _FRAME_S)
+    g = _file_at(files, start)
+    if g is not None and g.frame_db is not None and len(g.frame_db):
+        b = min(len(g.frame_db), int((start - g.offset) / _FRAME_S))
+        tail = speech_mask(g)[max(0, b - edge) : b].nonzero()[0]
+        if len(tail):
+            start = min(start, g.offset + (max(0, b - edge) + int(tail[0])) * _FRAME_S)
     return end, start
 
 
